@@ -1,0 +1,271 @@
+"""The one typed configuration object of a training run, with named presets.
+
+`RegressConfig` is the training flow's parameter type: Prefect validates it and draws a
+form from it. Defaults live here; a preset fills the fields a user did not set.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from regress_core.errors import ConfigError
+
+PresetName = Literal["default", "notebook", "linear"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Section):
+    """Where the training table comes from and what it must look like."""
+
+    source: str = Field(
+        "california_housing",
+        description=(
+            "Bundled dataset name (california_housing), synthetic set (linear, parabola), "
+            "sklearn:california_housing (downloads), or a CSV/Parquet path or fsspec URL."
+        ),
+    )
+    target: str | None = Field(None, description="Target column; defaults to the contract's.")
+    contract: str | None = Field(
+        None,
+        description="Path to a data contract (YAML). Bundled and synthetic sets ship their own; "
+        "for other files one is inferred and saved beside the run.",
+    )
+    n_rows: int = Field(100, ge=10, le=10_000_000, description="Rows of a synthetic set.")
+    noise: float = Field(1.0, ge=0, description="Noise standard deviation of a synthetic set.")
+    seed: int = Field(0, description="Seed of a synthetic set.")
+
+
+class SplitConfig(_Section):
+    """Train / validation / test split, deterministic from a seed."""
+
+    test_size: float = Field(0.2, gt=0, lt=1, description="Fraction of rows held out for test.")
+    val_size: float = Field(
+        0.1, gt=0, lt=1, description="Fraction of the remaining train rows used for validation."
+    )
+    seed: int = Field(42, description="Seed of both splits (42 matches the classic notebook).")
+
+
+class FeaturesConfig(_Section):
+    """Feature and target preprocessing, fitted on train only."""
+
+    scaler: Literal["standard", "quantile", "robust", "none"] = Field(
+        "standard", description="Scaler applied to numeric features."
+    )
+    scale_target: bool = Field(True, description="Standardise the target while training.")
+
+
+class ModelConfig(_Section):
+    """PyTorch model architecture."""
+
+    kind: Literal["linear", "mlp", "embedding_mlp"] = Field("mlp", description="Model family.")
+    hidden_sizes: list[int] = Field(
+        default_factory=lambda: [64, 32], description="Widths of the hidden layers (MLP)."
+    )
+    activation: Literal["relu", "gelu", "silu", "tanh"] = Field("relu")
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout after each hidden layer.")
+    n_bins: int = Field(
+        48, ge=2, le=512, description="Piecewise-linear bins per feature (embedding_mlp)."
+    )
+    embedding_dim: int = Field(16, ge=1, le=256, description="Per-feature embedding width.")
+    ensemble_size: int = Field(1, ge=1, le=64, description="Members trained in one network.")
+
+    @model_validator(mode="after")
+    def _check_hidden(self) -> ModelConfig:
+        if any(size < 1 for size in self.hidden_sizes):
+            raise ValueError(f"hidden_sizes must all be positive, got {self.hidden_sizes}")
+        if self.kind != "linear" and not self.hidden_sizes:
+            raise ValueError(f"model kind {self.kind!r} needs at least one hidden layer")
+        return self
+
+
+class TrainConfig(_Section):
+    """Optimisation of the PyTorch model."""
+
+    loss: Literal["mse", "mae", "huber"] = Field("mse")
+    huber_delta: float = Field(1.0, gt=0)
+    optimizer: Literal["sgd", "adam", "adamw"] = Field("adamw")
+    lr: float = Field(1e-3, gt=0, le=10, description="Peak learning rate.")
+    weight_decay: float = Field(0.0, ge=0, description="L2 penalty (decoupled for AdamW).")
+    momentum: float = Field(0.0, ge=0, lt=1, description="SGD momentum.")
+    lr_schedule: Literal["constant", "cosine"] = Field("constant")
+    batch_size: int = Field(256, ge=0, description="Mini-batch size; 0 trains on full batches.")
+    max_epochs: int = Field(200, ge=1, le=100_000)
+    patience: int = Field(20, ge=0, description="Epochs without improvement before stopping; 0 never stops early.")
+    ema_decay: float = Field(0.0, ge=0, lt=1, description="Weight averaging; 0 turns it off.")
+    seed: int = Field(0, description="Seed of initialisation and batch order.")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto picks CUDA when present.")
+
+
+class GateConfig(_Section):
+    """Promotion thresholds, kept as data."""
+
+    r2_min: float | None = Field(0.5, description="Lowest test R2 a promoted model may have.")
+    rmse_max: float | None = Field(None, gt=0, description="Highest test RMSE allowed.")
+    mae_max: float | None = Field(None, gt=0, description="Highest test MAE allowed.")
+    champion_tolerance: float = Field(
+        0.01,
+        ge=0,
+        description="The candidate's test RMSE may exceed the champion's on the same rows by at most this fraction.",
+    )
+
+
+class RegistryConfig(_Section):
+    """Where runs keep their outputs."""
+
+    home: str | None = Field(
+        None, description="Workspace folder; defaults to $REGRESS_HOME, then ./regress-home."
+    )
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "notebook": {
+        "features": {"scaler": "standard", "scale_target": False},
+        "model": {"kind": "mlp", "hidden_sizes": [64, 32], "activation": "relu", "dropout": 0.0},
+        "train": {
+            "loss": "mse",
+            "optimizer": "adam",
+            "lr": 1e-3,
+            "weight_decay": 0.0,
+            "batch_size": 0,
+            "max_epochs": 100,
+            "patience": 0,
+            "lr_schedule": "constant",
+            "ema_decay": 0.0,
+        },
+    },
+    "linear": {
+        "model": {"kind": "linear", "hidden_sizes": []},
+        "train": {
+            "loss": "mse",
+            "optimizer": "sgd",
+            "lr": 0.01,
+            "momentum": 0.9,
+            "weight_decay": 0.0,
+            "batch_size": 64,
+            "max_epochs": 100,
+            "patience": 10,
+            "lr_schedule": "constant",
+            "ema_decay": 0.0,
+        },
+    },
+}
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Return `base` updated by `override`, merging nested dictionaries."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+class RegressConfig(_Section):
+    """Everything a training run needs, in sections."""
+
+    preset: PresetName = Field(
+        "default", description="Named starting point; explicit fields override it."
+    )
+    data: DataConfig = Field(default_factory=DataConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        name = values.get("preset", "default")
+        if name not in PRESETS:
+            return values  # the Literal check names the valid presets
+        explicit = {
+            key: value.model_dump(exclude_unset=True) if isinstance(value, BaseModel) else value
+            for key, value in values.items()
+        }
+        return deep_merge(PRESETS[name], explicit)
+
+
+def format_validation_error(error: ValidationError) -> str:
+    """Turn a pydantic error into one line a person can act on."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "config"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        parts.append(f"{where}: {message}")
+    return "invalid configuration: " + "; ".join(parts)
+
+
+def parse_overrides(assignments: list[str]) -> dict[str, Any]:
+    """Turn `section.key=value` strings into a nested dictionary (values parsed as YAML)."""
+    nested: dict[str, Any] = {}
+    for assignment in assignments:
+        key, sep, raw = assignment.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"invalid --set {assignment!r}: expected section.key=value")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            value = raw
+        node = nested
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"invalid --set {assignment!r}: {part} is not a section")
+        node[parts[-1]] = value
+    return nested
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML or JSON configuration file into a dictionary."""
+    path = Path(path)
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read configuration file {path}: {exc}".splitlines()[0]) from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"configuration file {path} must hold a mapping of sections")
+    return loaded
+
+
+def build_config(
+    *, path: str | Path | None = None, values: dict[str, Any] | None = None, overrides: list[str] = ()
+) -> RegressConfig:
+    """Build a validated configuration from a file, explicit values and `--set` overrides.
+
+    Args:
+        path: Optional YAML/JSON file.
+        values: Values that win over the file (for example command-line flags).
+        overrides: `section.key=value` strings that win over everything.
+
+    Raises:
+        ConfigError: with one line naming every invalid field.
+    """
+    merged = read_config_file(path) if path else {}
+    merged = deep_merge(merged, values or {})
+    merged = deep_merge(merged, parse_overrides(list(overrides)))
+    try:
+        return RegressConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from None

@@ -1,0 +1,254 @@
+"""The training pipeline's stages as plain functions over file references.
+
+Each stage reads its inputs from files, writes its output under the workspace cache at a
+path named by its cache key, and returns a small record. The orchestrator wraps each one
+in a task; a notebook or a test can call them directly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from fsspec.core import url_to_fs
+
+from regress_core.config import DataConfig, FeaturesConfig, ModelConfig, RegressConfig, SplitConfig, TrainConfig
+from regress_core.contract import DataContract, dump_contract, infer_contract, load_contract
+from regress_core.errors import ConfigError, DataValidationError
+from regress_core.evaluation import baseline_metrics, plot_loss_curves, plot_predictions, regression_metrics
+from regress_core.fileio import atomic_write, atomic_write_json, atomic_write_text, sha256_file
+from regress_core.modelio import load_model, save_weights
+from regress_core.package import stage_package
+from regress_core.preprocessing import Preprocessor
+from regress_core.records import Evaluation, ScaledTables, SplitTables, TableRef, TrainedModel, ValidatedTable, save_table
+from regress_core.registry import Registry
+from regress_core.sources import BUNDLED, load_source, source_kind
+from regress_core.split import split_frame
+from regress_core.tables import is_url
+from regress_core.training import EpochRecord, predict_scaled, train_model
+from regress_core.validation import validate_frame
+from regress_core.versioning import code_version, stage_key
+from regress_core.workspace import Workspace
+
+
+def source_fingerprint(data: DataConfig) -> str:
+    """What identifies the source's content, cheaply: its bytes' hash, or the generator's settings."""
+    kind = source_kind(data.source)
+    if kind == "bundled":
+        return BUNDLED[data.source][1]
+    if kind in ("synthetic", "sklearn"):
+        return data.source
+    if is_url(data.source):
+        fs, path = url_to_fs(data.source)
+        return f"{data.source}@{fs.ukey(path)}"
+    path = Path(data.source.removeprefix("file://"))
+    return sha256_file(path) if path.is_file() else f"missing:{path}"
+
+
+def ingest_key(data: DataConfig) -> str:
+    return stage_key("ingest", source_fingerprint(data), section=data.model_dump(include={"source", "n_rows", "noise", "seed"}))
+
+
+def ingest(data: DataConfig, ws: Workspace) -> TableRef:
+    """Load the source and write its raw snapshot as Parquet."""
+    key = ingest_key(data)
+    df = load_source(data.source, n_rows=data.n_rows, noise=data.noise, seed=data.seed)
+    df.columns = [str(name) for name in df.columns]
+    return save_table(df, ws.stage_dir("raw") / f"{key}.parquet", key=key)
+
+
+def resolve_contract(data: DataConfig, raw_df: pd.DataFrame) -> DataContract:
+    """The contract to validate against: given, shipped with the source, or inferred."""
+    from regress_core.sources import default_contract
+
+    if data.contract:
+        contract = load_contract(data.contract)
+    else:
+        contract = default_contract(data.source)
+    if contract is None:
+        if data.target is None:
+            raise ConfigError(f"no data contract for {data.source}: give --target COLUMN (or --contract FILE)")
+        return infer_contract(raw_df, target=data.target, name=Path(data.source).stem)
+    return contract.for_target(data.target)
+
+
+def validate_key(raw: TableRef, data: DataConfig) -> str:
+    contract_hash = sha256_file(data.contract) if data.contract and Path(data.contract).is_file() else ""
+    return stage_key("validate", raw.sha256, contract_hash, section=data.model_dump(include={"target", "contract", "source"}))
+
+
+def validate(raw: TableRef, data: DataConfig, ws: Workspace) -> ValidatedTable:
+    """Check the raw table against its contract with Great Expectations.
+
+    Raises:
+        DataValidationError: naming every failed expectation; the Data Docs report is saved.
+    """
+    key = validate_key(raw, data)
+    df = raw.read()
+    contract = resolve_contract(data, df)
+    docs_dir = ws.reports_dir / "validation" / key
+    report = validate_frame(df, contract, docs_dir=docs_dir)
+    if not report.success:
+        raise DataValidationError(f"data validation failed: {report.summary()} (report: {report.docs_path})", report=report)
+    contract_path = atomic_write_text(ws.stage_dir("contracts") / f"{key}.yaml", dump_contract(contract))
+    return ValidatedTable(
+        table=raw,
+        contract_path=str(contract_path),
+        contract_sha256=sha256_file(contract_path),
+        docs_path=str(report.docs_path),
+        n_expectations=report.n_expectations,
+        key=key,
+    )
+
+
+def split_key(validated: ValidatedTable, split: SplitConfig) -> str:
+    return stage_key("split", validated.table.sha256, section=split)
+
+
+def split(validated: ValidatedTable, split_config: SplitConfig, ws: Workspace) -> SplitTables:
+    """Split the validated table into train, validation and test Parquet files."""
+    key = split_key(validated, split_config)
+    parts = split_frame(validated.table.read(), test_size=split_config.test_size, val_size=split_config.val_size, seed=split_config.seed)
+    folder = ws.stage_dir("split") / key
+    refs = {name: save_table(getattr(parts, name), folder / f"{name}.parquet", key=key) for name in ("train", "val", "test")}
+    return SplitTables(**refs, key=key)
+
+
+def scale_key(splits: SplitTables, validated: ValidatedTable, features: FeaturesConfig) -> str:
+    return stage_key("scale", splits.train.sha256, splits.val.sha256, validated.contract_sha256, section=features)
+
+
+def scale(splits: SplitTables, validated: ValidatedTable, features: FeaturesConfig, ws: Workspace) -> ScaledTables:
+    """Fit the preprocessor on train only; write scaled train and validation tables."""
+    key = scale_key(splits, validated, features)
+    contract = load_contract(validated.contract_path)
+    train_df = splits.train.read()
+    preprocessor = Preprocessor(
+        features=contract.feature_names, target=contract.target, scaler=features.scaler, scale_target=features.scale_target
+    ).fit(train_df)
+    folder = ws.stage_dir("scale") / key
+    refs = {}
+    for name, df in (("train", train_df), ("val", splits.val.read())):
+        scaled = pd.DataFrame(preprocessor.transform_features(df), columns=[f"x{i}" for i in range(preprocessor.n_features_out_)])
+        scaled["y"] = preprocessor.transform_target(df[contract.target])
+        refs[name] = save_table(scaled, folder / f"{name}.parquet", key=key)
+    preprocessor_path = atomic_write(folder / "preprocessor.joblib", lambda tmp: joblib.dump(preprocessor, tmp))
+    return ScaledTables(**refs, preprocessor_path=str(preprocessor_path), preprocessor_sha256=sha256_file(preprocessor_path), key=key)
+
+
+def _xy(table: TableRef) -> tuple[np.ndarray, np.ndarray]:
+    df = table.read()
+    return df.drop(columns="y").to_numpy(dtype=np.float32), df["y"].to_numpy(dtype=np.float32)
+
+
+def train_key(scaled: ScaledTables, model: ModelConfig, train_config: TrainConfig) -> str:
+    return stage_key("train", scaled.train.sha256, scaled.val.sha256, section={"model": model.model_dump(mode="json"), "train": train_config.model_dump(mode="json")})
+
+
+def train(
+    scaled: ScaledTables,
+    model: ModelConfig,
+    train_config: TrainConfig,
+    ws: Workspace,
+    *,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+    progress: bool = False,
+) -> TrainedModel:
+    """Train the model on the scaled tables and save its best weights."""
+    key = train_key(scaled, model, train_config)
+    x_train, y_train = _xy(scaled.train)
+    x_val, y_val = _xy(scaled.val)
+    result = train_model(
+        x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
+        model_config=model, train_config=train_config, on_epoch=on_epoch, progress=progress,
+    )  # fmt: skip
+    weights_path = save_weights(result.model, ws.stage_dir("train") / key / "model.pt")
+    history = [record.__dict__ for record in result.history]
+    summary = {
+        "epochs": len(result.history),
+        "best_epoch": result.best_epoch,
+        "best_val_loss": result.best_val_loss,
+        "stopped_early": result.stopped_early,
+        "device": result.device,
+        "seconds": round(sum(record.seconds for record in result.history), 3),
+        "parameters": sum(p.numel() for p in result.model.parameters()),
+    }
+    return TrainedModel(str(weights_path), sha256_file(weights_path), result.spec, history, summary, key)
+
+
+def evaluate_key(trained: TrainedModel, scaled: ScaledTables, splits: SplitTables) -> str:
+    return stage_key("evaluate", trained.weights_sha256, scaled.preprocessor_sha256, splits.test.sha256, splits.train.sha256)
+
+
+def evaluate(trained: TrainedModel, scaled: ScaledTables, splits: SplitTables, validated: ValidatedTable, ws: Workspace) -> Evaluation:
+    """Test metrics in target units, baselines on the same rows, and plots."""
+    key = evaluate_key(trained, scaled, splits)
+    contract = load_contract(validated.contract_path)
+    preprocessor: Preprocessor = joblib.load(scaled.preprocessor_path)
+    model = load_model(trained.spec, trained.weights_path)
+    train_df, test_df = splits.train.read(), splits.test.read()
+    y_true = test_df[contract.target].to_numpy(dtype="float64")
+    y_pred = preprocessor.inverse_target(predict_scaled(model, preprocessor.transform_features(test_df)))
+    folder = ws.stage_dir("evaluate") / key
+    plots = plot_predictions(y_true, y_pred, out_dir=folder)
+    plots["loss_curves"] = plot_loss_curves(trained.history, out_dir=folder)
+    return Evaluation(
+        metrics=regression_metrics(y_true, y_pred),
+        baselines=baseline_metrics(train_df, test_df, features=contract.feature_names, target=contract.target),
+        plots={name: str(path) for name, path in plots.items()},
+        key=key,
+    )
+
+
+def publish(
+    config: RegressConfig,
+    validated: ValidatedTable,
+    splits: SplitTables,
+    scaled: ScaledTables,
+    trained: TrainedModel,
+    evaluation: Evaluation,
+    ws: Workspace,
+    *,
+    run: str | None = None,
+) -> str:
+    """Publish the model package as a new registry version; return the version name."""
+    from regress_core.report import render_report
+
+    registry = Registry(ws.registry_dir)
+    contract = load_contract(validated.contract_path)
+    metadata: dict[str, Any] = {
+        "target": contract.target,
+        "features": contract.feature_names,
+        "spec": trained.spec,
+        "metrics": evaluation.metrics,
+        "baselines": evaluation.baselines,
+        "training": trained.summary,
+        "history": trained.history,
+        "data": {
+            "source": config.data.source,
+            "raw_sha256": validated.table.sha256,
+            "rows": validated.table.rows,
+            "split_rows": {"train": splits.train.rows, "val": splits.val.rows, "test": splits.test.rows},
+            "test_sha256": splits.test.sha256,
+        },
+        "cache_keys": {"ingest": validated.table.key, "validate": validated.key, "split": splits.key, "scale": scaled.key, "train": trained.key},
+        "config": config.model_dump(mode="json"),
+        "code_version": code_version(),
+        "run": run,
+    }
+    staging = stage_package(
+        registry,
+        weights_path=Path(trained.weights_path),
+        preprocessor_path=Path(scaled.preprocessor_path),
+        contract=contract,
+        metadata=metadata,
+        plots={name: Path(path) for name, path in evaluation.plots.items()},
+    )
+    atomic_write_text(staging / "report.html", render_report(json.loads((staging / "package.json").read_text())))
+    return registry.publish(staging)
+
