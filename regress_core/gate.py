@@ -38,6 +38,8 @@ class Decision:
     @property
     def summary(self) -> str:
         failed = [check.name for check in self.checks if not check.passed]
+        if self.champion == self.version:
+            return f"{self.version} is already the champion; nothing changed"
         if self.promote and self.bootstrap:
             return f"{self.version} promoted: first champion (bootstrap), all thresholds passed"
         if self.promote:

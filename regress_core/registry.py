@@ -5,7 +5,7 @@ Layout under the registry folder:
     staging/<id>/        packages being written; never read
     champion.json        the champion pointer, replaced atomically
     history.jsonl        append-only audit history of champion changes
-    decisions/v0001.json the promotion decision record of each version
+    decisions/v0001.jsonl every promotion decision record about each version
 
 A version becomes visible only by renaming a finished staging folder, so a crash leaves
 either a complete version or nothing.
@@ -77,16 +77,36 @@ class Registry:
     def version_dir(self, version: str) -> Path:
         return self.versions_dir / self.check_version_name(version)
 
-    def publish(self, staging_dir: Path) -> str:
-        """Seal a staged package with its manifest and make it the next version."""
+    def publish(self, staging_dir: Path, *, package_key: str | None = None) -> tuple[str, bool]:
+        """Seal a staged package with its manifest and make it the next version.
+
+        Args:
+            staging_dir: A folder from `new_staging_dir`, fully written.
+            package_key: Identity of the package's content; a version with the same key
+                is returned instead of publishing a duplicate.
+
+        Returns:
+            The version name, and whether it is new.
+        """
         write_manifest(staging_dir)
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         with self.lock():
+            existing = self.find(package_key) if package_key else None
+            if existing is not None:
+                self.discard_staging(staging_dir)
+                return existing, False
             numbers = [int(name[1:]) for name in self._names()]
             version = f"v{(max(numbers) + 1) if numbers else 1:04d}"
             os.rename(staging_dir, self.versions_dir / version)
             fsync_dir(self.versions_dir)
-        return version
+        return version, True
+
+    def find(self, package_key: str) -> str | None:
+        """The published version whose package key matches, if any."""
+        for version in reversed(self.versions()):
+            if self.metadata(version).get("package_key") == package_key:
+                return version
+        return None
 
     def _names(self) -> list[str]:
         if not self.versions_dir.is_dir():
@@ -165,12 +185,17 @@ class Registry:
         lines = path.read_text().splitlines()
         return [json.loads(line) for line in lines if line.strip()]
 
-    def record_decision(self, version: str, decision: dict[str, Any]) -> Path:
-        return atomic_write_json(self.root / "decisions" / f"{self.check_version_name(version)}.json", decision)
+    def record_decision(self, version: str, decision: dict[str, Any]) -> None:
+        """Append a gate decision about a version (a version can be gated by several runs)."""
+        record = {"time": utc_now(), **decision}
+        append_line(self.root / "decisions" / f"{self.check_version_name(version)}.jsonl", json.dumps(record, sort_keys=True))
 
-    def decision(self, version: str) -> dict[str, Any] | None:
-        path = self.root / "decisions" / f"{self.check_version_name(version)}.json"
-        return json.loads(path.read_text()) if path.is_file() else None
+    def decisions(self, version: str) -> list[dict[str, Any]]:
+        """Every gate decision about a version, oldest first."""
+        path = self.root / "decisions" / f"{self.check_version_name(version)}.jsonl"
+        if not path.is_file():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
     def discard_staging(self, staging_dir: Path) -> None:
         shutil.rmtree(staging_dir, ignore_errors=True)

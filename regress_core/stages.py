@@ -215,8 +215,15 @@ def publish(
     ws: Workspace,
     *,
     run: str | None = None,
-) -> str:
-    """Publish the model package as a new registry version; return the version name."""
+) -> tuple[str, bool]:
+    """Publish the model package as a registry version.
+
+    A model identical to a published one (same weights, preprocessing and test rows) is
+    not published twice: the existing version is returned.
+
+    Returns:
+        The version name, and whether it is new.
+    """
     from regress_core.report import render_report
 
     registry = Registry(ws.registry_dir)
@@ -239,6 +246,7 @@ def publish(
         "cache_keys": {"ingest": validated.table.key, "validate": validated.key, "split": splits.key, "scale": scaled.key, "train": trained.key},
         "config": config.model_dump(mode="json"),
         "code_version": code_version(),
+        "package_key": evaluation.key,
         "run": run,
     }
     staging = stage_package(
@@ -250,5 +258,5 @@ def publish(
         plots={name: Path(path) for name, path in evaluation.plots.items()},
     )
     atomic_write_text(staging / "report.html", render_report(json.loads((staging / "package.json").read_text())))
-    return registry.publish(staging)
+    return registry.publish(staging, package_key=evaluation.key)
 

@@ -1,0 +1,175 @@
+"""The `regress` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from regress_core.errors import ConfigError, RegressError
+
+EXIT_CODES = """exit codes:
+  0  success (for train: the run completed, promoted or not)
+  2  usage or configuration error
+  3  data error (unreadable input or failed validation)
+  4  runtime error (training diverged, registry problem)
+  1  unexpected error (run again with --debug for the traceback)"""
+
+
+def _add_home(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--home", help="workspace folder (default: $REGRESS_HOME or ./regress-home)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="regress", description="Tabular regression pipeline with PyTorch and Prefect.", epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="run the training flow")
+    train.add_argument("--config", help="YAML or JSON configuration file")
+    train.add_argument("--data", help="source: california_housing, linear, parabola, a CSV/Parquet path or URL")
+    train.add_argument("--target", help="target column")
+    train.add_argument("--contract", help="data contract YAML")
+    train.add_argument("--preset", help="default, notebook or linear")
+    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a setting, e.g. train.lr=0.01")
+    train.add_argument("--refresh-cache", action="store_true", help="recompute every stage")
+    _add_home(train)
+
+    models = commands.add_parser("models", help="inspect the model registry")
+    model_commands = models.add_subparsers(dest="models_command", required=True)
+    listing = model_commands.add_parser("list", help="list versions and the champion")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_home(listing)
+    show = model_commands.add_parser("show", help="show one version")
+    show.add_argument("version", help="a version such as v0001, or champion")
+    _add_home(show)
+
+    contract = commands.add_parser("contract", help="data contracts")
+    contract_commands = contract.add_subparsers(dest="contract_command", required=True)
+    infer = contract_commands.add_parser("infer", help="write a starting contract from a good file")
+    infer.add_argument("file", help="CSV or Parquet file")
+    infer.add_argument("--target", required=True, help="target column")
+    infer.add_argument("--output", help="where to write the YAML (default: print it)")
+    return parser
+
+
+def _absolute(path: str | None) -> str | None:
+    from regress_core.sources import source_kind
+
+    if path is None or "://" in path or source_kind(path) != "file":
+        return path
+    return str(Path(path).expanduser().resolve())
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from regress_core.config import build_config
+
+    values: dict[str, Any] = {}
+    data = {key: value for key, value in {"source": _absolute(args.data), "target": args.target, "contract": _absolute(args.contract)}.items() if value}
+    if data:
+        values["data"] = data
+    if args.preset:
+        values["preset"] = args.preset
+    if args.home:
+        values["registry"] = {"home": str(Path(args.home).resolve())}
+    config = build_config(path=args.config, values=values, overrides=args.overrides)
+
+    from flows.environment import quiet_expected_errors
+    from flows.training import training
+
+    if not args.debug:
+        quiet_expected_errors()
+    summary = training(config=config, refresh_cache=args.refresh_cache)
+    print_training_summary(summary)
+    return 0
+
+
+def print_training_summary(summary: dict[str, Any]) -> None:
+    from regress_core.report import metrics_rows
+
+    print()
+    print(f"{'model':<20}{'MSE':>10}{'RMSE':>10}{'MAE':>10}{'R2':>10}")
+    for name, values in metrics_rows(summary):
+        print(f"{name:<20}" + "".join(f"{values[key]:>10.4f}" for key in ("mse", "rmse", "mae", "r2")))
+    decision = summary["decision"]
+    print()
+    print(f"decision: {decision['summary']}")
+    for check in decision["checks"]:
+        print(f"  [{'pass' if check['passed'] else 'FAIL'}] {check['text']}")
+    cached = ", ".join(summary["cached"]) or "none"
+    print(f"cache hits: {cached}")
+    print(f"model {summary['version']} in {summary['home']}")
+
+
+def run_models(args: argparse.Namespace) -> int:
+    from regress_core.package import describe_version, resolve_version
+    from regress_core.registry import Registry
+    from regress_core.workspace import Workspace
+
+    registry = Registry(Workspace.at(args.home).registry_dir)
+    if args.models_command == "list":
+        rows = [describe_version(registry, version) for version in registry.versions()]
+        if args.json:
+            print(json.dumps(rows, indent=2))
+            return 0
+        if not rows:
+            print(f"no models yet in {registry.root}")
+            return 0
+        print(f"{'':2}{'version':<9}{'created':<27}{'RMSE':>8}{'MAE':>8}{'R2':>8}  preset   source")
+        for row in rows:
+            m = row["metrics"]
+            mark = "* " if row["champion"] else "  "
+            print(f"{mark}{row['version']:<9}{row['created_at']:<27}{m['rmse']:>8.4f}{m['mae']:>8.4f}{m['r2']:>8.4f}  {row['preset'] or '':<8} {row['source']}")
+        print("* champion")
+        return 0
+    version = resolve_version(registry, args.version)
+    registry.verify(version)
+    metadata = registry.metadata(version)
+    metadata.pop("history", None)
+    metadata["champion"] = registry.champion() == version
+    metadata["decisions"] = registry.decisions(version)
+    print(json.dumps(metadata, indent=2, default=str))
+    return 0
+
+
+def run_contract(args: argparse.Namespace) -> int:
+    from regress_core.contract import dump_contract, infer_contract
+    from regress_core.fileio import atomic_write_text
+    from regress_core.tables import read_table
+
+    df = read_table(_absolute(args.file))
+    contract = infer_contract(df, target=args.target, name=Path(args.file).stem)
+    text = dump_contract(contract)
+    if args.output:
+        atomic_write_text(args.output, text)
+        print(f"wrote contract for {len(contract.columns)} columns to {args.output}; edit it, then pass --contract {args.output}")
+    else:
+        print(text, end="")
+    return 0
+
+
+COMMANDS = {"train": run_train, "models": run_models, "contract": run_contract}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from flows.environment import prepare_environment
+
+    prepare_environment()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except RegressError as exc:
+        if args.debug:
+            raise
+        print(f"regress: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("regress: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

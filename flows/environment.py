@@ -1,0 +1,38 @@
+"""Process settings that make a first Prefect run on a new machine clean and quiet."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from regress_core.errors import RegressError
+
+DEFAULTS = {
+    # A fresh PREFECT_HOME migrates its database first; that can outlast the default wait.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    # Analytics write to the same SQLite file and can log "database is locked".
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "GX_ANALYTICS_ENABLED": "False",
+}
+
+
+def prepare_environment() -> None:
+    """Set defaults for Prefect and Great Expectations unless the user set them."""
+    for name, value in DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+class HideExpectedTracebacks(logging.Filter):
+    """Drop tracebacks of errors that already explain themselves in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], RegressError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def quiet_expected_errors() -> None:
+    """Keep Prefect's logs to one line for bad input or configuration."""
+    for handler in logging.getLogger("prefect").handlers:
+        handler.addFilter(HideExpectedTracebacks())

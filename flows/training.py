@@ -1,0 +1,34 @@
+"""The training flow: ingest, validate, split, scale, train, evaluate, publish, gate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from regress_core.config import RegressConfig
+from regress_core.workspace import Workspace
+from tasks.runner import StageRunner
+from tasks.training import evaluate_model, gate_model, ingest_data, publish_model, scale_features, split_data, train_model, validate_data
+
+
+@flow(name="training", log_prints=True)
+def training(config: RegressConfig = RegressConfig(), refresh_cache: bool = False) -> dict[str, Any]:
+    """Train, evaluate and publish a regression model; promote it if it passes the gate."""
+    stage = StageRunner(Workspace.at(config.registry.home), refresh=refresh_cache)
+    raw = stage(ingest_data, config.data)
+    validated = stage(validate_data, raw, config.data)
+    splits = stage(split_data, validated, config.split)
+    scaled = stage(scale_features, splits, validated, config.features)
+    trained = stage(train_model, scaled, config.model, config.train)
+    evaluation = stage(evaluate_model, trained, scaled, splits, validated)
+    version = stage(publish_model, config, validated, splits, scaled, trained, evaluation)
+    decision = stage(gate_model, version, splits, config.gate)
+    return {
+        "version": version,
+        "metrics": evaluation.metrics,
+        "baselines": evaluation.baselines,
+        "decision": decision,
+        "cached": stage.cached,
+        "home": str(stage.ws.root),
+    }

@@ -1,0 +1,29 @@
+"""Runs pipeline tasks against one workspace and notes which were cache hits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from prefect import Task, get_run_logger
+
+from regress_core.workspace import Workspace
+
+
+@dataclass
+class StageRunner:
+    """Calls each task with the workspace, persisting results (and cache records) inside it."""
+
+    ws: Workspace
+    refresh: bool = False
+    cached: list[str] = field(default_factory=list)
+    ran: list[str] = field(default_factory=list)
+
+    def __call__(self, task: Task, *args: Any) -> Any:
+        bound = task.with_options(result_storage=self.ws.results_dir, refresh_cache=self.refresh or None)
+        state = bound(*args, ws=self.ws, return_state=True)
+        hit = state.name == "Cached"
+        (self.cached if hit else self.ran).append(task.name)
+        if hit:
+            get_run_logger().info("%s: cache hit, reusing its stored output", task.name)
+        return state.result()
