@@ -66,7 +66,7 @@ def plot_predictions(y_true: np.ndarray, y_pred: np.ndarray, *, out_dir: Path) -
     left.scatter(y_pred, residuals, s=4, alpha=0.4)
     left.axhline(0, color="black", linewidth=1)
     left.set(xlabel="predicted", ylabel="actual - predicted", title="Residuals (test)")
-    right.hist(residuals, bins=50)
+    right.hist(residuals, bins=50 if np.ptp(residuals) > 1e-9 else 1)
     right.set(xlabel="actual - predicted", ylabel="rows", title="Residual distribution")
     paths["residuals"] = _save_figure(figure, out_dir / "residuals.png")
     return paths

@@ -1,5 +1,9 @@
 """The training pipeline's stages as plain functions over file references.
 
+Each stage's cache key chains its upstream stage's key with its inputs' content hashes,
+its configuration section and the code version, so a changed source file invalidates
+everything downstream of ingest, while a changed training setting reuses the data stages.
+
 Each stage reads its inputs from files, writes its output under the workspace cache at a
 path named by its cache key, and returns a small record. The orchestrator wraps each one
 in a task; a notebook or a test can call them directly.
@@ -79,7 +83,7 @@ def resolve_contract(data: DataConfig, raw_df: pd.DataFrame) -> DataContract:
 
 def validate_key(raw: TableRef, data: DataConfig) -> str:
     contract_hash = sha256_file(data.contract) if data.contract and Path(data.contract).is_file() else ""
-    return stage_key("validate", raw.sha256, contract_hash, section=data.model_dump(include={"target", "contract", "source"}))
+    return stage_key("validate", raw.key, raw.sha256, contract_hash, section=data.model_dump(include={"target", "contract", "source"}))
 
 
 def validate(raw: TableRef, data: DataConfig, ws: Workspace) -> ValidatedTable:
@@ -107,7 +111,7 @@ def validate(raw: TableRef, data: DataConfig, ws: Workspace) -> ValidatedTable:
 
 
 def split_key(validated: ValidatedTable, split: SplitConfig) -> str:
-    return stage_key("split", validated.table.sha256, section=split)
+    return stage_key("split", validated.key, validated.table.sha256, section=split)
 
 
 def split(validated: ValidatedTable, split_config: SplitConfig, ws: Workspace) -> SplitTables:
@@ -120,7 +124,7 @@ def split(validated: ValidatedTable, split_config: SplitConfig, ws: Workspace) -
 
 
 def scale_key(splits: SplitTables, validated: ValidatedTable, features: FeaturesConfig) -> str:
-    return stage_key("scale", splits.train.sha256, splits.val.sha256, validated.contract_sha256, section=features)
+    return stage_key("scale", splits.key, splits.train.sha256, splits.val.sha256, validated.contract_sha256, section=features)
 
 
 def scale(splits: SplitTables, validated: ValidatedTable, features: FeaturesConfig, ws: Workspace) -> ScaledTables:
@@ -147,7 +151,7 @@ def _xy(table: TableRef) -> tuple[np.ndarray, np.ndarray]:
 
 
 def train_key(scaled: ScaledTables, model: ModelConfig, train_config: TrainConfig) -> str:
-    return stage_key("train", scaled.train.sha256, scaled.val.sha256, section={"model": model.model_dump(mode="json"), "train": train_config.model_dump(mode="json")})
+    return stage_key("train", scaled.key, scaled.train.sha256, scaled.val.sha256, section={"model": model.model_dump(mode="json"), "train": train_config.model_dump(mode="json")})
 
 
 def train(
@@ -182,7 +186,7 @@ def train(
 
 
 def evaluate_key(trained: TrainedModel, scaled: ScaledTables, splits: SplitTables) -> str:
-    return stage_key("evaluate", trained.weights_sha256, scaled.preprocessor_sha256, splits.test.sha256, splits.train.sha256)
+    return stage_key("evaluate", trained.key, trained.weights_sha256, scaled.preprocessor_sha256, splits.test.sha256, splits.train.sha256)
 
 
 def evaluate(trained: TrainedModel, scaled: ScaledTables, splits: SplitTables, validated: ValidatedTable, ws: Workspace) -> Evaluation:

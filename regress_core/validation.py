@@ -106,7 +106,7 @@ def _describe(kind: str, kwargs: dict[str, Any], result: dict[str, Any], n_rows:
         low, high = kwargs.get("min_value"), kwargs.get("max_value")
         if low == -FLOAT_LIMIT and high == FLOAT_LIMIT:
             return f"values must be finite{counted}"
-        return f"values must be finite and between {low} and {high}{counted}"
+        return f"values must be finite and between {low:g} and {high:g}{counted}"
     return kind.replace("_", " ")
 
 

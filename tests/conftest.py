@@ -1,0 +1,48 @@
+"""Shared fixtures: small synthetic tables, fast configurations, a workspace per test."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+FAST_TRAIN = {"max_epochs": 15, "patience": 5, "batch_size": 32, "lr": 0.01}
+
+
+def make_table(n_rows: int = 120, *, seed: int = 0) -> pd.DataFrame:
+    """A small numeric regression table: y = 3a - 2b + noise."""
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0, 10, n_rows)
+    b = rng.uniform(-5, 5, n_rows)
+    return pd.DataFrame({"a": a, "b": b, "y": 3 * a - 2 * b + rng.normal(0, 0.5, n_rows)})
+
+
+@pytest.fixture
+def table() -> pd.DataFrame:
+    return make_table()
+
+
+@pytest.fixture
+def table_csv(tmp_path, table) -> str:
+    path = tmp_path / "table.csv"
+    table.to_csv(path, index=False)
+    return str(path)
+
+
+@pytest.fixture
+def home(tmp_path) -> str:
+    return str(tmp_path / "home")
+
+
+def fast_config(home: str, **sections: dict) -> dict:
+    """Configuration values for a quick run on a small table."""
+    values = {"registry": {"home": home}, "train": dict(FAST_TRAIN), "model": {"hidden_sizes": [16]}}
+    for name, section in sections.items():
+        values[name] = {**values.get(name, {}), **section}
+    return values

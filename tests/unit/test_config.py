@@ -1,0 +1,60 @@
+import pytest
+
+from regress_core.config import PRESETS, RegressConfig, build_config
+from regress_core.errors import ConfigError
+
+
+def test_defaults_validate_and_nothing_touches_disk(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = RegressConfig()
+    assert config.preset == "default"
+    assert config.split.test_size == 0.2 and config.split.seed == 42
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_preset_fills_fields_the_user_did_not_set():
+    config = build_config(values={"preset": "notebook", "train": {"max_epochs": 7}})
+    assert config.train.batch_size == 0 and config.train.optimizer == "adam"
+    assert config.train.max_epochs == 7
+    assert config.model.hidden_sizes == [64, 32]
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_builds(name):
+    assert build_config(values={"preset": name}).preset == name
+
+
+def test_linear_preset_is_one_linear_layer():
+    assert build_config(values={"preset": "linear"}).model.kind == "linear"
+
+
+def test_file_then_values_then_overrides(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("train:\n  lr: 0.5\n  max_epochs: 3\nmodel:\n  dropout: 0.2\n")
+    config = build_config(path=path, values={"train": {"lr": 0.25}}, overrides=["train.max_epochs=9", "model.hidden_sizes=[8, 4]"])
+    assert config.train.lr == 0.25 and config.train.max_epochs == 9
+    assert config.model.dropout == 0.2 and config.model.hidden_sizes == [8, 4]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["train.lr=-1"], "train.lr: Input should be greater than 0"),
+        (["train.bogus=1"], "train.bogus: unknown key"),
+        (["model.hidden_sizes=[0]"], "hidden_sizes must all be positive"),
+        (["split.test_size=1.5"], "split.test_size: Input should be less than 1"),
+        (["train.max_epochs=ten"], "train.max_epochs: Input should be a valid integer"),
+        (["preset=fancy"], "preset: Input should be 'default', 'notebook' or 'linear'"),
+        (["nonsense"], "expected section.key=value"),
+    ],
+)
+def test_bad_configuration_is_one_line(overrides, message):
+    with pytest.raises(ConfigError) as caught:
+        build_config(overrides=overrides)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_config_file_is_reported(tmp_path):
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        build_config(path=tmp_path / "nope.yaml")

@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+
+from regress_core.config import ModelConfig, TrainConfig
+from regress_core.errors import TrainingError
+from regress_core.training import predict_scaled, resolve_device, train_model
+
+
+def data(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 2)).astype("float32")
+    y = (1.5 * x[:, 0] - 0.5 * x[:, 1] + rng.normal(0, 0.1, n)).astype("float32")
+    return x[:150], y[:150], x[150:], y[150:]
+
+
+def fit(model=None, **train):
+    x, y, xv, yv = data()
+    settings = {"max_epochs": 30, "batch_size": 32, "lr": 0.01, "patience": 0, **train}
+    return train_model(x_train=x, y_train=y, x_val=xv, y_val=yv, model_config=model or ModelConfig(hidden_sizes=[16]), train_config=TrainConfig(**settings))
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
+@pytest.mark.parametrize("loss", ["mse", "mae", "huber"])
+def test_learns_a_linear_relation(optimizer, loss):
+    result = fit(optimizer=optimizer, loss=loss, momentum=0.9 if optimizer == "sgd" else 0.0)
+    assert result.best_val_loss < 0.1
+
+
+def test_linear_model_recovers_coefficients():
+    result = fit(ModelConfig(kind="linear", hidden_sizes=[]), max_epochs=60)
+    weights = result.model.linear.weight.detach().numpy().ravel()
+    np.testing.assert_allclose(weights, [1.5, -0.5], atol=0.05)
+
+
+def test_same_seed_gives_identical_weights_and_predictions():
+    first, second = fit(seed=7), fit(seed=7)
+    x = data()[2]
+    np.testing.assert_array_equal(predict_scaled(first.model, x), predict_scaled(second.model, x))
+    assert [r.val_loss for r in first.history] == [r.val_loss for r in second.history]
+    assert not np.array_equal(predict_scaled(fit(seed=8).model, x), predict_scaled(first.model, x))
+
+
+def test_early_stopping_keeps_the_best_epoch():
+    result = fit(max_epochs=300, patience=3, lr=0.05)
+    assert result.stopped_early
+    assert len(result.history) == result.best_epoch + 3
+    assert result.best_val_loss == min(r.val_loss for r in result.history)
+
+
+def test_ensemble_ema_cosine_and_full_batch_train():
+    model = ModelConfig(kind="embedding_mlp", hidden_sizes=[16], ensemble_size=4, n_bins=8, embedding_dim=4)
+    result = fit(model, ema_decay=0.9, lr_schedule="cosine", batch_size=0, max_epochs=40, lr=0.02)
+    assert predict_scaled(result.model, data()[2]).shape == (50,)
+    assert result.best_val_loss < 0.5
+
+
+def test_diverging_training_stops_with_a_clear_error():
+    with pytest.raises(TrainingError, match=r"training diverged at epoch \d+: loss is (nan|inf); lower train.lr"):
+        fit(optimizer="sgd", lr=10.0, momentum=0.9, max_epochs=50)
+
+
+def test_device_auto_picks_cpu_without_cuda(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto").type == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto").type == "cuda"
+    assert resolve_device("cpu").type == "cpu"
