@@ -34,5 +34,8 @@ class HideExpectedTracebacks(logging.Filter):
 
 def quiet_expected_errors() -> None:
     """Keep Prefect's logs to one line for bad input or configuration."""
-    for handler in logging.getLogger("prefect").handlers:
-        handler.addFilter(HideExpectedTracebacks())
+    names = [name for name in logging.root.manager.loggerDict if name.startswith("prefect")]
+    handlers = {handler for name in names for handler in logging.getLogger(name).handlers}
+    for handler in handlers | set(logging.root.handlers):
+        if not any(isinstance(f, HideExpectedTracebacks) for f in handler.filters):
+            handler.addFilter(HideExpectedTracebacks())

@@ -1,0 +1,80 @@
+"""The `regress` command as a user runs it: exit codes and the one line they read."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import make_table
+
+
+def regress(*args, home=None, cwd=None):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if home:
+        env["REGRESS_HOME"] = home
+    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
+
+
+FAST = ["--set", "train.max_epochs=10", "--set", "train.batch_size=32", "--set", "train.lr=0.01", "--set", "model.hidden_sizes=[16]"]
+
+
+def test_train_then_list_and_show(home):
+    done = regress("train", "--data", "linear", *FAST, home=home)
+    assert done.returncode == 0, done.stderr
+    assert "decision: v0001 promoted: first champion (bootstrap)" in done.stdout
+    assert "this model" in done.stdout and "linear regression" in done.stdout
+    listed = json.loads(regress("models", "list", "--json", home=home).stdout)
+    assert listed[0]["version"] == "v0001" and listed[0]["champion"] is True
+    assert set(listed[0]["metrics"]) >= {"mse", "rmse", "mae", "r2"} and listed[0]["created_at"]
+    shown = json.loads(regress("models", "show", "champion", home=home).stdout)
+    assert shown["version"] == "v0001" and shown["decisions"][0]["promote"] is True
+    table = regress("models", "list", home=home).stdout
+    assert "* v0001" in table
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["train", "--set", "train.lr=-1"], 2, "regress: error: invalid configuration: train.lr: Input should be greater than 0"),
+        (["train", "--set", "model.nope=1"], 2, "model.nope: unknown key"),
+        (["train", "--data", "missing.csv", "--target", "y"], 3, "regress: error: input not found"),
+        (["train", "--config", "nope.yaml"], 2, "configuration file not found"),
+        (["models", "show", "../x"], 4, "invalid model version '../x'"),
+        (["models", "show", "v0009"], 4, "model version v0009 not found"),
+    ],
+)
+def test_errors_are_one_line_with_a_distinct_exit_code(home, args, code, message):
+    done = regress(*args, home=home)
+    assert done.returncode == code, done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_failed_validation_exits_3_and_publishes_nothing(home, tmp_path):
+    path = tmp_path / "bad.csv"
+    make_table().assign(a=lambda d: d.a.astype(object).where(d.index != 2, "n/a")).to_csv(path, index=False)
+    contract = tmp_path / "contract.yaml"
+    contract.write_text("target: y\ncolumns: [{name: a}, {name: b}, {name: y}]\nmin_rows: 10\n")
+    done = regress("train", "--data", str(path), "--contract", str(contract), *FAST, home=home)
+    assert done.returncode == 3
+    [line] = [line for line in done.stderr.splitlines() if line.startswith("regress: error:")]
+    assert line.startswith("regress: error: data validation failed: 1 of")
+    assert "a: values must be numeric (1 of 120 rows) (e.g. 'n/a')" in line
+    assert "Traceback" not in done.stderr
+    assert json.loads(regress("models", "list", "--json", home=home).stdout) == []
+
+
+def test_contract_infer_writes_an_editable_contract(tmp_path):
+    make_table().to_csv(tmp_path / "t.csv", index=False)
+    done = regress("contract", "infer", str(tmp_path / "t.csv"), "--target", "y", "--output", str(tmp_path / "c.yaml"))
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "c.yaml").read_text()
+    assert "target: y" in text and "name: a" in text
+
+
+def test_no_models_yet(home):
+    assert regress("models", "list", home=home).stdout.startswith("no models yet")
+    done = regress("models", "show", "champion", home=home)
+    assert done.returncode == 4 and "no champion model yet" in done.stderr
