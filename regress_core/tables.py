@@ -72,7 +72,9 @@ def _read_csv(location: str, payload: bytes) -> pd.DataFrame:
     if duplicates:
         raise DataError(f"{location} has duplicate column names: {', '.join(duplicates)}")
     try:
-        df = pd.read_csv(io.StringIO(text))
+        # Only empty fields are blanks: tokens such as "n/a" stay visible as text, so a
+        # contract decides whether they are missing values rather than pandas guessing.
+        df = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, ValueError) as exc:
         raise DataError(f"{location} is not a readable CSV: {str(exc).splitlines()[0]}") from None
     if df.empty:
