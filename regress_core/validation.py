@@ -144,6 +144,24 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def numbers_where_possible(df: pd.DataFrame) -> pd.DataFrame:
+    """Parse numbers in mostly numeric text columns, keeping stray tokens as text.
+
+    A CSV column of numbers with a few tokens such as "n/a" reads as text; parsing its
+    numbers lets validation point at exactly the stray rows instead of the whole column.
+    """
+    df = df.copy()
+    for name in df.columns:
+        column = df[name]
+        if not (pd.api.types.is_string_dtype(column) or column.dtype == object):
+            continue
+        numbers = pd.to_numeric(column, errors="coerce")
+        filled = column.notna()
+        if filled.any() and numbers[filled].notna().mean() >= 0.5:
+            df[name] = numbers.astype(object).where(numbers.notna() | ~filled, column.astype(object))
+    return df
+
+
 def validate_frame(df: pd.DataFrame, contract: DataContract, *, docs_dir: Path | None = None) -> ValidationReport:
     """Validate a table against its contract with Great Expectations.
 
@@ -184,7 +202,7 @@ def validate_frame(df: pd.DataFrame, contract: DataContract, *, docs_dir: Path |
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(name="regress", validation_definitions=[definition], actions=actions, result_format="SUMMARY")
     )
-    outcome = checkpoint.run(batch_parameters={"dataframe": df})
+    outcome = checkpoint.run(batch_parameters={"dataframe": numbers_where_possible(df)})
     run_result = next(iter(outcome.run_results.values()))
     failures = _failures(run_result, len(df))
     return ValidationReport(
