@@ -30,5 +30,6 @@ def training(config: RegressConfig = RegressConfig(), refresh_cache: bool = Fals
         "baselines": evaluation.baselines,
         "decision": decision,
         "cached": stage.cached,
+        "stage_seconds": stage.seconds,
         "home": str(stage.ws.root),
     }

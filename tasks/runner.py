@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,10 +19,13 @@ class StageRunner:
     refresh: bool = False
     cached: list[str] = field(default_factory=list)
     ran: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def __call__(self, task: Task, *args: Any) -> Any:
         bound = task.with_options(result_storage=self.ws.results_dir, refresh_cache=self.refresh or None)
+        started = time.perf_counter()
         state = bound(*args, ws=self.ws, return_state=True)
+        self.seconds[task.name] = round(time.perf_counter() - started, 3)
         hit = state.name == "Cached"
         (self.cached if hit else self.ran).append(task.name)
         if hit:
