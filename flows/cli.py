@@ -46,6 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("version", help="a version such as v0001, or champion")
     _add_home(show)
 
+    score = commands.add_parser("score", help="score new rows with the champion or a given version")
+    score.add_argument("--input", required=True, help="CSV/Parquet file, folder or glob; local path or fsspec URL")
+    score.add_argument("--output", required=True, help="predictions Parquet file to write")
+    score.add_argument("--model", default="champion", help="champion (default) or a version such as v0003")
+    score.add_argument("--keep", action="append", default=[], metavar="COLUMN", help="copy an input column (e.g. an id) to the output")
+    score.add_argument("--on-invalid", choices=["fail", "drop"], default="fail", help="fail (default) writes nothing on bad rows; drop scores the valid ones")
+    score.add_argument("--batch-rows", type=int, default=262_144, help="rows per record batch (bounds memory)")
+    score.add_argument("--drift-threshold", type=float, default=0.2, help="warn when a feature's PSI exceeds this")
+    score.add_argument("--task-runner", choices=["local", "dask"], default="local", help="dask: one mapped task per input file")
+    score.add_argument("--dask-address", help="Dask scheduler address (default: a local cluster)")
+    score.add_argument("--dask-workers", type=int, default=2, help="workers of a local Dask cluster")
+    _add_home(score)
+
     contract = commands.add_parser("contract", help="data contracts")
     contract_commands = contract.add_subparsers(dest="contract_command", required=True)
     infer = contract_commands.add_parser("infer", help="write a starting contract from a good file")
@@ -103,6 +116,32 @@ def print_training_summary(summary: dict[str, Any]) -> None:
     print(f"model {summary['version']} in {summary['home']}")
 
 
+def run_score(args: argparse.Namespace) -> int:
+    from regress_core.config import build_scoring_config
+
+    params = build_scoring_config({
+        "input": _absolute(args.input), "output": args.output, "model": args.model, "keep": args.keep,
+        "on_invalid": args.on_invalid, "batch_rows": args.batch_rows, "drift_threshold": args.drift_threshold,
+        "task_runner": args.task_runner, "dask_address": args.dask_address, "dask_workers": args.dask_workers,
+        "home": str(Path(args.home).resolve()) if args.home else None,
+    })  # fmt: skip
+    from flows.environment import quiet_expected_errors
+    from flows.scoring import batch_scoring
+
+    if not args.debug:
+        quiet_expected_errors()
+    summary = batch_scoring(params=params)
+    print()
+    print(f"scored {summary.rows_scored} of {summary.rows_in} rows from {summary.files} file(s) with model {summary.model_version} in {summary.seconds:.1f} s")
+    if summary.rows_rejected:
+        print(f"rejected {summary.rows_rejected} rows, with reasons, in {summary.rejected_path}")
+    drifted = [f"{name} (PSI {value:.2f})" for name, value in summary.psi.items() if value > args.drift_threshold]
+    if drifted:
+        print(f"drift warning: {', '.join(drifted)}")
+    print(f"predictions: {summary.output_path}")
+    return 0
+
+
 def run_models(args: argparse.Namespace) -> int:
     from regress_core.package import describe_version, resolve_version
     from regress_core.registry import Registry
@@ -150,7 +189,7 @@ def run_contract(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": run_train, "models": run_models, "contract": run_contract}
+COMMANDS = {"train": run_train, "score": run_score, "models": run_models, "contract": run_contract}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -200,6 +200,24 @@ class RegressConfig(_Section):
         return deep_merge(PRESETS[name], explicit)
 
 
+class ScoringConfig(_Section):
+    """Parameters of a batch scoring job."""
+
+    input: str = Field(..., description="CSV/Parquet file, folder or glob; local path or fsspec URL.")
+    output: str = Field(..., description="Local .parquet path for the predictions.")
+    model: str = Field("champion", description="champion, or a version such as v0003.")
+    keep: list[str] = Field(default_factory=list, description="Input columns copied next to the prediction.")
+    on_invalid: Literal["fail", "drop"] = Field(
+        "fail", description="fail: write nothing on a contract violation; drop: score valid rows, write rejected ones aside."
+    )
+    batch_rows: int = Field(262_144, ge=1, le=50_000_000, description="Rows per record batch; bounds memory.")
+    drift_threshold: float = Field(0.2, ge=0, description="Warn when a feature's PSI exceeds this.")
+    task_runner: Literal["local", "dask"] = Field("local", description="dask scores one partition per file on a Dask cluster.")
+    dask_address: str | None = Field(None, description="Scheduler address; none starts a local cluster.")
+    dask_workers: int = Field(2, ge=1, le=256, description="Workers of a local Dask cluster.")
+    home: str | None = Field(None, description="Workspace folder; defaults to $REGRESS_HOME, then ./regress-home.")
+
+
 def format_validation_error(error: ValidationError) -> str:
     """Turn a pydantic error into one line a person can act on."""
     parts = []
@@ -247,6 +265,14 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise ConfigError(f"configuration file {path} must hold a mapping of sections")
     return loaded
+
+
+def build_scoring_config(values: dict[str, Any]) -> ScoringConfig:
+    """Validate scoring parameters, with one line naming every invalid field."""
+    try:
+        return ScoringConfig.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from None
 
 
 def build_config(

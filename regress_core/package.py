@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import json
 import platform
@@ -97,6 +98,24 @@ def load_package(registry: Registry, version: str) -> ModelPackage:
     model = load_model(metadata["spec"], package_dir / WEIGHTS)
     contract = DataContract.model_validate(_read_yaml(package_dir / CONTRACT))
     return ModelPackage(version=version, model=model, preprocessor=preprocessor, contract=contract, metadata=metadata)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_verified(root: str, version: str, manifest_sha256: str) -> ModelPackage:
+    return load_package(Registry(root), version)
+
+
+def load_package_once(registry: Registry, version: str) -> ModelPackage:
+    """Load a version once per process (workers score many partitions with it).
+
+    The manifest's hash is part of the cache key, and `load_package` verifies every file.
+    """
+    from regress_core.fileio import sha256_file
+
+    manifest = registry.version_dir(version) / "manifest.json"
+    if not manifest.is_file():
+        raise RegistryError(f"model version {version} not found in {registry.root}")
+    return _load_verified(str(registry.root), version, sha256_file(manifest))
 
 
 def _read_yaml(path: Path) -> Any:

@@ -23,6 +23,7 @@ from fsspec.core import url_to_fs
 
 from regress_core.config import DataConfig, FeaturesConfig, ModelConfig, RegressConfig, SplitConfig, TrainConfig
 from regress_core.contract import DataContract, dump_contract, infer_contract, load_contract
+from regress_core.drift import feature_profile
 from regress_core.errors import ConfigError, DataValidationError
 from regress_core.evaluation import baseline_metrics, plot_loss_curves, plot_predictions, regression_metrics
 from regress_core.fileio import atomic_write, atomic_write_json, atomic_write_text, sha256_file
@@ -233,6 +234,7 @@ def publish(
     registry = Registry(ws.registry_dir)
     contract = load_contract(validated.contract_path)
     metadata: dict[str, Any] = {
+        "feature_profile": feature_profile(splits.train.read(), contract.feature_names),
         "target": contract.target,
         "features": contract.feature_names,
         "spec": trained.spec,

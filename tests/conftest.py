@@ -49,3 +49,42 @@ def fast_config(home: str, **sections: dict) -> dict:
     for name, section in sections.items():
         values[name] = {**values.get(name, {}), **section}
     return values
+
+
+def train_package(home: str, *, seed: int = 0) -> str:
+    """Train and publish a small model with the core stages alone; return its version."""
+    from regress_core import stages
+    from regress_core.config import build_config
+    from regress_core.gate import gate_candidate
+    from regress_core.registry import Registry
+    from regress_core.workspace import Workspace
+
+    ws = Workspace.at(home)
+    source = ws.root / "train.csv"
+    ws.root.mkdir(parents=True, exist_ok=True)
+    make_table(200, seed=seed).to_csv(source, index=False)
+    config = build_config(values=fast_config(home, data={"source": str(source), "target": "y"}))
+    raw = stages.ingest(config.data, ws)
+    validated = stages.validate(raw, config.data, ws)
+    splits = stages.split(validated, config.split, ws)
+    scaled = stages.scale(splits, validated, config.features, ws)
+    trained = stages.train(scaled, config.model, config.train, ws)
+    evaluation = stages.evaluate(trained, scaled, splits, validated, ws)
+    version, _ = stages.publish(config, validated, splits, scaled, trained, evaluation, ws)
+    gate_candidate(Registry(ws.registry_dir), version=version, test_df=splits.test.read(), gate=config.gate)
+    return version
+
+
+def scoring_input(n_rows: int = 500, *, seed: int = 5) -> pd.DataFrame:
+    """Rows to score: the training columns without the target, plus an id and a label."""
+    df = make_table(n_rows, seed=seed).drop(columns="y")
+    df.insert(0, "id", np.arange(1000, 1000 + n_rows))
+    df["label"] = [f"r{i}" for i in range(n_rows)]
+    return df
+
+
+@pytest.fixture(scope="session")
+def trained_home(tmp_path_factory) -> str:
+    home = str(tmp_path_factory.mktemp("trained") / "home")
+    train_package(home)
+    return home

@@ -1,0 +1,103 @@
+"""Scoring split into partitions (one per input file) that run on separate workers.
+
+Each partition scores its file into a part file; `combine_partitions` then streams the
+parts, in input order, into the final output. Batches restart at each file in both this
+path and the single-process path, so both compute exactly the same predictions.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from regress_core.package import ModelPackage
+from regress_core.scoring import (
+    AtomicParquet,
+    PartResult,
+    ScoreSummary,
+    check_options,
+    check_output_path,
+    expand_inputs,
+    inputs_sha256,
+    output_metadata,
+    output_schema,
+    rejected_path_for,
+    score_stream,
+    summarize,
+    write_rejected,
+)
+
+
+@dataclass(frozen=True)
+class ScoringPlan:
+    """What a partitioned scoring job will read and write."""
+
+    files: list[str]
+    input_sha256: str
+    output_path: Path
+    parts_dir: Path
+    schema: pa.Schema
+    keep: list[str]
+    on_invalid: str
+    batch_rows: int
+    started: float
+
+    def part_path(self, index: int) -> Path:
+        return self.parts_dir / f"part-{index:05d}.parquet"
+
+
+def plan_scoring(package: ModelPackage, *, input_location: str, output: str, keep: list[str], on_invalid: str, batch_rows: int) -> ScoringPlan:
+    """Resolve inputs and the output schema; parts go to a hidden folder beside the output."""
+    check_options(on_invalid, batch_rows)
+    output_path = check_output_path(output)
+    files = expand_inputs(input_location)
+    keep = list(dict.fromkeys(keep))
+    parts_dir = output_path.parent / f".{output_path.name}.parts-{time.time_ns()}"
+    started = time.time()
+    return ScoringPlan(files, inputs_sha256(files), output_path, parts_dir, output_schema(package, files, keep), keep, on_invalid, batch_rows, started)
+
+
+def score_partition(package: ModelPackage, plan: ScoringPlan, index: int) -> PartResult:
+    """Score input file `index` of the plan into its part file."""
+    writer = AtomicParquet(plan.part_path(index), plan.schema)
+    try:
+        result = score_stream(package, [plan.files[index]], writer.writer, keep=plan.keep, on_invalid=plan.on_invalid, batch_rows=plan.batch_rows, schema=plan.schema)
+    except BaseException:
+        writer.abort()
+        raise
+    writer.commit({})
+    return result
+
+
+def combine_partitions(package: ModelPackage, plan: ScoringPlan, results: list[PartResult]) -> ScoreSummary:
+    """Concatenate part files in input order into the output, atomically; remove the parts."""
+    total = PartResult(drift=results[0].drift)
+    for extra in results[1:]:
+        total.drift.merge(extra.drift)
+    for part in results:
+        total.rows_in += part.rows_in
+        total.rows_scored += part.rows_scored
+        total.rows_rejected += part.rows_rejected
+        total.rejected += part.rejected
+    writer = AtomicParquet(plan.output_path, plan.schema)
+    try:
+        for index in range(len(plan.files)):
+            for batch in pq.ParquetFile(plan.part_path(index)).iter_batches():
+                writer.writer.write_batch(batch)
+        rejected = write_rejected(total.rejected, rejected_path_for(plan.output_path)) if total.rejected else None
+        writer.commit(output_metadata(package, plan.input_sha256, total.rows_scored))
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        discard_parts(plan)
+    return summarize(total, output_path=plan.output_path, rejected=rejected, files=plan.files, package=package, input_hash=plan.input_sha256, started=plan.started)
+
+
+def discard_parts(plan: ScoringPlan) -> None:
+    shutil.rmtree(plan.parts_dir, ignore_errors=True)

@@ -1,0 +1,309 @@
+"""Batch scoring: stream input files through a model package into a Parquet file.
+
+Input is read in record batches, so memory depends on the batch size, not the file size.
+Predictions go to a temporary file beside the output and are renamed into place only when
+complete, so a failed or killed job never leaves a partial file at the output path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import fsspec
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from fsspec.core import url_to_fs
+
+from regress_core.checks import check_batch, require_columns
+from regress_core.drift import DriftCounter
+from regress_core.errors import ConfigError, DataError, DataValidationError
+from regress_core.fileio import fsync_dir
+from regress_core.package import ModelPackage
+from regress_core.registry import utc_now
+from regress_core.tables import CSV_SUFFIXES, PARQUET_SUFFIXES, is_url
+
+DEFAULT_BATCH_ROWS = 262_144
+GLOB_CHARS = "*?["
+
+
+def expand_inputs(location: str) -> list[str]:
+    """The files behind an input: a file, a folder of CSV/Parquet files, or a glob; local or URL."""
+    fs, path = url_to_fs(location)
+    if any(char in path for char in GLOB_CHARS):
+        found = sorted(fs.glob(path))
+    elif fs.isdir(path):
+        found = sorted(p for p in fs.find(path) if p.lower().endswith(PARQUET_SUFFIXES + CSV_SUFFIXES))
+    elif fs.exists(path):
+        found = [path]
+    else:
+        raise DataError(f"input not found: {location}")
+    if not found:
+        raise DataError(f"no CSV or Parquet files in {location}")
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return [p if protocol == "file" else f"{protocol}://{p}" for p in found]
+
+
+def inputs_sha256(files: list[str]) -> str:
+    """SHA-256 over the bytes of all input files, in order."""
+    digest = hashlib.sha256()
+    for name in files:
+        with fsspec.open(name, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def iter_batches(path: str, *, columns: list[str], batch_rows: int) -> Iterator[pa.RecordBatch | pd.DataFrame]:
+    """Yield batches of the needed columns of one CSV or Parquet file."""
+    try:
+        with fsspec.open(path, "rb") as handle:
+            if path.lower().endswith(PARQUET_SUFFIXES) or handle.read(4) == b"PAR1":
+                handle.seek(0)
+                parquet = pq.ParquetFile(handle)
+                require_present(parquet.schema_arrow.names, columns, path)
+                yield from parquet.iter_batches(batch_size=batch_rows, columns=columns)
+                return
+            handle.seek(0)
+            reader = pd.read_csv(handle, chunksize=batch_rows, keep_default_na=False, na_values=[""], usecols=lambda c: c in columns)
+            for chunk in reader:
+                require_present(list(chunk.columns), columns, path)
+                yield chunk[columns]
+    except (pa.ArrowException, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
+
+
+def require_present(names: list[str], columns: list[str], path: str) -> None:
+    missing = [name for name in columns if name not in names]
+    if missing:
+        raise DataError(f"{path} is missing columns: {', '.join(missing)}")
+
+
+@dataclass
+class PartResult:
+    """Counts and drift statistics of one scored stretch of input."""
+
+    rows_in: int = 0
+    rows_scored: int = 0
+    rows_rejected: int = 0
+    drift: DriftCounter | None = None
+    rejected: list[pa.Table] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    output_path: str
+    rejected_path: str | None
+    files: int
+    rows_in: int
+    rows_scored: int
+    rows_rejected: int
+    model_version: str
+    input_sha256: str
+    psi: dict[str, float]
+    seconds: float
+
+
+def _as_frame(batch: pa.RecordBatch | pd.DataFrame) -> pd.DataFrame:
+    return batch if isinstance(batch, pd.DataFrame) else batch.to_pandas()
+
+
+def _output_table(frame: pd.DataFrame, prediction: np.ndarray, keep: list[str]) -> pa.Table:
+    columns = {name: pa.array(frame[name].to_numpy(), from_pandas=True) for name in keep}
+    columns["prediction"] = pa.array(prediction, type=pa.float64())
+    return pa.table(columns)
+
+
+def _rejected_table(frame: pd.DataFrame, mask: np.ndarray, reasons: np.ndarray, first_row: int) -> pa.Table:
+    rows = frame[mask]
+    body = {name: rows[name].astype("string").to_numpy(dtype=object, na_value=None) for name in rows.columns}
+    body["row_number"] = np.flatnonzero(mask) + first_row
+    body["reason"] = reasons[mask]
+    return pa.table(body)
+
+
+def score_stream(
+    package: ModelPackage,
+    files: list[str],
+    writer: pq.ParquetWriter,
+    *,
+    keep: list[str],
+    on_invalid: str,
+    batch_rows: int,
+    schema: pa.Schema,
+) -> PartResult:
+    """Score every batch of `files` in order and append predictions to `writer`."""
+    contract = package.contract
+    features = contract.feature_names
+    columns = list(dict.fromkeys(keep + features))
+    result = PartResult(drift=DriftCounter(package.metadata.get("feature_profile", {})))
+    for path in files:
+        first_row = 0
+        for batch in iter_batches(path, columns=columns, batch_rows=batch_rows):
+            frame = _as_frame(batch)
+            checked = check_batch(frame, contract)
+            if checked.n_invalid:
+                if on_invalid == "fail":
+                    raise DataValidationError(
+                        f"scoring input failed validation: {checked.n_invalid} rows in {path} break the data contract "
+                        f"({checked.first_problems()}); nothing was written; --on-invalid drop scores the valid rows"
+                    )
+                result.rejected.append(_rejected_table(frame, ~checked.valid, checked.reasons, first_row))
+                frame, numeric = frame[checked.valid], checked.numeric[checked.valid]
+            else:
+                numeric = checked.numeric
+            prediction = package.predict(numeric) if len(numeric) else np.empty(0)
+            writer.write_table(_output_table(frame, prediction, keep).cast(schema))
+            result.drift.update(numeric)
+            result.rows_in += checked.valid.size
+            result.rows_scored += len(numeric)
+            result.rows_rejected += checked.n_invalid
+            first_row += checked.valid.size
+    return result
+
+
+def output_schema(package: ModelPackage, files: list[str], keep: list[str]) -> pa.Schema:
+    """Schema of the predictions file: the kept columns as in the input, then `prediction`."""
+    fields = []
+    if keep:
+        sample = _as_frame(next(iter_batches(files[0], columns=keep, batch_rows=1024)))
+        fields = [pa.field(name, pa.array(sample[name].to_numpy(), from_pandas=True).type) for name in keep]
+    return pa.schema(fields + [pa.field("prediction", pa.float64())])
+
+
+def check_output_path(output: str) -> Path:
+    """Predictions go to a local path, so that they can be renamed into place atomically."""
+    if is_url(output):
+        raise ConfigError(f"--output must be a local path, got {output}")
+    path = Path(output).expanduser().resolve()
+    if path.is_dir():
+        raise ConfigError(f"--output is a folder, expected a file path: {output}")
+    if path.suffix.lower() not in PARQUET_SUFFIXES:
+        raise ConfigError(f"--output must be a Parquet file (.parquet), got {output}")
+    return path
+
+
+class AtomicParquet:
+    """A Parquet writer into a temporary sibling, renamed onto the target on `commit`."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.path = path
+        self.schema = schema
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        self.tmp_path = Path(tmp)
+        self.writer = pq.ParquetWriter(self.tmp_path, schema)
+
+    def commit(self, metadata: dict[str, str]) -> Path:
+        self.writer.add_key_value_metadata(metadata)
+        self.writer.close()
+        with open(self.tmp_path, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(self.tmp_path, self.path)
+        fsync_dir(self.path.parent)
+        return self.path
+
+    def abort(self) -> None:
+        try:
+            self.writer.close()
+        finally:
+            self.tmp_path.unlink(missing_ok=True)
+
+
+def write_rejected(tables: list[pa.Table], path: Path) -> Path:
+    """Write rejected rows (as text) with their row numbers and reasons."""
+    table = pa.concat_tables(tables, promote_options="permissive")
+    writer = AtomicParquet(path, table.schema)
+    try:
+        writer.writer.write_table(table)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.commit({})
+
+
+def rejected_path_for(output_path: Path) -> Path:
+    return output_path.with_name(output_path.stem + ".rejected.parquet")
+
+
+def check_options(on_invalid: str, batch_rows: int) -> None:
+    if on_invalid not in ("fail", "drop"):
+        raise ConfigError(f"on_invalid must be fail or drop, got {on_invalid!r}")
+    if batch_rows < 1:
+        raise ConfigError(f"batch_rows must be positive, got {batch_rows}")
+
+
+def score(
+    package: ModelPackage,
+    *,
+    input_location: str,
+    output: str,
+    keep: list[str] = (),
+    on_invalid: str = "fail",
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+) -> ScoreSummary:
+    """Score an input file, folder or glob into one predictions Parquet file.
+
+    Args:
+        package: A loaded, verified model package.
+        input_location: CSV/Parquet file, folder or glob; local path or fsspec URL.
+        output: Local .parquet path for the predictions.
+        keep: Input columns copied next to the prediction (for example an id).
+        on_invalid: "fail" writes nothing on any contract violation; "drop" scores the
+            valid rows and writes the rejected ones, with reasons, beside the output.
+        batch_rows: Rows per record batch; bounds memory.
+
+    Raises:
+        DataValidationError: with on_invalid="fail", when a row breaks the contract.
+    """
+    started = time.time()
+    check_options(on_invalid, batch_rows)
+    output_path = check_output_path(output)
+    keep = list(dict.fromkeys(keep))
+    files = expand_inputs(input_location)
+    input_hash = inputs_sha256(files)
+    writer = AtomicParquet(output_path, output_schema(package, files, keep))
+    try:
+        result = score_stream(package, files, writer.writer, keep=keep, on_invalid=on_invalid, batch_rows=batch_rows, schema=writer.schema)
+        rejected = write_rejected(result.rejected, rejected_path_for(output_path)) if result.rejected else None
+        writer.commit(output_metadata(package, input_hash, result.rows_scored))
+    except BaseException:
+        writer.abort()
+        raise
+    return summarize(result, output_path=output_path, rejected=rejected, files=files, package=package, input_hash=input_hash, started=started)
+
+
+def summarize(
+    result: PartResult, *, output_path: Path, rejected: Path | None, files: list[str], package: ModelPackage, input_hash: str, started: float
+) -> ScoreSummary:
+    return ScoreSummary(
+        output_path=str(output_path),
+        rejected_path=str(rejected) if rejected else None,
+        files=len(files),
+        rows_in=result.rows_in,
+        rows_scored=result.rows_scored,
+        rows_rejected=result.rows_rejected,
+        model_version=package.version,
+        input_sha256=input_hash,
+        psi=result.drift.psi(),
+        seconds=time.time() - started,
+    )
+
+
+def output_metadata(package: ModelPackage, input_hash: str, rows: int) -> dict[str, str]:
+    """Key-value metadata recorded in the predictions file."""
+    return {
+        "regress.model_version": package.version,
+        "regress.input_sha256": input_hash,
+        "regress.scored_at": utc_now(),
+        "regress.rows": str(rows),
+        "regress.target": package.contract.target,
+    }

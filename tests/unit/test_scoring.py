@@ -1,0 +1,124 @@
+"""Batch scoring in the core: exact predictions, order, validation, rejects, drift, safety."""
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from regress_core.errors import ConfigError, DataError, DataValidationError, RegistryError
+from regress_core.package import load_package
+from regress_core.registry import Registry
+from regress_core.scoring import score
+from regress_core.workspace import Workspace
+from tests.conftest import scoring_input, train_package
+
+
+@pytest.fixture(scope="module")
+def package(trained_home):
+    registry = Registry(Workspace.at(trained_home).registry_dir)
+    return load_package(registry, registry.champion())
+
+
+@pytest.fixture
+def rows(tmp_path):
+    df = scoring_input()
+    df.to_parquet(tmp_path / "in.parquet", index=False)
+    return df
+
+
+def leftovers(folder):
+    return [p.name for p in folder.iterdir() if p.name.startswith(".")]
+
+
+def test_predictions_match_the_model_exactly_in_input_order(tmp_path, package, rows):
+    summary = score(package, input_location=str(tmp_path / "in.parquet"), output=str(tmp_path / "out.parquet"), keep=["id", "label"], batch_rows=64)
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert list(out.columns) == ["id", "label", "prediction"]
+    assert out.id.tolist() == rows.id.tolist() and out.label.tolist() == rows.label.tolist()
+    np.testing.assert_array_equal(out.prediction.to_numpy(), package.predict(rows))
+    assert (summary.rows_in, summary.rows_scored, summary.rows_rejected) == (500, 500, 0)
+
+
+def test_output_records_model_version_input_hash_and_time(tmp_path, package, rows):
+    summary = score(package, input_location=str(tmp_path / "in.parquet"), output=str(tmp_path / "out.parquet"))
+    metadata = {k.decode(): v.decode() for k, v in pq.read_metadata(tmp_path / "out.parquet").metadata.items()}
+    assert metadata["regress.model_version"] == package.version
+    assert metadata["regress.input_sha256"] == summary.input_sha256 and len(summary.input_sha256) == 64
+    assert metadata["regress.scored_at"].startswith("20")
+
+
+def test_folder_scores_like_the_concatenation_of_its_files(tmp_path, package, rows):
+    (tmp_path / "parts").mkdir()
+    rows.iloc[:200].to_parquet(tmp_path / "parts" / "a.parquet", index=False)
+    rows.iloc[200:].to_csv(tmp_path / "parts" / "b.csv", index=False)
+    score(package, input_location=str(tmp_path / "parts"), output=str(tmp_path / "folder.parquet"), keep=["id"])
+    score(package, input_location=str(tmp_path / "in.parquet"), output=str(tmp_path / "whole.parquet"), keep=["id"])
+    folder, whole = pd.read_parquet(tmp_path / "folder.parquet"), pd.read_parquet(tmp_path / "whole.parquet")
+    pd.testing.assert_frame_equal(folder, whole, check_exact=False, rtol=1e-12)
+    score(package, input_location=str(tmp_path / "parts" / "*.parquet"), output=str(tmp_path / "glob.parquet"))
+    assert len(pd.read_parquet(tmp_path / "glob.parquet")) == 200
+
+
+def test_invalid_rows_fail_the_job_and_write_nothing(tmp_path, package, rows):
+    rows["a"] = rows["a"].astype(object)
+    rows.loc[3, "a"] = "n/a"
+    rows.loc[9, "b"] = np.inf
+    rows.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(DataValidationError, match=r"2 rows in .*bad.csv break the data contract \(row 3: a is not numeric; row 9: b is not finite\); nothing was written"):
+        score(package, input_location=str(tmp_path / "bad.csv"), output=str(tmp_path / "out.parquet"))
+    assert not (tmp_path / "out.parquet").exists() and leftovers(tmp_path) == []
+
+
+def test_drop_scores_valid_rows_and_writes_rejects_with_reasons(tmp_path, package, rows):
+    rows.loc[[4, 7], "a"] = [np.nan, 1e9]
+    rows.to_parquet(tmp_path / "bad.parquet", index=False)
+    summary = score(package, input_location=str(tmp_path / "bad.parquet"), output=str(tmp_path / "out.parquet"), keep=["id"], on_invalid="drop", batch_rows=3)
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    rejected = pd.read_parquet(summary.rejected_path)
+    assert (summary.rows_scored, summary.rows_rejected) == (498, 2)
+    assert out.id.tolist() == rows.drop(index=[4, 7]).id.tolist()
+    assert rejected.row_number.tolist() == [4, 7]
+    assert rejected.reason.tolist()[0] == "a is blank" and rejected.reason.tolist()[1].startswith("a above")
+
+
+def test_missing_feature_or_keep_column_is_refused(tmp_path, package, rows):
+    rows.drop(columns="b").to_parquet(tmp_path / "nob.parquet", index=False)
+    with pytest.raises(DataError, match="is missing columns: b"):
+        score(package, input_location=str(tmp_path / "nob.parquet"), output=str(tmp_path / "o.parquet"))
+    with pytest.raises(DataError, match="is missing columns: order_id"):
+        score(package, input_location=str(tmp_path / "in.parquet"), output=str(tmp_path / "o.parquet"), keep=["order_id"])
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [("s3://bucket/out.parquet", "must be a local path"), ("out.csv", "must be a Parquet file")],
+)
+def test_bad_output_paths(tmp_path, package, rows, output, message):
+    with pytest.raises(ConfigError, match=message):
+        score(package, input_location=str(tmp_path / "in.parquet"), output=output)
+
+
+def test_missing_input(tmp_path, package):
+    with pytest.raises(DataError, match="input not found"):
+        score(package, input_location=str(tmp_path / "none.parquet"), output=str(tmp_path / "o.parquet"))
+
+
+def test_drift_is_small_on_like_data_and_large_on_shifted_data(tmp_path, package, rows):
+    same = score(package, input_location=str(tmp_path / "in.parquet"), output=str(tmp_path / "o.parquet"))
+    rows.assign(a=rows.a + 8).to_parquet(tmp_path / "shifted.parquet", index=False)
+    shifted = score(package, input_location=str(tmp_path / "shifted.parquet"), output=str(tmp_path / "o2.parquet"), on_invalid="drop")
+    assert max(same.psi.values()) < 0.1
+    assert shifted.psi["a"] > 1.0 and shifted.psi["a"] > 5 * shifted.psi["b"]
+
+
+def test_tampered_or_missing_package_is_refused(tmp_path):
+    home = str(tmp_path / "home")
+    version = train_package(home)
+    registry = Registry(Workspace.at(home).registry_dir)
+    with open(registry.version_dir(version) / "preprocessor.joblib", "ab") as handle:
+        handle.write(b"\x00")
+    with pytest.raises(RegistryError, match=f"model version {version} was altered: checksum mismatch in preprocessor.joblib"):
+        load_package(registry, version)
+    with pytest.raises(RegistryError, match="model version v0099 not found"):
+        load_package(registry, "v0099")
