@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from tests.conftest import make_table
@@ -77,4 +78,30 @@ def test_contract_infer_writes_an_editable_contract(tmp_path):
 def test_no_models_yet(home):
     assert regress("models", "list", home=home).stdout.startswith("no models yet")
     done = regress("models", "show", "champion", home=home)
+    assert done.returncode == 4 and "no champion model yet" in done.stderr
+
+
+def test_score_after_train_as_a_new_user_would(home, tmp_path):
+    assert regress("train", "--data", "linear", *FAST, home=home).returncode == 0
+    pd.DataFrame({"id": [7, 8, 9], "x": [0.0, 5.0, 10.0]}).to_csv(tmp_path / "new.csv", index=False)
+    done = regress("score", "--input", str(tmp_path / "new.csv"), "--output", str(tmp_path / "pred.parquet"), "--keep", "id", home=home)
+    assert done.returncode == 0, done.stderr
+    assert "scored 3 of 3 rows from 1 file(s) with model v0001" in done.stdout
+    out = pd.read_parquet(tmp_path / "pred.parquet")
+    assert out.id.tolist() == [7, 8, 9]
+    assert out.prediction.is_monotonic_increasing  # y = 2x + 1
+
+
+def test_score_refuses_bad_rows_with_exit_3(home, tmp_path):
+    assert regress("train", "--data", "linear", *FAST, home=home).returncode == 0
+    pd.DataFrame({"x": ["1.0", "oops"]}).to_csv(tmp_path / "bad.csv", index=False)
+    done = regress("score", "--input", str(tmp_path / "bad.csv"), "--output", str(tmp_path / "p.parquet"), home=home)
+    assert done.returncode == 3
+    assert "regress: error: scoring input failed validation: 1 rows in" in done.stderr and "row 1: x is not numeric" in done.stderr
+    assert not (tmp_path / "p.parquet").exists()
+
+
+def test_score_without_a_champion(home, tmp_path):
+    pd.DataFrame({"x": [1.0]}).to_csv(tmp_path / "in.csv", index=False)
+    done = regress("score", "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "p.parquet"), home=home)
     assert done.returncode == 4 and "no champion model yet" in done.stderr

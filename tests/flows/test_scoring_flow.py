@@ -1,0 +1,62 @@
+"""The batch scoring flow: local and on a local Dask cluster of two workers."""
+
+import asyncio
+
+import pandas as pd
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, TaskRunFilter
+from prefect.client.schemas.sorting import ArtifactSort
+
+from flows.scoring import batch_scoring
+from regress_core.config import ScoringConfig
+from regress_core.errors import DataValidationError
+from tests.conftest import scoring_input
+
+
+@pytest.fixture
+def parts(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    df = scoring_input(900)
+    for index, start in enumerate(range(0, 900, 300)):
+        df.iloc[start : start + 300].to_parquet(folder / f"part-{index}.parquet", index=False)
+    return folder
+
+
+def params(home, parts, output, **extra):
+    return ScoringConfig(input=str(parts), output=str(output), keep=["id"], home=home, batch_rows=128, **extra)
+
+
+async def artifact_keys():
+    async with get_client() as client:
+        found = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["scoring-summary", "scoring-drift"])),
+            flow_run_filter=FlowRunFilter(), task_run_filter=TaskRunFilter(), sort=ArtifactSort.CREATED_DESC, limit=10,
+        )  # fmt: skip
+    return {artifact.key for artifact in found}
+
+
+def test_local_flow_scores_and_publishes_artifacts(trained_home, parts, tmp_path):
+    summary = batch_scoring(params=params(trained_home, parts, tmp_path / "out.parquet"))
+    assert summary.rows_scored == 900 and summary.model_version == "v0001"
+    assert pd.read_parquet(tmp_path / "out.parquet").id.tolist() == list(range(1000, 1900))
+    assert asyncio.run(artifact_keys()) == {"scoring-summary", "scoring-drift"}
+
+
+def test_dask_path_equals_local_path(trained_home, parts, tmp_path):
+    batch_scoring(params=params(trained_home, parts, tmp_path / "local.parquet"))
+    summary = batch_scoring(params=params(trained_home, parts, tmp_path / "dask.parquet", task_runner="dask", dask_workers=2))
+    local, dask = pd.read_parquet(tmp_path / "local.parquet"), pd.read_parquet(tmp_path / "dask.parquet")
+    pd.testing.assert_frame_equal(local, dask, check_exact=True)
+    assert summary.rows_scored == 900
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_dask_path_failure_leaves_no_output(trained_home, parts, tmp_path):
+    bad = scoring_input(10).assign(a=float("nan"))
+    bad.to_parquet(parts / "part-9.parquet", index=False)
+    with pytest.raises(DataValidationError, match="a is blank"):
+        batch_scoring(params=params(trained_home, parts, tmp_path / "out.parquet", task_runner="dask"))
+    assert not (tmp_path / "out.parquet").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
