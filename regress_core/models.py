@@ -105,7 +105,9 @@ class TabularMLP(nn.Module):
             self.register_buffer("member_scale", torch.ones(1, width))
         layers: list[nn.Module] = []
         for size in hidden_sizes:
-            layers += [nn.Linear(width, size), ACTIVATIONS[activation](), nn.Dropout(dropout)]
+            layers += [nn.Linear(width, size), ACTIVATIONS[activation]()]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
             width = size
         self.backbone = nn.Sequential(*layers)
         self.head = EnsembleLinear(k=ensemble_size, in_features=width, out_features=1)

@@ -18,7 +18,8 @@ from regress_core.config import ModelConfig, TrainConfig
 from regress_core.errors import ConfigError, TrainingError
 from regress_core.modelio import build_model, model_spec
 
-PREDICT_BATCH = 65_536
+PREDICT_ELEMENTS = 1 << 24  # floats per layer activation while predicting (64 MiB)
+MAX_PREDICT_ROWS = 262_144
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,18 @@ def _lr_at(config: TrainConfig, step: int, total_steps: int) -> float:
     return config.lr
 
 
-@torch.no_grad()
+def rows_per_chunk(model: nn.Module, *, budget: int = PREDICT_ELEMENTS) -> int:
+    """Rows predicted at once, so that one layer's activations stay near `budget` floats."""
+    widest = max((m.out_features for m in model.modules() if isinstance(m, nn.Linear)), default=1)
+    embeddings = getattr(model, "embeddings", None)
+    if embeddings is not None:
+        widest = max(widest, embeddings.weight.shape[0] * embeddings.weight.shape[2])
+    per_row = widest * getattr(model, "ensemble_size", 1)
+    return int(min(MAX_PREDICT_ROWS, max(1024, budget // per_row)))
+
+
 def predict_scaled(model: nn.Module, x: np.ndarray | torch.Tensor, *, device: torch.device | None = None) -> np.ndarray:
-    """Mean member prediction in scaled target units.
+    """Mean member prediction in scaled target units, in chunks that bound memory.
 
     Args:
         model: A model returning (batch, ensemble_size).
@@ -95,9 +105,13 @@ def predict_scaled(model: nn.Module, x: np.ndarray | torch.Tensor, *, device: to
     was_training = model.training
     model.eval()
     x_tensor = torch.as_tensor(x, dtype=torch.float32)
-    out = [model(x_tensor[i : i + PREDICT_BATCH].to(device)).mean(dim=1).cpu() for i in range(0, len(x_tensor), PREDICT_BATCH)]
+    out = torch.empty(len(x_tensor), dtype=torch.float32)
+    step = rows_per_chunk(model)
+    with torch.inference_mode():
+        for start in range(0, len(x_tensor), step):
+            out[start : start + step] = model(x_tensor[start : start + step].to(device)).mean(dim=1).cpu()
     model.train(was_training)
-    return torch.cat(out).numpy() if out else np.empty(0, dtype=np.float32)
+    return out.numpy()
 
 
 def _check_finite(loss: float, epoch: int, config: TrainConfig) -> None:
