@@ -38,9 +38,24 @@ class DataConfig(_Section):
         description="Path to a data contract (YAML). Bundled and synthetic sets ship their own; "
         "for other files one is inferred and saved beside the run.",
     )
+    features: list[str] | None = Field(
+        None, description="Feature columns to use; default: every contract column but the target."
+    )
     n_rows: int = Field(100, ge=10, le=10_000_000, description="Rows of a synthetic set.")
     noise: float = Field(1.0, ge=0, description="Noise standard deviation of a synthetic set.")
     seed: int = Field(0, description="Seed of a synthetic set.")
+
+    @model_validator(mode="after")
+    def _check_features(self) -> DataConfig:
+        if self.features is not None:
+            if not self.features:
+                raise ValueError("features must name at least one column (or be left out)")
+            if self.target is not None and self.target in self.features:
+                raise ValueError(f"target {self.target!r} is also listed in features")
+            repeated = sorted({name for name in self.features if self.features.count(name) > 1})
+            if repeated:
+                raise ValueError(f"features lists {', '.join(repeated)} more than once")
+        return self
 
 
 class SplitConfig(_Section):

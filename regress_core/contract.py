@@ -83,6 +83,19 @@ class DataContract(BaseModel):
         return self.model_copy(update={"target": target})
 
 
+def select_features(contract: DataContract, features: list[str] | None) -> DataContract:
+    """Restrict a contract to the given feature columns plus its target."""
+    if features is None:
+        return contract
+    if contract.target in features:
+        raise ConfigError(f"target {contract.target!r} is also listed in data.features")
+    unknown = [name for name in features if name not in contract.column_names]
+    if unknown:
+        raise ConfigError(f"data.features names columns not in the data contract: {', '.join(unknown)}")
+    keep = set(features) | {contract.target}
+    return contract.model_copy(update={"columns": [c for c in contract.columns if c.name in keep]})
+
+
 def _widen(low: float, high: float, *, margin: float) -> tuple[float | None, float | None]:
     span = high - low
     pad = margin * span if span > 0 else max(abs(high), 1.0) * margin

@@ -10,6 +10,7 @@ import pandas as pd
 from regress_core.config import GateConfig
 from regress_core.errors import RegressError
 from regress_core.evaluation import regression_metrics
+from regress_core.failpoints import failpoint
 from regress_core.package import load_package
 from regress_core.registry import Registry
 
@@ -113,6 +114,8 @@ def gate_candidate(
     metadata = registry.metadata(version)
     target = metadata["target"]
     with registry.lock():
+        registry.recover()
+        failpoint("gate:locked")
         champion = registry.champion()
         champion_metrics, champion_error = None, None
         if champion is not None and champion != version:

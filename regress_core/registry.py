@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,11 +26,13 @@ from typing import Any
 from filelock import FileLock
 
 from regress_core.errors import RegistryError
+from regress_core.failpoints import failpoint
 from regress_core.fileio import append_line, atomic_write_json, fsync_dir, sha256_file
 
 MANIFEST = "manifest.json"
 VERSION_PATTERN = re.compile(r"^v\d{4,}$")
 LOCK_TIMEOUT_S = 600
+STALE_STAGING_S = 24 * 3600
 
 
 def utc_now() -> str:
@@ -90,6 +93,7 @@ class Registry:
         """
         write_manifest(staging_dir)
         self.versions_dir.mkdir(parents=True, exist_ok=True)
+        failpoint("publish:staged")
         with self.lock():
             existing = self.find(package_key) if package_key else None
             if existing is not None:
@@ -99,6 +103,7 @@ class Registry:
             version = f"v{(max(numbers) + 1) if numbers else 1:04d}"
             os.rename(staging_dir, self.versions_dir / version)
             fsync_dir(self.versions_dir)
+        failpoint("publish:renamed")
         return version, True
 
     def find(self, package_key: str) -> str | None:
@@ -153,11 +158,8 @@ class Registry:
 
     def champion(self) -> str | None:
         """The champion version, or None before the first promotion."""
-        try:
-            pointer = json.loads((self.root / "champion.json").read_text())
-        except FileNotFoundError:
-            return None
-        return pointer["version"]
+        pointer = self._pointer()
+        return pointer["version"] if pointer else None
 
     def set_champion(self, version: str, *, action: str, reason: str, run: str | None = None) -> dict[str, Any]:
         """Switch the champion pointer atomically and append the change to the history.
@@ -166,6 +168,7 @@ class Registry:
         """
         self.verify(version)
         entry = {
+            "id": uuid.uuid4().hex,
             "time": utc_now(),
             "action": action,
             "version": version,
@@ -173,9 +176,42 @@ class Registry:
             "reason": reason,
             "run": run,
         }
-        atomic_write_json(self.root / "champion.json", {"version": version, "since": entry["time"]})
+        # The pointer carries its audit entry: the switch is this one atomic rename, and
+        # `recover` appends the entry to the history if a crash comes between the two.
+        atomic_write_json(self.root / "champion.json", {"version": version, "since": entry["time"], "entry": entry})
+        failpoint("gate:switched")
         append_line(self.root / "history.jsonl", json.dumps(entry, sort_keys=True))
         return entry
+
+    def recover(self) -> list[str]:
+        """Finish what a crashed run left undone; callers hold `lock()`.
+
+        Appends a champion switch missing from the history, and removes staging folders
+        older than a day (a crashed publish; never visible as a version).
+
+        Returns:
+            What was repaired, in words.
+        """
+        repaired = []
+        pointer = self._pointer()
+        entry = pointer.get("entry") if pointer else None
+        if entry and entry["id"] not in {item.get("id") for item in self.history()}:
+            append_line(self.root / "history.jsonl", json.dumps(entry, sort_keys=True))
+            repaired.append(f"appended the missing audit entry for {entry['version']}")
+        staging = self.root / "staging"
+        if staging.is_dir():
+            cutoff = time.time() - STALE_STAGING_S
+            for folder in staging.iterdir():
+                if folder.stat().st_mtime < cutoff:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    repaired.append(f"removed abandoned staging folder {folder.name}")
+        return repaired
+
+    def _pointer(self) -> dict[str, Any] | None:
+        try:
+            return json.loads((self.root / "champion.json").read_text())
+        except FileNotFoundError:
+            return None
 
     def history(self) -> list[dict[str, Any]]:
         """Every champion change, oldest first."""

@@ -22,7 +22,7 @@ import pandas as pd
 from fsspec.core import url_to_fs
 
 from regress_core.config import DataConfig, FeaturesConfig, ModelConfig, RegressConfig, SplitConfig, TrainConfig
-from regress_core.contract import DataContract, dump_contract, infer_contract, load_contract
+from regress_core.contract import DataContract, dump_contract, infer_contract, load_contract, select_features
 from regress_core.drift import feature_profile
 from regress_core.errors import ConfigError, DataValidationError
 from regress_core.evaluation import baseline_metrics, plot_loss_curves, plot_predictions, regression_metrics
@@ -78,13 +78,19 @@ def resolve_contract(data: DataConfig, raw_df: pd.DataFrame) -> DataContract:
     if contract is None:
         if data.target is None:
             raise ConfigError(f"no data contract for {data.source}: give --target COLUMN (or --contract FILE)")
-        return infer_contract(raw_df, target=data.target, name=Path(data.source).stem)
-    return contract.for_target(data.target)
+        contract = infer_contract(raw_df, target=data.target, name=Path(data.source).stem)
+    return select_features(contract.for_target(data.target), data.features)
+
+
+def _known(data: DataConfig, df: pd.DataFrame) -> set[str]:
+    """Columns the unrestricted contract knows: deselecting one of these is not an error."""
+    full = resolve_contract(data.model_copy(update={"features": None}), df)
+    return set(full.column_names)
 
 
 def validate_key(raw: TableRef, data: DataConfig) -> str:
     contract_hash = sha256_file(data.contract) if data.contract and Path(data.contract).is_file() else ""
-    return stage_key("validate", raw.key, raw.sha256, contract_hash, section=data.model_dump(include={"target", "contract", "source"}))
+    return stage_key("validate", raw.key, raw.sha256, contract_hash, section=data.model_dump(include={"target", "contract", "source", "features"}))
 
 
 def validate(raw: TableRef, data: DataConfig, ws: Workspace) -> ValidatedTable:
@@ -96,6 +102,8 @@ def validate(raw: TableRef, data: DataConfig, ws: Workspace) -> ValidatedTable:
     key = validate_key(raw, data)
     df = raw.read()
     contract = resolve_contract(data, df)
+    if data.features is not None:  # columns left out of the features are not validated
+        df = df[[name for name in df.columns if name in contract.column_names or name not in _known(data, df)]]
     docs_dir = ws.reports_dir / "validation" / key
     report = validate_frame(df, contract, docs_dir=docs_dir)
     if not report.success:

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from regress_core.config import ModelConfig, TrainConfig
 from regress_core.errors import ConfigError, TrainingError
+from regress_core.failpoints import failpoint
 from regress_core.modelio import build_model, model_spec
 
 PREDICT_ELEMENTS = 1 << 24  # floats per layer activation while predicting (64 MiB)
@@ -194,6 +195,7 @@ def train_model(
         bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}")
         if on_epoch is not None:
             on_epoch(record)
+        failpoint("train:epoch")
         if val_loss < best_loss - 1e-7:
             best_loss, waited, result.best_epoch = val_loss, 0, epoch
             best_state = copy.deepcopy(scored.state_dict())

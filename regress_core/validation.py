@@ -66,6 +66,9 @@ def build_suite(contract: DataContract, *, name: str = "contract") -> Any:
     suite.add_expectation(
         expectations.ExpectTableColumnsToMatchSet(column_set=contract.column_names, exact_match=True)
     )
+    suite.add_expectation(
+        expectations.ExpectColumnUniqueValueCountToBeBetween(column=contract.target, min_value=2)
+    )
     for column in contract.columns:
         suite.add_expectation(expectations.ExpectColumnToExist(column=column.name))
         suite.add_expectation(
@@ -96,6 +99,8 @@ def _describe(kind: str, kwargs: dict[str, Any], result: dict[str, Any], n_rows:
         if details.get("unexpected"):
             parts.append("unexpected columns " + ", ".join(map(str, details["unexpected"])))
         return "; ".join(parts) or "columns do not match the contract"
+    if kind == "expect_column_unique_value_count_to_be_between":
+        return f"target is constant: it needs at least 2 distinct values, has {result.get('observed_value')}"
     if kind == "expect_column_to_exist":
         return "column is missing"
     if kind == "expect_column_values_to_be_in_type_list":
