@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from regress_core.errors import DataError
 from regress_core.package import ModelPackage
 from regress_core.scoring import (
     AtomicParquet,
@@ -84,6 +85,9 @@ def combine_partitions(package: ModelPackage, plan: ScoringPlan, results: list[P
         total.rows_scored += part.rows_scored
         total.rows_rejected += part.rows_rejected
         total.rejected += part.rejected
+    if total.rows_in == 0:
+        discard_parts(plan)
+        raise DataError(f"no rows to score in {', '.join(plan.files)}")
     writer = AtomicParquet(plan.output_path, plan.schema)
     try:
         for index in range(len(plan.files)):

@@ -7,7 +7,9 @@ complete, so a failed or killed job never leaves a partial file at the output pa
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import os
 import tempfile
 import time
@@ -65,19 +67,34 @@ def iter_batches(path: str, *, columns: list[str], batch_rows: int) -> Iterator[
     """Yield batches of the needed columns of one CSV or Parquet file."""
     try:
         with fsspec.open(path, "rb") as handle:
-            if path.lower().endswith(PARQUET_SUFFIXES) or handle.read(4) == b"PAR1":
+            head = handle.read(4)
+            if not head:
+                raise DataError(f"{path} is empty")
+            if path.lower().endswith(PARQUET_SUFFIXES) or head == b"PAR1":
                 handle.seek(0)
                 parquet = pq.ParquetFile(handle)
+                require_unique(parquet.schema_arrow.names, path)
                 require_present(parquet.schema_arrow.names, columns, path)
                 yield from parquet.iter_batches(batch_size=batch_rows, columns=columns)
                 return
+            handle.seek(0)
+            text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+            header = next(csv.reader(text), [])
+            text.detach()
+            require_unique([name.strip() for name in header], path)
             handle.seek(0)
             reader = pd.read_csv(handle, chunksize=batch_rows, keep_default_na=False, na_values=[""], usecols=lambda c: c in columns)
             for chunk in reader:
                 require_present(list(chunk.columns), columns, path)
                 yield chunk[columns]
-    except (pa.ArrowException, pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (pa.ArrowException, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
+
+
+def require_unique(names: list[str], path: str) -> None:
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise DataError(f"{path} has duplicate column names: {', '.join(repeated)}")
 
 
 def require_present(names: list[str], columns: list[str], path: str) -> None:
@@ -273,6 +290,8 @@ def score(
     writer = AtomicParquet(output_path, output_schema(package, files, keep))
     try:
         result = score_stream(package, files, writer.writer, keep=keep, on_invalid=on_invalid, batch_rows=batch_rows, schema=writer.schema)
+        if result.rows_in == 0:
+            raise DataError(f"no rows to score in {input_location}")
         rejected = write_rejected(result.rejected, rejected_path_for(output_path)) if result.rejected else None
         writer.commit(output_metadata(package, input_hash, result.rows_scored))
     except BaseException:

@@ -1,0 +1,169 @@
+"""Bad input and bad configuration: one line, a distinct exit code, nothing changed.
+
+Every case runs `regress train` and `regress score` (in this process, under the test
+Prefect server) against a workspace that already has a champion, then checks that the
+registry is byte-for-byte unchanged and that no output file, partial or not, appeared.
+"""
+
+import contextlib
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from flows.cli import main
+from regress_core.contract import dump_contract, infer_contract
+from tests.conftest import make_table, scoring_input, train_package
+
+DATA_ERROR, CONFIG_ERROR = 3, 2
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bad-input")
+    home = str(root / "home")
+    train_package(home)
+    contract = root / "contract.yaml"
+    contract.write_text(dump_contract(infer_contract(make_table(200), target="y")))
+    return root, home, str(contract)
+
+
+def snapshot(home):
+    files = sorted(p for p in (Path(home) / "registry").rglob("*") if p.is_file() and p.name != ".lock")
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def write(path: Path, content) -> str:
+    if isinstance(content, pd.DataFrame):
+        if path.suffix == ".parquet":
+            content.to_parquet(path, index=False)
+        else:
+            content.to_csv(path, index=False)
+    else:
+        path.write_bytes(content)
+    return str(path)
+
+
+def good_train():
+    return make_table(120, seed=3)
+
+
+def good_score():
+    return scoring_input(50)
+
+
+def with_text(df, column="a", token="n/a"):
+    df = df.copy()
+    df[column] = df[column].astype(object)
+    df.loc[2, column] = token
+    return df
+
+
+def truncated_parquet(df):
+    import io
+
+    buffer = io.BytesIO()
+    df.to_parquet(buffer, index=False)
+    return buffer.getvalue()[:300]
+
+
+# name -> (file name, training content, scoring content, message in train, message in score)
+CORPUS = {
+    "missing target": ("t.csv", good_train().drop(columns="y"), None, "missing columns y", None),
+    "missing feature": ("t.csv", good_train().drop(columns="b"), good_score().drop(columns="b"), "missing columns b", "is missing columns: b"),
+    "extra column": ("t.csv", good_train().assign(c=1.0), None, "unexpected columns c", None),
+    "renamed column": ("t.csv", good_train().rename(columns={"a": "A"}), good_score().rename(columns={"a": "A"}), "missing columns a; unexpected columns A", "is missing columns: a"),
+    "text in numeric column": ("t.csv", with_text(good_train()), with_text(good_score()), "a: values must be numeric (1 of 120 rows) (e.g. 'n/a')", "row 2: a is not numeric"),
+    "NaN values": ("t.parquet", good_train().assign(b=lambda d: d.b.where(d.index != 4)), good_score().assign(b=lambda d: d.b.where(d.index != 4)), "b: values must not be blank (1 of 120 rows)", "row 4: b is blank"),
+    "infinite values": ("t.parquet", good_train().assign(a=lambda d: d.a.where(d.index != 5, np.inf)), good_score().assign(a=lambda d: d.a.where(d.index != 5, np.inf)), "(e.g. inf)", "row 5: a is not finite"),
+    "empty file": ("t.csv", b"", b"", "is empty", "is empty"),
+    "header only": ("t.csv", b"a,b,y\n", b"id,a,b\n", "has a header but no data rows", "no rows to score"),
+    "corrupt parquet": ("t.parquet", truncated_parquet(good_train()), truncated_parquet(good_score()), "is not a readable Parquet file", "cannot read"),
+    "not a table": ("t.bin", b"\x00\x01\x02\xff binary", b"\x00\x01\x02\xff binary", "is neither CSV nor Parquet", "cannot read"),
+    "not UTF-8": ("t.csv", "a,b,y\n\xe9,1,2\n".encode("latin-1"), "id,a,b\n1,\xe9,2\n".encode("latin-1"), "is not UTF-8 text", "cannot read"),
+    "duplicate columns": ("t.csv", b"a,a,b,y\n1,2,3,4\n", b"a,a,b\n1,2,3\n", "duplicate column names: a", "duplicate column names: a"),
+    "constant target": ("t.csv", good_train().assign(y=3.0), None, "target is constant", None),
+    "too few rows": ("t.csv", good_train().head(5), None, "table has 5 rows, needs at least 20", None),
+}
+
+
+def run_cli(*args):
+    """Run the command in this process; return its exit code and its error lines."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stderr(buffer):
+        code = main(list(args))
+    return code, [line for line in buffer.getvalue().splitlines() if line.startswith("regress: error:")]
+
+
+@pytest.mark.parametrize("case", sorted(CORPUS))
+def test_bad_training_input(workspace, case):
+    root, home, contract = workspace
+    name, content, _, message, _ = CORPUS[case]
+    path = write(root / f"train-{case.replace(' ', '-')}-{name}", content)
+    before = snapshot(home)
+    code, lines = run_cli("train", "--data", path, "--contract", contract, "--home", home)
+    assert code == DATA_ERROR
+    assert len(lines) == 1 and message in lines[0], lines
+    assert snapshot(home) == before
+
+
+@pytest.mark.parametrize("case", sorted(c for c in CORPUS if CORPUS[c][2] is not None))
+def test_bad_scoring_input(workspace, case):
+    root, home, _ = workspace
+    name, _, content, _, message = CORPUS[case]
+    path = write(root / f"score-{case.replace(' ', '-')}-{name}", content)
+    output = root / "out" / f"{case.replace(' ', '-')}.parquet"
+    output.parent.mkdir(exist_ok=True)
+    before = snapshot(home)
+    code, lines = run_cli("score", "--input", path, "--output", str(output), "--home", home)
+    assert code == DATA_ERROR
+    assert len(lines) == 1 and message in lines[0], lines
+    assert snapshot(home) == before
+    assert list(output.parent.iterdir()) == []
+
+
+def test_missing_paths(workspace):
+    root, home, contract = workspace
+    code, lines = run_cli("train", "--data", str(root / "nope.csv"), "--contract", contract, "--home", home)
+    assert code == DATA_ERROR and "input not found" in lines[0]
+    code, lines = run_cli("score", "--input", str(root / "nope.csv"), "--output", str(root / "o.parquet"), "--home", home)
+    assert code == DATA_ERROR and "input not found" in lines[0]
+    code, lines = run_cli("train", "--data", str(root), "--contract", contract, "--home", home)
+    assert code == DATA_ERROR and "input is a folder" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["train.learning_rate=0.1"], "train.learning_rate: unknown key"),
+        (["train.max_epochs=many"], "train.max_epochs: Input should be a valid integer"),
+        (["train.lr=-0.001"], "train.lr: Input should be greater than 0"),
+        (["model.hidden_sizes=[0]"], "hidden_sizes must all be positive"),
+        (["split.test_size=0"], "split.test_size: Input should be greater than 0"),
+        (["split.test_size=1"], "split.test_size: Input should be less than 1"),
+        (["data.target=y", "data.features=[a, y]"], "target 'y' is also listed in features"),
+    ],
+)
+def test_bad_configuration(workspace, overrides, message):
+    root, home, contract = workspace
+    path = write(root / "good.csv", good_train())
+    before = snapshot(home)
+    args = ["train", "--data", path, "--contract", contract, "--home", home]
+    for override in overrides:
+        args += ["--set", override]
+    code, lines = run_cli(*args)
+    assert code == CONFIG_ERROR and len(lines) == 1 and message in lines[0], lines
+    assert snapshot(home) == before
+
+
+def test_bad_scoring_options(workspace):
+    root, home, _ = workspace
+    path = write(root / "rows.parquet", good_score())
+    code, lines = run_cli("score", "--input", path, "--output", str(root / "o.parquet"), "--batch-rows", "0", "--home", home)
+    assert code == CONFIG_ERROR and "batch_rows: Input should be greater than or equal to 1" in lines[0]
+    code, lines = run_cli("score", "--input", path, "--output", str(root / "o.parquet"), "--model", "../../etc", "--home", home)
+    assert code == 4 and "invalid model version '../../etc'" in lines[0]
+    assert not (root / "o.parquet").exists()
