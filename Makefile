@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv train test benchmark clean
+.PHONY: venv train test ui ui-stop benchmark clean
 
 venv: $(STAMP)
 
@@ -18,6 +18,12 @@ train: venv
 
 test: venv
 	$(BIN)/python -m pytest
+
+ui: venv
+	$(BIN)/regress ui start
+
+ui-stop: venv
+	$(BIN)/regress ui stop
 
 benchmark: venv
 	$(BIN)/python benchmarks/pipeline.py

@@ -45,6 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     show = model_commands.add_parser("show", help="show one version")
     show.add_argument("version", help="a version such as v0001, or champion")
     _add_home(show)
+    promote = model_commands.add_parser("promote", help="make a version the champion (audited)")
+    promote.add_argument("version", help="a version such as v0003")
+    promote.add_argument("--reason", required=True, help="why; recorded in the audit history")
+    _add_home(promote)
+    rollback = model_commands.add_parser("rollback", help="return to the previous champion (audited)")
+    rollback.add_argument("--reason", required=True, help="why; recorded in the audit history")
+    _add_home(rollback)
+    history = model_commands.add_parser("history", help="every champion change")
+    history.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_home(history)
 
     score = commands.add_parser("score", help="score new rows with the champion or a given version")
     score.add_argument("--input", required=True, help="CSV/Parquet file, folder or glob; local path or fsspec URL")
@@ -58,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--dask-address", help="Dask scheduler address (default: a local cluster)")
     score.add_argument("--dask-workers", type=int, default=2, help="workers of a local Dask cluster")
     _add_home(score)
+
+    ui = commands.add_parser("ui", help="a local Prefect server with the deployments and a worker")
+    ui_commands = ui.add_subparsers(dest="ui_command", required=True)
+    ui_start = ui_commands.add_parser("start", help="start server, work pool, deployments and worker")
+    ui_start.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default 4200, or a free one)")
+    _add_home(ui_start)
+    ui_stop = ui_commands.add_parser("stop", help="stop worker and server")
+    _add_home(ui_stop)
 
     contract = commands.add_parser("contract", help="data contracts")
     contract_commands = contract.add_subparsers(dest="contract_command", required=True)
@@ -148,6 +166,15 @@ def run_models(args: argparse.Namespace) -> int:
     from regress_core.workspace import Workspace
 
     registry = Registry(Workspace.at(args.home).registry_dir)
+    if args.models_command in ("promote", "rollback"):
+        return run_model_operation(args)
+    if args.models_command == "history":
+        entries = registry.history()
+        if args.json:
+            print(json.dumps(entries, indent=2))
+        for entry in [] if args.json else entries:
+            print(f"{entry['time']}  {entry['action']:<15} {entry['version']} (was {entry['previous']})  {entry['reason']}")
+        return 0
     if args.models_command == "list":
         rows = [describe_version(registry, version) for version in registry.versions()]
         if args.json:
@@ -173,6 +200,45 @@ def run_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_model_operation(args: argparse.Namespace) -> int:
+    from flows.environment import quiet_expected_errors
+    from flows.operations import promote_model, rollback_model
+    from regress_core.operations import MIN_REASON
+    from regress_core.registry import Registry
+    from regress_core.workspace import Workspace
+
+    if len(args.reason.strip()) < MIN_REASON:
+        raise ConfigError("a reason is required (a few words saying why), e.g. --reason 'rollback after bad scores'")
+    home = str(Workspace.at(args.home).root)
+    if args.models_command == "promote":
+        Registry(Workspace.at(home).registry_dir).check_version_name(args.version)
+    if not args.debug:
+        quiet_expected_errors()
+    if args.models_command == "promote":
+        entry = promote_model(version=args.version, reason=args.reason, home=home)
+    else:
+        entry = rollback_model(reason=args.reason, home=home)
+    print(f"champion is now {entry['version']} (was {entry['previous']})")
+    return 0
+
+
+def run_ui(args: argparse.Namespace) -> int:
+    from flows import local_server
+    from regress_core.workspace import Workspace
+
+    ws = Workspace.at(args.home)
+    if args.ui_command == "stop":
+        print("stopped" if local_server.stop(ws) else "nothing was running")
+        return 0
+    print("starting the Prefect server, work pool, deployments and worker (first start migrates a database) ...", flush=True)
+    state = local_server.start(ws, port=args.port)
+    print(f"Prefect UI: {state['url']}")
+    print(f"deployments: training/nightly, batch_scoring/score, promote_model/promote, rollback_model/rollback; logs in {state['logs']}")
+    print(f"to send command-line runs to this server: export PREFECT_API_URL={state['api_url']}")
+    print("stop with: regress ui stop (or make ui-stop)")
+    return 0
+
+
 def run_contract(args: argparse.Namespace) -> int:
     from regress_core.contract import dump_contract, infer_contract
     from regress_core.fileio import atomic_write_text
@@ -189,7 +255,7 @@ def run_contract(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": run_train, "score": run_score, "models": run_models, "contract": run_contract}
+COMMANDS = {"train": run_train, "score": run_score, "models": run_models, "contract": run_contract, "ui": run_ui}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -212,7 +212,28 @@ class RegressConfig(_Section):
             key: value.model_dump(exclude_unset=True) if isinstance(value, BaseModel) else value
             for key, value in values.items()
         }
-        return deep_merge(PRESETS[name], explicit)
+        return deep_merge(PRESETS[name], _drop_defaults(explicit))
+
+
+def _section_defaults() -> dict[str, dict[str, Any]]:
+    sections = {"data": DataConfig, "split": SplitConfig, "features": FeaturesConfig, "model": ModelConfig, "train": TrainConfig, "gate": GateConfig}
+    return {name: model.model_construct().model_dump(mode="json") for name, model in sections.items()}
+
+
+def _drop_defaults(explicit: dict[str, Any]) -> dict[str, Any]:
+    """Leave out fields set to their default, so that a chosen preset fills them.
+
+    A form (the Prefect UI's) sends every field, defaults included; a value equal to the
+    default says nothing about intent, so the preset's value wins there.
+    """
+    defaults = _section_defaults()
+    kept: dict[str, Any] = {}
+    for key, value in explicit.items():
+        if key in defaults and isinstance(value, dict):
+            kept[key] = {field: v for field, v in value.items() if field not in defaults[key] or defaults[key][field] != v}
+        else:
+            kept[key] = value
+    return kept
 
 
 class ScoringConfig(_Section):

@@ -35,6 +35,8 @@ class Decision:
     bootstrap: bool
     champion: str | None
     checks: list[Check] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+    champion_metrics: dict[str, float] | None = None
 
     @property
     def summary(self) -> str:
@@ -100,7 +102,10 @@ def decide(
         )
         checks.append(Check("champion", metrics["rmse"], limit, ok, text))
     promote = all(check.passed for check in checks) and champion != version
-    return Decision(version=version, promote=promote, bootstrap=bootstrap, champion=champion, checks=checks)
+    return Decision(
+        version=version, promote=promote, bootstrap=bootstrap, champion=champion,
+        checks=checks, metrics=metrics, champion_metrics=champion_metrics,
+    )  # fmt: skip
 
 
 def gate_candidate(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prefect import Task, get_run_logger
+from prefect.context import get_run_context
 
 from regress_core.workspace import Workspace
 
@@ -31,3 +32,9 @@ class StageRunner:
         if hit:
             get_run_logger().info("%s: cache hit, reusing its stored output", task.name)
         return state.result()
+
+
+def flow_run_id() -> str | None:
+    """The id of the flow run the current task belongs to, for audit records."""
+    run = getattr(get_run_context(), "task_run", None)
+    return str(run.flow_run_id) if run is not None and run.flow_run_id else None

@@ -7,7 +7,6 @@ from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
-from prefect.context import get_run_context
 
 from regress_core import stages
 from regress_core.config import DataConfig, FeaturesConfig, GateConfig, ModelConfig, RegressConfig, SplitConfig, TrainConfig
@@ -17,17 +16,12 @@ from regress_core.records import Evaluation, ScaledTables, SplitTables, TableRef
 from regress_core.registry import Registry
 from regress_core.report import metrics_rows
 from regress_core.workspace import Workspace
+from tasks.runner import flow_run_id
 
 
 def retry_io_only(task: Any, task_run: Any, state: Any) -> bool:
     """Retry transient I/O failures, never bad input or bad configuration."""
     return not isinstance(state.result(raise_on_failure=False), RegressError)
-
-
-def _run_id() -> str | None:
-    context = get_run_context()
-    run = getattr(context, "flow_run", None) or getattr(context, "task_run", None)
-    return str(run.id) if run is not None else None
 
 
 @task(name="ingest", cache_key_fn=lambda _, p: stages.ingest_key(p["data"]), retries=2, retry_delay_seconds=[2, 5], retry_condition_fn=retry_io_only)
@@ -97,7 +91,7 @@ def publish_model(
     trained: TrainedModel, evaluation: Evaluation, *, ws: Workspace,
 ) -> str:  # fmt: skip
     """Publish the model package as a new registry version."""
-    version, new = stages.publish(config, validated, splits, scaled, trained, evaluation, ws, run=_run_id())
+    version, new = stages.publish(config, validated, splits, scaled, trained, evaluation, ws, run=flow_run_id())
     report = Registry(ws.registry_dir).version_dir(version) / "report.html"
     create_link_artifact(report.as_uri(), link_text=f"Report of model {version}", key="model-report")
     if new:
@@ -110,12 +104,19 @@ def publish_model(
 @task(name="gate")
 def gate_model(version: str, splits: SplitTables, gate: GateConfig, *, ws: Workspace) -> dict[str, Any]:
     """Apply the promotion gate and switch the champion if the candidate earns it."""
-    decision = gate_candidate(Registry(ws.registry_dir), version=version, test_df=splits.test.read(), gate=gate, run=_run_id())
+    decision = gate_candidate(Registry(ws.registry_dir), version=version, test_df=splits.test.read(), gate=gate, run=flow_run_id())
     lines = "\n".join(f"| {check.name} | {'pass' if check.passed else 'FAIL'} | {check.text} |" for check in decision.checks)
     create_markdown_artifact(
         f"## {decision.summary}\n\n| check | result | detail |\n|---|---|---|\n{lines}\n",
         key="promotion-decision",
         description="Promotion decision",
     )
+    if decision.champion_metrics is not None:
+        rows = [("candidate " + version, decision.metrics), (f"champion {decision.champion}", decision.champion_metrics)]
+        create_table_artifact(
+            [{"model": name, **{key: round(value, 4) for key, value in values.items()}} for name, values in rows],
+            key="champion-comparison",
+            description="Candidate and champion on the same test rows",
+        )
     get_run_logger().info(decision.summary)
     return decision.as_dict()

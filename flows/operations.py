@@ -1,0 +1,25 @@
+"""Manual model operations a person starts from the Prefect UI or the command line."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from prefect import flow
+from pydantic import Field
+
+from tasks.operations import promote, rollback
+
+Reason = Annotated[str, Field(min_length=3, description="Why; recorded in the audit history.")]
+Home = Annotated[str | None, Field(description="Workspace folder; defaults to $REGRESS_HOME, then ./regress-home.")]
+
+
+@flow(name="promote_model")
+def promote_model(version: Annotated[str, Field(pattern=r"^v\d{4,}$", description="Version to promote, e.g. v0003.")], reason: Reason, home: Home = None) -> dict[str, Any]:
+    """Make a chosen version the champion."""
+    return promote(version, reason, home)
+
+
+@flow(name="rollback_model")
+def rollback_model(reason: Reason, home: Home = None) -> dict[str, Any]:
+    """Make the previous champion the champion again."""
+    return rollback(reason, home)

@@ -1,0 +1,100 @@
+"""prefect.yaml deployed to a real local Prefect server, run by a real worker."""
+
+import asyncio
+import os
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, FlowRunFilter, FlowRunFilterId, TaskRunFilter
+from prefect.client.schemas.sorting import ArtifactSort
+from prefect.deployments import run_deployment
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from flows import local_server
+from regress_core.registry import Registry
+from regress_core.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    ws = Workspace.at(tmp_path_factory.mktemp("ui") / "home")
+    state = local_server.start(ws, port=local_server.free_port())
+    try:
+        with temporary_settings({PREFECT_API_URL: state["api_url"]}):
+            yield ws, state
+    finally:
+        local_server.stop(ws)
+
+
+def test_server_binds_to_loopback_only(stack):
+    _, state = stack
+    assert state["url"].startswith("http://127.0.0.1:")
+
+
+def test_training_deployment_has_its_schedule_schema_and_concurrency_limit(stack):
+    async def read():
+        async with get_client() as client:
+            return await client.read_deployment_by_name("training/nightly")
+
+    deployment = asyncio.run(read())
+    [schedule] = deployment.schedules
+    assert schedule.schedule.cron == "0 2 * * *" and schedule.schedule.timezone == "Europe/London" and schedule.active
+    assert deployment.global_concurrency_limit.limit == 1
+    assert deployment.concurrency_options.collision_strategy == "ENQUEUE"
+    schema = deployment.parameter_openapi_schema
+    assert "config" in schema["properties"]
+    definitions = schema["definitions"]
+    assert {"RegressConfig", "TrainConfig", "GateConfig", "DataConfig"} <= set(definitions)
+    assert definitions["TrainConfig"]["properties"]["lr"]["exclusiveMinimum"] == 0
+    assert "preset" in definitions["RegressConfig"]["properties"]
+
+
+def test_custom_training_run_through_the_worker(stack, tmp_path):
+    ws, _ = stack
+    home = str(tmp_path / "runs")
+    config = {
+        "data": {"source": "linear"},
+        "train": {"max_epochs": 10, "batch_size": 32, "lr": 0.01},
+        "model": {"hidden_sizes": [16]},
+        "registry": {"home": home},
+    }
+    run = run_deployment("training/nightly", parameters={"config": config}, timeout=400)
+    assert run.state.is_completed(), run.state
+    registry = Registry(Workspace.at(home).registry_dir)
+    assert registry.versions() == ["v0001"] and registry.champion() == "v0001"
+    assert registry.history()[0]["run"] == str(run.id)
+
+    async def artifacts():
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(), flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])),
+                task_run_filter=TaskRunFilter(), sort=ArtifactSort.CREATED_DESC, limit=50,
+            )  # fmt: skip
+        return {artifact.key for artifact in found}
+
+    assert {"data-validation", "test-metrics", "model-report", "promotion-decision"} <= asyncio.run(artifacts())
+
+
+def test_invalid_parameters_are_refused_before_the_run(stack):
+    with pytest.raises(Exception, match="lr"):
+        run_deployment("training/nightly", parameters={"config": {"train": {"lr": -1}}}, timeout=0)
+
+
+def test_promote_and_rollback_deployments_change_the_champion(stack, tmp_path):
+    from tests.conftest import train_package
+
+    home = str(tmp_path / "ops")
+    train_package(home, seed=0)
+    train_package(home, seed=1)
+    registry = Registry(Workspace.at(home).registry_dir)
+    first_champion = registry.champion()
+    other = "v0002" if first_champion == "v0001" else "v0001"
+    run = run_deployment("promote_model/promote", parameters={"version": other, "reason": "checked by hand", "home": home}, timeout=300)
+    assert run.state.is_completed(), run.state
+    assert registry.champion() == other
+    entry = registry.history()[-1]
+    assert (entry["action"], entry["reason"], entry["run"]) == ("manual-promote", "checked by hand", str(run.id))
+    run = run_deployment("rollback_model/rollback", parameters={"reason": "scores looked off", "home": home}, timeout=300)
+    assert run.state.is_completed(), run.state
+    assert registry.champion() == first_champion
+    assert registry.history()[-1]["action"] == "rollback" and registry.history()[-1]["run"] == str(run.id)
