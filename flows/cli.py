@@ -121,6 +121,9 @@ def print_training_summary(summary: dict[str, Any]) -> None:
     from regress_core.report import metrics_rows
 
     print()
+    if summary.get("inferred_contract"):
+        print(f"inferred contract: {summary['inferred_contract']}")
+        print(f"  saved as {summary['contract_path']}; edit it and pass --contract to change it")
     print(f"{'model':<20}{'MSE':>10}{'RMSE':>10}{'MAE':>10}{'R2':>10}")
     for name, values in metrics_rows(summary):
         print(f"{name:<20}" + "".join(f"{values[key]:>10.4f}" for key in ("mse", "rmse", "mae", "r2")))
@@ -153,6 +156,9 @@ def run_score(args: argparse.Namespace) -> int:
     print(f"scored {summary.rows_scored} of {summary.rows_in} rows from {summary.files} file(s) with model {summary.model_version} in {summary.seconds:.1f} s")
     if summary.rows_rejected:
         print(f"rejected {summary.rows_rejected} rows, with reasons, in {summary.rejected_path}")
+    unseen = [f"{name} ({count} rows)" for name, count in summary.unseen_categories.items() if count]
+    if unseen:
+        print(f"categories not seen in training (encoded as none of the known ones): {', '.join(unseen)}")
     drifted = [f"{name} (PSI {value:.2f})" for name, value in summary.psi.items() if value > args.drift_threshold]
     if drifted:
         print(f"drift warning: {', '.join(drifted)}")

@@ -32,4 +32,6 @@ def training(config: RegressConfig = RegressConfig(), refresh_cache: bool = Fals
         "cached": stage.cached,
         "stage_seconds": stage.seconds,
         "home": str(stage.ws.root),
+        "inferred_contract": validated.inferred,
+        "contract_path": validated.contract_path,
     }

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from regress_core.contract import DataContract
+from regress_core.contract import DataContract, normalize_frame
 from regress_core.errors import DataError
 
 
@@ -22,7 +22,7 @@ class BatchCheck:
 
     valid: np.ndarray  # bool, shape (n_rows,)
     reasons: np.ndarray  # object, shape (n_rows,); "" for valid rows
-    numeric: pd.DataFrame  # the feature columns as float64, invalid entries NaN
+    numeric: pd.DataFrame  # the feature columns: numbers as float64 (invalid entries NaN), categories as text
 
     @property
     def n_invalid(self) -> int:
@@ -40,12 +40,6 @@ def require_columns(columns: list[str], contract: DataContract, *, where: str) -
         raise DataError(f"{where} is missing feature columns: {', '.join(missing)}")
 
 
-def _append(reasons: np.ndarray, mask: np.ndarray, text: str) -> None:
-    if mask.any():
-        current = reasons[mask]
-        reasons[mask] = np.where(current == "", text, current + "; " + text)
-
-
 def check_batch(df: pd.DataFrame, contract: DataContract) -> BatchCheck:
     """Apply the contract's feature rules to every row of a batch.
 
@@ -54,28 +48,40 @@ def check_batch(df: pd.DataFrame, contract: DataContract) -> BatchCheck:
         contract: The data contract the model was trained under.
     """
     n_rows = len(df)
-    reasons = np.full(n_rows, "", dtype=object)
-    numeric = {}
+    bad: list[tuple[np.ndarray, str]] = []
+    clean = {}
+    frame = normalize_frame(df[contract.feature_names], contract) if contract.missing_tokens else df
     for name in contract.feature_names:
         spec = contract.column(name)
-        raw = df[name]
+        raw = frame[name]
+        if spec.kind == "categorical":
+            if not spec.nullable:
+                bad.append((raw.isna().to_numpy(), f"{name} is blank"))
+            clean[name] = raw.astype(object).where(raw.isna(), raw.astype(str))
+            continue
         if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
             values = raw.to_numpy(dtype="float64", na_value=np.nan)
-            not_number = np.zeros(n_rows, dtype=bool)
+            not_number = None
         else:
-            parsed = pd.to_numeric(raw, errors="coerce")
-            values = parsed.to_numpy(dtype="float64", na_value=np.nan)
+            values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
             not_number = raw.notna().to_numpy() & np.isnan(values)
-        blank = np.isnan(values) & ~not_number
-        _append(reasons, not_number, f"{name} is not numeric")
+            bad.append((not_number, f"{name} is not numeric"))
         if not spec.nullable:
-            _append(reasons, blank, f"{name} is blank")
-        _append(reasons, np.isinf(values), f"{name} is not finite")
+            blank = np.isnan(values) if not_number is None else np.isnan(values) & ~not_number
+            bad.append((blank, f"{name} is blank"))
+        bad.append((np.isinf(values), f"{name} is not finite"))
         with np.errstate(invalid="ignore"):
             if spec.min is not None:
-                _append(reasons, values < spec.min, f"{name} below {spec.min:g}")
+                bad.append((values < spec.min, f"{name} below {spec.min:g}"))
             if spec.max is not None:
-                _append(reasons, (values > spec.max) & np.isfinite(values), f"{name} above {spec.max:g}")
-        numeric[name] = values
-    valid = reasons == ""
-    return BatchCheck(valid=valid, reasons=reasons, numeric=pd.DataFrame(numeric, index=df.index))
+                bad.append(((values > spec.max) & np.isfinite(values), f"{name} above {spec.max:g}"))
+        clean[name] = values
+    invalid = np.zeros(n_rows, dtype=bool)
+    for mask, _ in bad:
+        invalid |= mask
+    reasons = np.full(n_rows, "", dtype=object)
+    if invalid.any():  # reasons are spelled out only for the (rare) invalid rows
+        for mask, text in bad:
+            rows = np.flatnonzero(mask)
+            reasons[rows] = [text if not r else f"{r}; {text}" for r in reasons[rows]]
+    return BatchCheck(valid=~invalid, reasons=reasons, numeric=pd.DataFrame(clean, index=df.index))

@@ -6,6 +6,7 @@ The Great Expectations suite, the scoring-time checks and the docs are all deriv
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -16,7 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from regress_core.errors import ConfigError, DataError
 
-ColumnKind = Literal["numeric"]
+ColumnKind = Literal["numeric", "categorical", "identifier"]
+ID_NAME = re.compile(r"(^|[_\W])(id|key|uuid)$", re.IGNORECASE)
+MAX_CATEGORIES = 50
+STRAY_SHARE = 0.5
 
 
 class ColumnSpec(BaseModel):
@@ -27,14 +31,17 @@ class ColumnSpec(BaseModel):
     name: str
     kind: ColumnKind = "numeric"
     nullable: bool = False
-    min: float | None = Field(None, description="Smallest allowed value (inclusive).")
-    max: float | None = Field(None, description="Largest allowed value (inclusive).")
+    min: float | None = Field(None, description="Smallest allowed value (inclusive, numeric).")
+    max: float | None = Field(None, description="Largest allowed value (inclusive, numeric).")
+    categories: list[str] | None = Field(None, description="Categories seen in training (categorical).")
     description: str | None = None
 
     @model_validator(mode="after")
     def _check_range(self) -> ColumnSpec:
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"column {self.name}: min {self.min} is above max {self.max}")
+        if self.kind != "numeric" and (self.min is not None or self.max is not None):
+            raise ValueError(f"column {self.name}: min and max apply to numeric columns only")
         return self
 
 
@@ -47,6 +54,9 @@ class DataContract(BaseModel):
     target: str
     columns: list[ColumnSpec]
     min_rows: int = Field(20, ge=1, description="Fewest rows a training table may have.")
+    missing_tokens: list[str] = Field(
+        default_factory=list, description='Text that means "blank" in any column, e.g. ["n/a", "-"].'
+    )
 
     @model_validator(mode="after")
     def _check_columns(self) -> DataContract:
@@ -56,13 +66,22 @@ class DataContract(BaseModel):
             raise ValueError(f"columns listed twice: {', '.join(duplicates)}")
         if self.target not in names:
             raise ValueError(f"target {self.target!r} is not among the columns")
-        if len(names) < 2:
+        if self.column(self.target).kind != "numeric":
+            raise ValueError(f"target {self.target!r} must be numeric")
+        if self.column(self.target).nullable:
+            raise ValueError(f"target {self.target!r} cannot be nullable")
+        if not self.feature_names:
             raise ValueError("a contract needs the target and at least one feature column")
         return self
 
     @property
     def feature_names(self) -> list[str]:
-        return [column.name for column in self.columns if column.name != self.target]
+        """Model inputs: every column but the target and identifiers."""
+        return [c.name for c in self.columns if c.name != self.target and c.kind != "identifier"]
+
+    def names_of(self, kind: str) -> list[str]:
+        """Feature columns of one kind."""
+        return [name for name in self.feature_names if self.column(name).kind == kind]
 
     @property
     def column_names(self) -> list[str]:
@@ -118,39 +137,95 @@ def infer_contract(
 ) -> DataContract:
     """Infer a starting contract from a table known to be good.
 
-    Ranges are the observed ranges widened by `margin` of their span on each side (never
-    below zero for non-negative columns), so that new data a little outside is accepted.
-
-    Args:
-        df: A good sample of the data.
-        target: The target column.
-        name: Dataset name recorded in the contract.
-        margin: Fraction of each column's span added to its observed range.
+    Numeric columns get their observed range widened by `margin` of its span on each side
+    (never below zero for non-negative columns); text columns with few distinct values
+    become categorical; unique keys (all distinct, named like an id) become identifiers,
+    which are kept out of the features; columns with blanks become nullable.
 
     Raises:
-        DataError: if the target is missing or a column is not numeric.
+        DataError: for a missing, non-numeric or blank target, or a column of numbers with
+            stray text (declare such tokens in `missing_tokens` to treat them as blanks).
     """
     if target not in df.columns:
         raise DataError(f"target column {target!r} not found (columns: {', '.join(map(str, df.columns))})")
-    columns = []
-    for column_name in df.columns:
-        series = df[column_name]
-        if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-            examples = ", ".join(repr(v) for v in series.dropna().astype(str).unique()[:3])
-            raise DataError(f"column {column_name!r} is not numeric (values such as {examples})")
-        values = series.to_numpy(dtype="float64", na_value=np.nan)
-        finite = values[np.isfinite(values)]
-        low, high = (float(finite.min()), float(finite.max())) if finite.size else (None, None)
-        bounds = _widen(low, high, margin=margin) if low is not None else (None, None)
-        columns.append(
-            ColumnSpec(
-                name=str(column_name),
-                nullable=bool(series.isna().any()),
-                min=bounds[0],
-                max=bounds[1],
-            )
-        )
+    columns = [_infer_column(str(column), df[column], n_rows=len(df), margin=margin) for column in df.columns]
+    spec = next(c for c in columns if c.name == target)
+    if spec.kind != "numeric":
+        raise DataError(f"target column {target!r} is not numeric (values such as {_examples(df[target])})")
+    if spec.nullable:
+        raise DataError(f"target column {target!r} has {int(df[target].isna().sum())} blank values")
     return DataContract(name=name, target=target, columns=columns)
+
+
+def _examples(series: pd.Series, limit: int = 3) -> str:
+    return ", ".join(repr(v) for v in series.dropna().astype(str).unique()[:limit])
+
+
+def _infer_column(name: str, series: pd.Series, *, n_rows: int, margin: float) -> ColumnSpec:
+    nullable = bool(series.isna().any())
+    if pd.api.types.is_bool_dtype(series):
+        series = series.astype("string")
+    if not pd.api.types.is_numeric_dtype(series):
+        parsed = pd.to_numeric(series, errors="coerce")
+        filled = series.notna()
+        stray = series[filled & parsed.isna()]
+        if filled.any() and parsed[filled].notna().mean() >= STRAY_SHARE:
+            raise DataError(
+                f"column {name!r} holds numbers and stray text such as {_examples(stray)} "
+                f"({len(stray)} rows); fix the file or declare the tokens as missing_tokens in a contract"
+            )
+        distinct = series.dropna().astype(str).unique()
+        if len(distinct) == filled.sum() and (ID_NAME.search(name) or len(distinct) > MAX_CATEGORIES):
+            return ColumnSpec(name=name, kind="identifier", nullable=nullable)
+        return ColumnSpec(name=name, kind="categorical", nullable=nullable, categories=sorted(map(str, distinct)))
+    if ID_NAME.search(name) and series.notna().all() and series.is_unique and n_rows > 1:
+        return ColumnSpec(name=name, kind="identifier")
+    values = series.to_numpy(dtype="float64", na_value=np.nan)
+    finite = values[np.isfinite(values)]
+    bounds = _widen(float(finite.min()), float(finite.max()), margin=margin) if finite.size else (None, None)
+    return ColumnSpec(name=name, nullable=nullable, min=bounds[0], max=bounds[1])
+
+
+def normalize_frame(df: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
+    """The table as the contract reads it: missing tokens blank, numbers parsed where possible.
+
+    Numeric columns keep stray text as text (so validation can name it); categorical
+    columns become text; other columns are untouched.
+    """
+    df = df.copy()
+    for spec in contract.columns:
+        if spec.name not in df.columns:
+            continue
+        column = df[spec.name]
+        if contract.missing_tokens and (column.dtype == object or pd.api.types.is_string_dtype(column)):
+            column = column.astype(object).where(~column.isin(contract.missing_tokens), None)
+        if spec.kind == "numeric" and not pd.api.types.is_numeric_dtype(column):
+            numbers = pd.to_numeric(column, errors="coerce")
+            filled = column.notna()
+            if pd.api.types.is_bool_dtype(column):
+                column = column.astype(object)
+            elif filled.any() and numbers[filled].notna().all():
+                column = numbers
+            else:
+                column = numbers.astype(object).where(numbers.notna() | ~filled, column.astype(object))
+        elif spec.kind == "categorical":
+            column = column.astype(object).where(column.isna(), column.astype(str))
+        df[spec.name] = column
+    return df
+
+
+def describe_contract(contract: DataContract) -> str:
+    """One line saying what a contract holds, for a person to check an inferred one."""
+    parts = [f"target {contract.target}"]
+    for kind, suffix in (("numeric", ""), ("categorical", ""), ("identifier", " (not a feature)")):
+        names = [
+            c.name + (" (nullable)" if c.nullable else "") + (f" ({len(c.categories)} categories)" if c.categories else "")
+            for c in contract.columns
+            if c.kind == kind and c.name != contract.target
+        ]
+        if names:
+            parts.append(f"{kind} {', '.join(names)}{suffix}")
+    return "; ".join(parts)
 
 
 def load_contract(path: str | Path) -> DataContract:

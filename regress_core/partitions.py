@@ -85,6 +85,8 @@ def combine_partitions(package: ModelPackage, plan: ScoringPlan, results: list[P
         total.rows_scored += part.rows_scored
         total.rows_rejected += part.rows_rejected
         total.rejected += part.rejected
+        for name, count in part.unseen.items():
+            total.unseen[name] = total.unseen.get(name, 0) + count
     if total.rows_in == 0:
         discard_parts(plan)
         raise DataError(f"no rows to score in {', '.join(plan.files)}")

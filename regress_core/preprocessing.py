@@ -7,8 +7,11 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import NotFittedError
-from sklearn.preprocessing import FunctionTransformer, QuantileTransformer, RobustScaler, StandardScaler
+from sklearn.impute import MissingIndicator, SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, QuantileTransformer, RobustScaler, StandardScaler
 
+from regress_core.contract import DataContract, normalize_frame
 from regress_core.errors import DataError
 
 SCALERS = ("standard", "quantile", "robust", "none")
@@ -35,28 +38,62 @@ def build_scaler(kind: str, *, n_rows: int, seed: int = 0) -> TransformerMixin:
 class Preprocessor(BaseEstimator):
     """Turns raw feature and target columns into float32 model inputs and back.
 
-    Follows scikit-learn's contract: `fit` returns self, learned attributes end in `_`,
-    and nothing transforms before `fit`.
+    One fitted scikit-learn ColumnTransformer, built from the data contract: numeric
+    columns are scaled; numeric columns the contract marks nullable are imputed with the
+    training median and get a missing-value indicator; categorical columns are one-hot
+    encoded (blanks imputed with the most frequent category where nullable; categories
+    unseen in training encode as all zeros and are counted by `count_unseen`).
+    Identifier columns are not features. Follows scikit-learn's contract: `fit` returns
+    self, learned attributes end in `_`, and nothing transforms before `fit`.
 
     Args:
-        features: Feature column names, in model input order.
-        target: Target column name.
+        contract: The data contract of the training table.
         scaler: One of "standard", "quantile", "robust", "none".
         scale_target: Standardise the target for training.
     """
 
-    def __init__(self, *, features: list[str], target: str, scaler: str = "standard", scale_target: bool = True):
-        self.features = features
-        self.target = target
+    def __init__(self, *, contract: DataContract, scaler: str = "standard", scale_target: bool = True):
+        self.contract = contract
         self.scaler = scaler
         self.scale_target = scale_target
 
+    @property
+    def features(self) -> list[str]:
+        return self.contract.feature_names
+
+    @property
+    def target(self) -> str:
+        return self.contract.target
+
+    def _branches(self, n_rows: int) -> list[tuple[str, object, list[str]]]:
+        numeric, categorical = self.contract.names_of("numeric"), self.contract.names_of("categorical")
+        nullable = {c.name for c in self.contract.columns if c.nullable}
+        plain = [name for name in numeric if name not in nullable]
+        gappy = [name for name in numeric if name in nullable]
+        branches = []
+        if plain:
+            branches.append(("numeric", build_scaler(self.scaler, n_rows=n_rows), plain))
+        if gappy:
+            imputed = make_pipeline(SimpleImputer(strategy="median"), build_scaler(self.scaler, n_rows=n_rows))
+            branches += [("numeric_imputed", imputed, gappy), ("missing_flags", MissingIndicator(features="all"), gappy)]
+        if categorical:
+            steps = [SimpleImputer(strategy="most_frequent")] if nullable & set(categorical) else []
+            steps.append(OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float64))
+            branches.append(("categorical", make_pipeline(*steps), categorical))
+        return branches
+
+    def _frame(self, df: pd.DataFrame) -> pd.DataFrame:
+        missing = [name for name in self.features if name not in df.columns]
+        if missing:
+            raise DataError(f"missing feature columns: {', '.join(missing)}")
+        frame = normalize_frame(df[self.features], self.contract)
+        for name in self.contract.names_of("numeric"):
+            frame[name] = frame[name].astype("float64")
+        return frame
+
     def fit(self, df: pd.DataFrame) -> Preprocessor:
-        """Fit the feature scaler and the target scaling on the training rows."""
-        self.columns_ = ColumnTransformer(
-            [("numeric", build_scaler(self.scaler, n_rows=len(df)), list(self.features))],
-            remainder="drop",
-        ).fit(df[self.features].astype("float64"))
+        """Fit every feature transform and the target scaling on the training rows."""
+        self.columns_ = ColumnTransformer(self._branches(len(df)), remainder="drop").fit(self._frame(df))
         y = df[self.target].to_numpy(dtype="float64")
         std = float(y.std())
         self.target_mean_ = float(y.mean()) if self.scale_target else 0.0
@@ -71,10 +108,20 @@ class Preprocessor(BaseEstimator):
     def transform_features(self, df: pd.DataFrame) -> np.ndarray:
         """Return the model inputs, shape (n_rows, n_features_out_), float32."""
         self._check_fitted()
-        missing = [name for name in self.features if name not in df.columns]
-        if missing:
-            raise DataError(f"missing feature columns: {', '.join(missing)}")
-        return np.ascontiguousarray(self.columns_.transform(df[self.features].astype("float64")), dtype=np.float32)
+        return np.ascontiguousarray(self.columns_.transform(self._frame(df)), dtype=np.float32)
+
+    def count_unseen(self, df: pd.DataFrame) -> dict[str, int]:
+        """Rows per categorical column whose category was not seen in training."""
+        self._check_fitted()
+        if "categorical" not in self.columns_.named_transformers_:
+            return {}
+        encoder = self.columns_.named_transformers_["categorical"][-1]
+        frame = self._frame(df)
+        counts = {}
+        for name, known in zip(self.contract.names_of("categorical"), encoder.categories_):
+            values = frame[name]
+            counts[name] = int((values.notna() & ~values.isin(set(known))).sum())
+        return counts
 
     def transform_target(self, y: np.ndarray | pd.Series) -> np.ndarray:
         """Scale target values, shape (n_rows,), float32."""

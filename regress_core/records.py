@@ -46,6 +46,7 @@ class ValidatedTable:
     docs_path: str | None
     n_expectations: int
     key: str
+    inferred: str | None = None  # what was inferred, when no contract was given
 
 
 @dataclass(frozen=True)

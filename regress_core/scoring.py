@@ -110,6 +110,7 @@ class PartResult:
     rows_in: int = 0
     rows_scored: int = 0
     rows_rejected: int = 0
+    unseen: dict[str, int] = field(default_factory=dict)
     drift: DriftCounter | None = None
     rejected: list[pa.Table] = field(default_factory=list)
 
@@ -126,6 +127,7 @@ class ScoreSummary:
     input_sha256: str
     psi: dict[str, float]
     seconds: float
+    unseen_categories: dict[str, int] = field(default_factory=dict)
 
 
 def _as_frame(batch: pa.RecordBatch | pd.DataFrame) -> pd.DataFrame:
@@ -179,6 +181,8 @@ def score_stream(
             prediction = package.predict(numeric) if len(numeric) else np.empty(0)
             writer.write_table(_output_table(frame, prediction, keep).cast(schema))
             result.drift.update(numeric)
+            for name, count in package.preprocessor.count_unseen(numeric).items():
+                result.unseen[name] = result.unseen.get(name, 0) + count
             result.rows_in += checked.valid.size
             result.rows_scored += len(numeric)
             result.rows_rejected += checked.n_invalid
@@ -314,6 +318,7 @@ def summarize(
         input_sha256=input_hash,
         psi=result.drift.psi(),
         seconds=time.time() - started,
+        unseen_categories=result.unseen,
     )
 
 

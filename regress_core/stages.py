@@ -22,7 +22,7 @@ import pandas as pd
 from fsspec.core import url_to_fs
 
 from regress_core.config import DataConfig, FeaturesConfig, ModelConfig, RegressConfig, SplitConfig, TrainConfig
-from regress_core.contract import DataContract, dump_contract, infer_contract, load_contract, select_features
+from regress_core.contract import DataContract, describe_contract, dump_contract, infer_contract, load_contract, select_features
 from regress_core.drift import feature_profile
 from regress_core.errors import ConfigError, DataValidationError
 from regress_core.evaluation import baseline_metrics, plot_loss_curves, plot_predictions, regression_metrics
@@ -32,7 +32,7 @@ from regress_core.package import stage_package
 from regress_core.preprocessing import Preprocessor
 from regress_core.records import Evaluation, ScaledTables, SplitTables, TableRef, TrainedModel, ValidatedTable, save_table
 from regress_core.registry import Registry
-from regress_core.sources import BUNDLED, load_source, source_kind
+from regress_core.sources import BUNDLED, default_contract, load_source, source_kind
 from regress_core.split import split_frame
 from regress_core.tables import is_url
 from regress_core.training import EpochRecord, predict_scaled, train_model
@@ -69,8 +69,6 @@ def ingest(data: DataConfig, ws: Workspace) -> TableRef:
 
 def resolve_contract(data: DataConfig, raw_df: pd.DataFrame) -> DataContract:
     """The contract to validate against: given, shipped with the source, or inferred."""
-    from regress_core.sources import default_contract
-
     if data.contract:
         contract = load_contract(data.contract)
     else:
@@ -116,6 +114,7 @@ def validate(raw: TableRef, data: DataConfig, ws: Workspace) -> ValidatedTable:
         docs_path=str(report.docs_path),
         n_expectations=report.n_expectations,
         key=key,
+        inferred=describe_contract(contract) if default_contract(data.source) is None and not data.contract else None,
     )
 
 
@@ -141,9 +140,7 @@ def scale(splits: SplitTables, validated: ValidatedTable, features: FeaturesConf
     key = scale_key(splits, validated, features)
     contract = load_contract(validated.contract_path)
     train_df = splits.train.read()
-    preprocessor = Preprocessor(
-        features=contract.feature_names, target=contract.target, scaler=features.scaler, scale_target=features.scale_target
-    ).fit(train_df)
+    preprocessor = Preprocessor(contract=contract, scaler=features.scaler, scale_target=features.scale_target).fit(train_df)
     folder = ws.stage_dir("scale") / key
     refs = {}
     for name, df in (("train", train_df), ("val", splits.val.read())):
@@ -212,7 +209,7 @@ def evaluate(trained: TrainedModel, scaled: ScaledTables, splits: SplitTables, v
     plots["loss_curves"] = plot_loss_curves(trained.history, out_dir=folder)
     return Evaluation(
         metrics=regression_metrics(y_true, y_pred),
-        baselines=baseline_metrics(train_df, test_df, features=contract.feature_names, target=contract.target),
+        baselines=baseline_metrics(train_df, test_df, contract=contract),
         plots={name: str(path) for name, path in plots.items()},
         key=key,
     )
@@ -242,7 +239,7 @@ def publish(
     registry = Registry(ws.registry_dir)
     contract = load_contract(validated.contract_path)
     metadata: dict[str, Any] = {
-        "feature_profile": feature_profile(splits.train.read(), contract.feature_names),
+        "feature_profile": feature_profile(splits.train.read(), contract.names_of("numeric")),
         "target": contract.target,
         "features": contract.feature_names,
         "spec": trained.spec,

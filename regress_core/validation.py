@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from regress_core.contract import DataContract
+from regress_core.contract import DataContract, normalize_frame
 
 FLOAT_LIMIT = float(np.finfo(np.float64).max)
 NUMERIC_TYPES = [
@@ -71,11 +71,13 @@ def build_suite(contract: DataContract, *, name: str = "contract") -> Any:
     )
     for column in contract.columns:
         suite.add_expectation(expectations.ExpectColumnToExist(column=column.name))
+        if not column.nullable:
+            suite.add_expectation(expectations.ExpectColumnValuesToNotBeNull(column=column.name))
+        if column.kind != "numeric":
+            continue
         suite.add_expectation(
             expectations.ExpectColumnValuesToBeInTypeList(column=column.name, type_list=NUMERIC_TYPES)
         )
-        if not column.nullable:
-            suite.add_expectation(expectations.ExpectColumnValuesToNotBeNull(column=column.name))
         suite.add_expectation(
             expectations.ExpectColumnValuesToBeBetween(
                 column=column.name,
@@ -149,24 +151,6 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def numbers_where_possible(df: pd.DataFrame) -> pd.DataFrame:
-    """Parse numbers in mostly numeric text columns, keeping stray tokens as text.
-
-    A CSV column of numbers with a few tokens such as "n/a" reads as text; parsing its
-    numbers lets validation point at exactly the stray rows instead of the whole column.
-    """
-    df = df.copy()
-    for name in df.columns:
-        column = df[name]
-        if not (pd.api.types.is_string_dtype(column) or column.dtype == object):
-            continue
-        numbers = pd.to_numeric(column, errors="coerce")
-        filled = column.notna()
-        if filled.any() and numbers[filled].notna().mean() >= 0.5:
-            df[name] = numbers.astype(object).where(numbers.notna() | ~filled, column.astype(object))
-    return df
-
-
 def validate_frame(df: pd.DataFrame, contract: DataContract, *, docs_dir: Path | None = None) -> ValidationReport:
     """Validate a table against its contract with Great Expectations.
 
@@ -210,7 +194,7 @@ def validate_frame(df: pd.DataFrame, contract: DataContract, *, docs_dir: Path |
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(name="regress", validation_definitions=[definition], actions=actions, result_format="SUMMARY")
     )
-    outcome = checkpoint.run(batch_parameters={"dataframe": numbers_where_possible(df)})
+    outcome = checkpoint.run(batch_parameters={"dataframe": normalize_frame(df, contract)})
     run_result = next(iter(outcome.run_results.values()))
     failures = _failures(run_result, len(df))
     return ValidationReport(

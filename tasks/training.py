@@ -36,6 +36,8 @@ def ingest_data(data: DataConfig, *, ws: Workspace) -> TableRef:
 def validate_data(raw: TableRef, data: DataConfig, *, ws: Workspace) -> ValidatedTable:
     """Validate the snapshot against its data contract (Great Expectations)."""
     validated = stages.validate(raw, data, ws)
+    if validated.inferred:
+        get_run_logger().info("inferred contract (saved as %s): %s", validated.contract_path, validated.inferred)
     create_markdown_artifact(
         f"**Data validation passed**: all {validated.n_expectations} expectations of the contract held "
         f"on {raw.rows} rows.\n\nReport: `{validated.docs_path}`",

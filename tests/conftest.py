@@ -88,3 +88,15 @@ def trained_home(tmp_path_factory) -> str:
     home = str(tmp_path_factory.mktemp("trained") / "home")
     train_package(home)
     return home
+
+
+def make_mixed_table(n_rows: int = 300, *, seed: int = 0) -> pd.DataFrame:
+    """A messy table: an id, a numeric, a categorical and a nullable numeric column."""
+    rng = np.random.default_rng(seed)
+    size = rng.uniform(20, 200, n_rows)
+    city = rng.choice(["north", "south", "east"], n_rows)
+    age = rng.uniform(0, 50, n_rows)
+    age[rng.random(n_rows) < 0.15] = np.nan
+    effect = {"north": 30.0, "south": -20.0, "east": 0.0}
+    price = 2 * size + np.vectorize(effect.get)(city) - 0.5 * np.nan_to_num(age, nan=25) + rng.normal(0, 5, n_rows)
+    return pd.DataFrame({"listing_id": [f"L{i:05d}" for i in range(n_rows)], "size": size, "city": city, "age": age, "price": price})

@@ -105,3 +105,30 @@ def test_score_without_a_champion(home, tmp_path):
     pd.DataFrame({"x": [1.0]}).to_csv(tmp_path / "in.csv", index=False)
     done = regress("score", "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "p.parquet"), home=home)
     assert done.returncode == 4 and "no champion model yet" in done.stderr
+
+
+def test_messy_table_trains_and_scores_with_one_command(home, tmp_path):
+    from tests.conftest import make_mixed_table
+
+    make_mixed_table().to_csv(tmp_path / "listings.csv", index=False)
+    done = regress("train", "--data", str(tmp_path / "listings.csv"), "--target", "price", *FAST, "--set", "train.max_epochs=40", home=home)
+    assert done.returncode == 0, done.stderr
+    assert "inferred contract: target price; numeric size, age (nullable); categorical city (3 categories); identifier listing_id (not a feature)" in done.stdout
+    new = make_mixed_table(20, seed=9).drop(columns="price")
+    new.loc[[0, 1], "city"] = "west"
+    new.loc[[2, 3], "age"] = None
+    new.to_csv(tmp_path / "new.csv", index=False)
+    scored = regress("score", "--input", str(tmp_path / "new.csv"), "--output", str(tmp_path / "p.parquet"), "--keep", "listing_id", home=home)
+    assert scored.returncode == 0, scored.stderr
+    assert "categories not seen in training (encoded as none of the known ones): city (2 rows)" in scored.stdout
+    out = pd.read_parquet(tmp_path / "p.parquet")
+    assert out.listing_id.tolist() == new.listing_id.tolist() and out.prediction.notna().all()
+
+
+def test_stray_text_in_a_numeric_column_is_refused_by_name(home, tmp_path):
+    from tests.conftest import make_mixed_table
+
+    make_mixed_table().assign(size=lambda d: d["size"].astype(object).where(d.index != 4, "n/a")).to_csv(tmp_path / "t.csv", index=False)
+    done = regress("train", "--data", str(tmp_path / "t.csv"), "--target", "price", *FAST, home=home)
+    assert done.returncode == 3
+    assert "column 'size' holds numbers and stray text such as 'n/a'" in done.stderr

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
+from regress_core.contract import infer_contract
 from regress_core.evaluation import baseline_metrics, plot_loss_curves, plot_predictions, regression_metrics
 
 
@@ -23,7 +24,7 @@ def test_perfect_predictions():
 
 
 def test_baselines_mean_and_linear_regression(table):
-    baselines = baseline_metrics(table.iloc[:90], table.iloc[90:], features=["a", "b"], target="y")
+    baselines = baseline_metrics(table.iloc[:90], table.iloc[90:], contract=infer_contract(table, target="y"))
     assert baselines["mean"]["r2"] < 0.05
     assert baselines["linear_regression"]["r2"] > 0.95
 

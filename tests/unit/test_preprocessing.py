@@ -2,12 +2,15 @@ import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 
+from regress_core.contract import ColumnSpec, DataContract
 from regress_core.preprocessing import Preprocessor
+
+CONTRACT = DataContract(target="y", columns=[ColumnSpec(name="a"), ColumnSpec(name="b"), ColumnSpec(name="y")])
 
 
 def test_scaler_is_fitted_on_train_rows_only(table):
     train, test = table.iloc[:80], table.iloc[80:].assign(a=lambda d: d.a + 100)
-    pre = Preprocessor(features=["a", "b"], target="y").fit(train)
+    pre = Preprocessor(contract=CONTRACT).fit(train)
     scaled_train = pre.transform_features(train)
     np.testing.assert_allclose(scaled_train.mean(axis=0), 0, atol=1e-5)
     assert pre.transform_features(test)[:, 0].mean() > 10  # the shift is not absorbed
@@ -16,18 +19,18 @@ def test_scaler_is_fitted_on_train_rows_only(table):
 
 @pytest.mark.parametrize("kind", ["standard", "quantile", "robust", "none"])
 def test_every_scaler_round_trips_the_target(table, kind):
-    pre = Preprocessor(features=["a", "b"], target="y", scaler=kind).fit(table)
+    pre = Preprocessor(contract=CONTRACT, scaler=kind).fit(table)
     x = pre.transform_features(table)
     assert x.shape == (len(table), 2) and x.dtype == np.float32
     np.testing.assert_allclose(pre.inverse_target(pre.transform_target(table.y)), table.y, rtol=1e-5, atol=1e-4)
 
 
 def test_none_scaler_passes_features_through(table):
-    pre = Preprocessor(features=["a", "b"], target="y", scaler="none", scale_target=False).fit(table)
+    pre = Preprocessor(contract=CONTRACT, scaler="none", scale_target=False).fit(table)
     np.testing.assert_allclose(pre.transform_features(table), table[["a", "b"]].to_numpy(), rtol=1e-6)
     assert pre.target_mean_ == 0 and pre.target_std_ == 1
 
 
 def test_transform_before_fit_is_refused(table):
     with pytest.raises(NotFittedError, match="not fitted yet"):
-        Preprocessor(features=["a"], target="y").transform_features(table)
+        Preprocessor(contract=CONTRACT).transform_features(table)
