@@ -72,7 +72,7 @@ class FeaturesConfig(_Section):
     """Feature and target preprocessing, fitted on train only."""
 
     scaler: Literal["standard", "quantile", "robust", "none"] = Field(
-        "standard", description="Scaler applied to numeric features."
+        "quantile", description="Scaler applied to numeric features."
     )
     scale_target: bool = Field(True, description="Standardise the target while training.")
 
@@ -80,17 +80,17 @@ class FeaturesConfig(_Section):
 class ModelConfig(_Section):
     """PyTorch model architecture."""
 
-    kind: Literal["linear", "mlp", "embedding_mlp"] = Field("mlp", description="Model family.")
+    kind: Literal["linear", "mlp", "embedding_mlp"] = Field("embedding_mlp", description="Model family.")
     hidden_sizes: list[int] = Field(
-        default_factory=lambda: [64, 32], description="Widths of the hidden layers (MLP)."
+        default_factory=lambda: [256, 256], description="Widths of the hidden layers (MLP)."
     )
     activation: Literal["relu", "gelu", "silu", "tanh"] = Field("relu")
-    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout after each hidden layer.")
+    dropout: float = Field(0.1, ge=0, lt=1, description="Dropout after each hidden layer.")
     n_bins: int = Field(
         48, ge=2, le=512, description="Piecewise-linear bins per feature (embedding_mlp)."
     )
     embedding_dim: int = Field(16, ge=1, le=256, description="Per-feature embedding width.")
-    ensemble_size: int = Field(1, ge=1, le=64, description="Members trained in one network.")
+    ensemble_size: int = Field(8, ge=1, le=64, description="Members trained in one network.")
 
     @model_validator(mode="after")
     def _check_hidden(self) -> ModelConfig:
@@ -107,14 +107,14 @@ class TrainConfig(_Section):
     loss: Literal["mse", "mae", "huber"] = Field("mse")
     huber_delta: float = Field(1.0, gt=0)
     optimizer: Literal["sgd", "adam", "adamw"] = Field("adamw")
-    lr: float = Field(1e-3, gt=0, le=10, description="Peak learning rate.")
-    weight_decay: float = Field(0.0, ge=0, description="L2 penalty (decoupled for AdamW).")
+    lr: float = Field(2e-3, gt=0, le=10, description="Peak learning rate.")
+    weight_decay: float = Field(3e-3, ge=0, description="L2 penalty (decoupled for AdamW).")
     momentum: float = Field(0.0, ge=0, lt=1, description="SGD momentum.")
-    lr_schedule: Literal["constant", "cosine"] = Field("constant")
+    lr_schedule: Literal["constant", "cosine"] = Field("cosine", description="cosine decays to 0 over max_epochs.")
     batch_size: int = Field(256, ge=0, description="Mini-batch size; 0 trains on full batches.")
-    max_epochs: int = Field(200, ge=1, le=100_000)
+    max_epochs: int = Field(60, ge=1, le=100_000)
     patience: int = Field(20, ge=0, description="Epochs without improvement before stopping; 0 never stops early.")
-    ema_decay: float = Field(0.0, ge=0, lt=1, description="Weight averaging; 0 turns it off.")
+    ema_decay: float = Field(0.99, ge=0, lt=1, description="Weight averaging; 0 turns it off.")
     seed: int = Field(0, description="Seed of initialisation and batch order.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto picks CUDA when present.")
 
@@ -144,7 +144,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
     "notebook": {
         "features": {"scaler": "standard", "scale_target": False},
-        "model": {"kind": "mlp", "hidden_sizes": [64, 32], "activation": "relu", "dropout": 0.0},
+        "model": {"kind": "mlp", "hidden_sizes": [64, 32], "activation": "relu", "dropout": 0.0, "ensemble_size": 1},
         "train": {
             "loss": "mse",
             "optimizer": "adam",
@@ -158,7 +158,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         },
     },
     "linear": {
-        "model": {"kind": "linear", "hidden_sizes": []},
+        "features": {"scaler": "standard", "scale_target": True},
+        "model": {"kind": "linear", "hidden_sizes": [], "dropout": 0.0, "ensemble_size": 1},
         "train": {
             "loss": "mse",
             "optimizer": "sgd",

@@ -15,7 +15,15 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 # Commands run by the tests keep their Prefect database away from the user's ~/.prefect.
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="regress-tests-prefect-"))
 
-FAST_TRAIN = {"max_epochs": 15, "patience": 5, "batch_size": 32, "lr": 0.01}
+FAST_TRAIN = {"max_epochs": 15, "patience": 5, "batch_size": 32, "lr": 0.01, "lr_schedule": "constant", "ema_decay": 0.0}
+FAST_MODEL = {"kind": "mlp", "hidden_sizes": [16], "ensemble_size": 1, "dropout": 0.0}
+FAST_FEATURES = {"scaler": "standard"}
+# The same small, quick settings as command-line flags.
+FAST_ARGS = [
+    f"--set={section}.{key}={value}"
+    for section, values in (("train", {**FAST_TRAIN, "max_epochs": 10}), ("model", FAST_MODEL), ("features", FAST_FEATURES))
+    for key, value in values.items()
+]
 
 
 def make_table(n_rows: int = 120, *, seed: int = 0) -> pd.DataFrame:
@@ -45,7 +53,7 @@ def home(tmp_path) -> str:
 
 def fast_config(home: str, **sections: dict) -> dict:
     """Configuration values for a quick run on a small table."""
-    values = {"registry": {"home": home}, "train": dict(FAST_TRAIN), "model": {"hidden_sizes": [16]}}
+    values = {"registry": {"home": home}, "train": dict(FAST_TRAIN), "model": dict(FAST_MODEL), "features": dict(FAST_FEATURES)}
     for name, section in sections.items():
         values[name] = {**values.get(name, {}), **section}
     return values

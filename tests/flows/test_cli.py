@@ -8,7 +8,7 @@ import sys
 import pandas as pd
 import pytest
 
-from tests.conftest import make_table
+from tests.conftest import FAST_ARGS, make_table
 
 
 def regress(*args, home=None, cwd=None):
@@ -18,7 +18,7 @@ def regress(*args, home=None, cwd=None):
     return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
 
 
-FAST = ["--set", "train.max_epochs=10", "--set", "train.batch_size=32", "--set", "train.lr=0.01", "--set", "model.hidden_sizes=[16]"]
+FAST = FAST_ARGS
 
 
 def test_train_then_list_and_show(home):

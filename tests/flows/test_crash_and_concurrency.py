@@ -14,9 +14,9 @@ import pytest
 
 from regress_core.registry import Registry
 from regress_core.workspace import Workspace
-from tests.conftest import make_table
+from tests.conftest import FAST_ARGS, make_table
 
-FAST = ["--set", "train.max_epochs=8", "--set", "train.batch_size=32", "--set", "train.lr=0.01", "--set", "model.hidden_sizes=[16]"]
+FAST = FAST_ARGS
 
 
 def start(home, data, *extra, failpoint=None):

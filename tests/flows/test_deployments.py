@@ -13,6 +13,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from flows import local_server
 from regress_core.registry import Registry
 from regress_core.workspace import Workspace
+from tests.conftest import FAST_FEATURES, FAST_MODEL, FAST_TRAIN
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +55,9 @@ def test_custom_training_run_through_the_worker(stack, tmp_path):
     home = str(tmp_path / "runs")
     config = {
         "data": {"source": "linear"},
-        "train": {"max_epochs": 10, "batch_size": 32, "lr": 0.01},
-        "model": {"hidden_sizes": [16]},
+        "train": {**FAST_TRAIN, "max_epochs": 10},
+        "model": FAST_MODEL,
+        "features": FAST_FEATURES,
         "registry": {"home": home},
     }
     run = run_deployment("training/nightly", parameters={"config": config}, timeout=400)

@@ -15,8 +15,9 @@ def data(n=200, seed=0):
 
 def fit(model=None, **train):
     x, y, xv, yv = data()
-    settings = {"max_epochs": 30, "batch_size": 32, "lr": 0.01, "patience": 0, **train}
-    return train_model(x_train=x, y_train=y, x_val=xv, y_val=yv, model_config=model or ModelConfig(hidden_sizes=[16]), train_config=TrainConfig(**settings))
+    settings = {"max_epochs": 30, "batch_size": 32, "lr": 0.01, "patience": 0, "lr_schedule": "constant", "ema_decay": 0.0, "weight_decay": 0.0, **train}
+    model = model or ModelConfig(kind="mlp", hidden_sizes=[16], ensemble_size=1, dropout=0.0)
+    return train_model(x_train=x, y_train=y, x_val=xv, y_val=yv, model_config=model, train_config=TrainConfig(**settings))
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])

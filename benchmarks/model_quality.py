@@ -1,0 +1,107 @@
+"""Model quality on California Housing: regress presets next to scikit-learn, same split.
+
+    python benchmarks/model_quality.py            # full run: default x3 seeds, notebook, linear, sklearn peers
+    python benchmarks/model_quality.py --quick    # a small subsample and few epochs, to check the script works
+
+Everything trains on the same rows: the test set is train_test_split(test_size=0.2,
+random_state=42) of the bundled data; regress carves its validation rows from the
+training part (early stopping); the scikit-learn models fit on the whole training part.
+Prints RMSE, MAE, R2 (test, target units) and fit seconds, and writes them as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def fit_regress(df, preset: str, *, seed: int, quick: bool) -> tuple[dict[str, float], float]:
+    """Train a preset with the pipeline's own stages' functions; return test metrics and seconds."""
+    from regress_core.config import build_config
+    from regress_core.evaluation import regression_metrics
+    from regress_core.preprocessing import Preprocessor
+    from regress_core.sources import default_contract
+    from regress_core.split import split_frame
+    from regress_core.training import predict_scaled, train_model
+
+    overrides = [f"train.seed={seed}"] + (["train.max_epochs=3"] if quick else [])
+    config = build_config(values={"preset": preset}, overrides=overrides)
+    contract = default_contract("california_housing")
+    parts = split_frame(df, test_size=config.split.test_size, val_size=config.split.val_size, seed=config.split.seed)
+    started = time.perf_counter()
+    pre = Preprocessor(contract=contract, scaler=config.features.scaler, scale_target=config.features.scale_target).fit(parts.train)
+    result = train_model(
+        x_train=pre.transform_features(parts.train), y_train=pre.transform_target(parts.train[contract.target]),
+        x_val=pre.transform_features(parts.val), y_val=pre.transform_target(parts.val[contract.target]),
+        model_config=config.model, train_config=config.train,
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    prediction = pre.inverse_target(predict_scaled(result.model, pre.transform_features(parts.test)))
+    return regression_metrics(parts.test[contract.target].to_numpy(), prediction), seconds
+
+
+def fit_sklearn(df, name: str, *, quick: bool) -> tuple[dict[str, float], float]:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.linear_model import LinearRegression
+    from sklearn.model_selection import train_test_split
+
+    from regress_core.evaluation import regression_metrics
+
+    models = {
+        "sklearn LinearRegression": lambda: LinearRegression(),
+        "sklearn HistGradientBoosting, defaults": lambda: HistGradientBoostingRegressor(random_state=0),
+        "sklearn HistGradientBoosting, tuned": lambda: HistGradientBoostingRegressor(
+            max_iter=50 if quick else 1000, learning_rate=0.05, max_leaf_nodes=63, random_state=0
+        ),
+    }
+    train, test = train_test_split(df, test_size=0.2, random_state=42)
+    features = [c for c in df.columns if c != "MedHouseVal"]
+    started = time.perf_counter()
+    model = models[name]().fit(train[features], train["MedHouseVal"])
+    seconds = time.perf_counter() - started
+    return regression_metrics(test["MedHouseVal"].to_numpy(), model.predict(test[features])), seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2,000-row subsample, 3 epochs: checks the script, not the model")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds of the default preset")
+    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "model_quality.json"))
+    args = parser.parse_args()
+    import torch
+
+    from regress_core.sources import load_source
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    df = load_source("california_housing")
+    if args.quick:
+        df = df.sample(2000, random_state=0)
+    rows = []
+    for seed in range(args.seeds):
+        metrics, seconds = fit_regress(df, "default", seed=seed, quick=args.quick)
+        rows.append({"model": f"regress default (seed {seed})", **metrics, "seconds": seconds})
+        print(f"default seed {seed}: RMSE {metrics['rmse']:.4f} in {seconds:.1f} s", flush=True)
+    defaults = rows[:]
+    rows.append({"model": f"regress default (mean of {args.seeds})", **{k: sum(r[k] for r in defaults) / len(defaults) for k in ("mse", "rmse", "mae", "r2", "seconds")}})
+    for preset in ("notebook", "linear"):
+        metrics, seconds = fit_regress(df, preset, seed=0, quick=args.quick)
+        rows.append({"model": f"regress {preset}", **metrics, "seconds": seconds})
+    for name in ("sklearn LinearRegression", "sklearn HistGradientBoosting, defaults", "sklearn HistGradientBoosting, tuned"):
+        metrics, seconds = fit_sklearn(df, name, quick=args.quick)
+        rows.append({"model": name, **metrics, "seconds": seconds})
+    print(f"\n{'model':<42}{'RMSE':>8}{'MAE':>8}{'R2':>8}{'fit s':>9}")
+    for row in rows:
+        print(f"{row['model']:<42}{row['rmse']:>8.4f}{row['mae']:>8.4f}{row['r2']:>8.4f}{row['seconds']:>9.1f}")
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"quick": args.quick, "rows": rows, "threads": torch.get_num_threads()}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
