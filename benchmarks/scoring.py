@@ -58,23 +58,11 @@ def generate(path: Path, rows: int, *, seed: int = 0, chunk: int = 1_000_000) ->
 
 
 def train(home: str, preset: str) -> str:
-    """Train and promote a package with the core stages; return its version."""
-    from regress_core import stages
+    """Train and promote a package with the core pipeline; return its version."""
     from regress_core.config import build_config
-    from regress_core.gate import gate_candidate
-    from regress_core.registry import Registry
-    from regress_core.workspace import Workspace
+    from regress_core.pipeline import train_pipeline
 
-    ws = Workspace.at(home)
-    config = build_config(values={"preset": preset, "registry": {"home": home}, "gate": {"r2_min": None}})
-    raw = stages.ingest(config.data, ws)
-    validated = stages.validate(raw, config.data, ws)
-    splits = stages.split(validated, config.split, ws)
-    scaled = stages.scale(splits, validated, config.features, ws)
-    trained = stages.train(scaled, config.model, config.train, ws)
-    evaluation = stages.evaluate(trained, scaled, splits, validated, ws)
-    version, _ = stages.publish(config, validated, splits, scaled, trained, evaluation, ws)
-    gate_candidate(Registry(ws.registry_dir), version=version, test_df=splits.test.read(), gate=config.gate)
+    version, _ = train_pipeline(build_config(values={"preset": preset, "registry": {"home": home}, "gate": {"r2_min": None}}))
     return version
 
 

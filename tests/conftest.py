@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -60,26 +61,14 @@ def fast_config(home: str, **sections: dict) -> dict:
 
 
 def train_package(home: str, *, seed: int = 0) -> str:
-    """Train and publish a small model with the core stages alone; return its version."""
-    from regress_core import stages
+    """Train and publish a small model with the core alone; return its version."""
     from regress_core.config import build_config
-    from regress_core.gate import gate_candidate
-    from regress_core.registry import Registry
-    from regress_core.workspace import Workspace
+    from regress_core.pipeline import train_pipeline
 
-    ws = Workspace.at(home)
-    source = ws.root / "train.csv"
-    ws.root.mkdir(parents=True, exist_ok=True)
+    source = Path(home) / "train.csv"
+    source.parent.mkdir(parents=True, exist_ok=True)
     make_table(200, seed=seed).to_csv(source, index=False)
-    config = build_config(values=fast_config(home, data={"source": str(source), "target": "y"}))
-    raw = stages.ingest(config.data, ws)
-    validated = stages.validate(raw, config.data, ws)
-    splits = stages.split(validated, config.split, ws)
-    scaled = stages.scale(splits, validated, config.features, ws)
-    trained = stages.train(scaled, config.model, config.train, ws)
-    evaluation = stages.evaluate(trained, scaled, splits, validated, ws)
-    version, _ = stages.publish(config, validated, splits, scaled, trained, evaluation, ws)
-    gate_candidate(Registry(ws.registry_dir), version=version, test_df=splits.test.read(), gate=config.gate)
+    version, _ = train_pipeline(build_config(values=fast_config(home, data={"source": str(source), "target": "y"})))
     return version
 
 
