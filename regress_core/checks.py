@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from regress_core.contract import DataContract, normalize_frame
-from regress_core.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -33,18 +32,11 @@ class BatchCheck:
         return "; ".join(f"row {row}: {self.reasons[row]}" for row in rows)
 
 
-def require_columns(columns: list[str], contract: DataContract, *, where: str) -> None:
-    """Fail at once if the input lacks a feature column of the contract."""
-    missing = [name for name in contract.feature_names if name not in columns]
-    if missing:
-        raise DataError(f"{where} is missing feature columns: {', '.join(missing)}")
-
-
 def check_batch(df: pd.DataFrame, contract: DataContract) -> BatchCheck:
     """Apply the contract's feature rules to every row of a batch.
 
     Args:
-        df: The batch; must hold every feature column (see `require_columns`).
+        df: The batch; must hold every feature column.
         contract: The data contract the model was trained under.
     """
     n_rows = len(df)

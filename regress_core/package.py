@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
-import json
 import platform
 import shutil
 from dataclasses import dataclass
@@ -146,6 +145,3 @@ def describe_version(registry: Registry, version: str) -> dict[str, Any]:
         "source": metadata.get("data", {}).get("source"),
     }
 
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, default=str)

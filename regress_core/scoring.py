@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from fsspec.core import url_to_fs
 
-from regress_core.checks import check_batch, require_columns
+from regress_core.checks import check_batch
 from regress_core.drift import DriftCounter
 from regress_core.errors import ConfigError, DataError, DataValidationError
 from regress_core.fileio import fsync_dir

@@ -26,7 +26,7 @@ from regress_core.contract import DataContract, describe_contract, dump_contract
 from regress_core.drift import feature_profile
 from regress_core.errors import ConfigError, DataValidationError
 from regress_core.evaluation import baseline_metrics, plot_loss_curves, plot_predictions, regression_metrics
-from regress_core.fileio import atomic_write, atomic_write_json, atomic_write_text, sha256_file
+from regress_core.fileio import atomic_write, atomic_write_text, sha256_file
 from regress_core.modelio import load_model, save_weights
 from regress_core.package import stage_package
 from regress_core.preprocessing import Preprocessor

@@ -157,7 +157,6 @@ def train_model(
     xt = torch.tensor(x_train, dtype=torch.float32, device=device)
     yt = torch.tensor(y_train, dtype=torch.float32, device=device)
     xv = torch.tensor(x_val, dtype=torch.float32, device=device)
-    yv = torch.tensor(y_val, dtype=torch.float32, device=device)
     n_rows = len(xt)
     batch = n_rows if train_config.batch_size in (0, None) else min(train_config.batch_size, n_rows)
     steps_per_epoch = math.ceil(n_rows / batch)

@@ -1,7 +1,6 @@
 """prefect.yaml deployed to a real local Prefect server, run by a real worker."""
 
 import asyncio
-import os
 
 import pytest
 from prefect.client.orchestration import get_client
