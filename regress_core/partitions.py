@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 
 from regress_core.errors import DataError
 from regress_core.package import ModelPackage
+from regress_core.parquet_out import AtomicParquet, rejected_path_for, write_rejected
 from regress_core.scoring import (
-    AtomicParquet,
     PartResult,
     ScoreSummary,
     check_options,
@@ -27,10 +27,8 @@ from regress_core.scoring import (
     inputs_sha256,
     output_metadata,
     output_schema,
-    rejected_path_for,
     score_stream,
     summarize,
-    write_rejected,
 )
 
 

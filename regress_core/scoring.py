@@ -10,8 +10,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,7 +25,7 @@ from fsspec.core import url_to_fs
 from regress_core.checks import check_batch
 from regress_core.drift import DriftCounter
 from regress_core.errors import ConfigError, DataError, DataValidationError
-from regress_core.fileio import fsync_dir
+from regress_core.parquet_out import AtomicParquet, rejected_path_for, write_rejected
 from regress_core.package import ModelPackage
 from regress_core.registry import utc_now
 from regress_core.tables import CSV_SUFFIXES, PARQUET_SUFFIXES, is_url
@@ -211,50 +209,6 @@ def check_output_path(output: str) -> Path:
     return path
 
 
-class AtomicParquet:
-    """A Parquet writer into a temporary sibling, renamed onto the target on `commit`."""
-
-    def __init__(self, path: Path, schema: pa.Schema) -> None:
-        self.path = path
-        self.schema = schema
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        self.tmp_path = Path(tmp)
-        self.writer = pq.ParquetWriter(self.tmp_path, schema)
-
-    def commit(self, metadata: dict[str, str]) -> Path:
-        self.writer.add_key_value_metadata(metadata)
-        self.writer.close()
-        with open(self.tmp_path, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(self.tmp_path, self.path)
-        fsync_dir(self.path.parent)
-        return self.path
-
-    def abort(self) -> None:
-        try:
-            self.writer.close()
-        finally:
-            self.tmp_path.unlink(missing_ok=True)
-
-
-def write_rejected(tables: list[pa.Table], path: Path) -> Path:
-    """Write rejected rows (as text) with their row numbers and reasons."""
-    table = pa.concat_tables(tables, promote_options="permissive")
-    writer = AtomicParquet(path, table.schema)
-    try:
-        writer.writer.write_table(table)
-    except BaseException:
-        writer.abort()
-        raise
-    return writer.commit({})
-
-
-def rejected_path_for(output_path: Path) -> Path:
-    return output_path.with_name(output_path.stem + ".rejected.parquet")
-
-
 def check_options(on_invalid: str, batch_rows: int) -> None:
     if on_invalid not in ("fail", "drop"):
         raise ConfigError(f"on_invalid must be fail or drop, got {on_invalid!r}")
@@ -304,6 +258,17 @@ def score(
     return summarize(result, output_path=output_path, rejected=rejected, files=files, package=package, input_hash=input_hash, started=started)
 
 
+def output_metadata(package: ModelPackage, input_hash: str, rows: int) -> dict[str, str]:
+    """Key-value metadata recorded in the predictions file."""
+    return {
+        "regress.model_version": package.version,
+        "regress.input_sha256": input_hash,
+        "regress.scored_at": utc_now(),
+        "regress.rows": str(rows),
+        "regress.target": package.contract.target,
+    }
+
+
 def summarize(
     result: PartResult, *, output_path: Path, rejected: Path | None, files: list[str], package: ModelPackage, input_hash: str, started: float
 ) -> ScoreSummary:
@@ -320,14 +285,3 @@ def summarize(
         seconds=time.time() - started,
         unseen_categories=result.unseen,
     )
-
-
-def output_metadata(package: ModelPackage, input_hash: str, rows: int) -> dict[str, str]:
-    """Key-value metadata recorded in the predictions file."""
-    return {
-        "regress.model_version": package.version,
-        "regress.input_sha256": input_hash,
-        "regress.scored_at": utc_now(),
-        "regress.rows": str(rows),
-        "regress.target": package.contract.target,
-    }
