@@ -112,7 +112,7 @@ class TrainConfig(_Section):
     momentum: float = Field(0.0, ge=0, lt=1, description="SGD momentum.")
     lr_schedule: Literal["constant", "cosine"] = Field("cosine", description="cosine decays to 0 over max_epochs.")
     batch_size: int = Field(256, ge=0, description="Mini-batch size; 0 trains on full batches.")
-    max_epochs: int = Field(60, ge=1, le=100_000)
+    max_epochs: int = Field(80, ge=1, le=100_000)
     patience: int = Field(20, ge=0, description="Epochs without improvement before stopping; 0 never stops early.")
     ema_decay: float = Field(0.99, ge=0, lt=1, description="Weight averaging; 0 turns it off.")
     seed: int = Field(0, description="Seed of initialisation and batch order.")
