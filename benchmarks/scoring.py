@@ -85,7 +85,8 @@ def run_bare(home: str, source: str, output: str, batch_rows: int) -> dict:
     model = package.model.eval()
     schema = pa.schema([("id", pa.int64()), ("prediction", pa.float64())])
     with pq.ParquetWriter(output, schema) as writer, torch.inference_mode():
-        for batch in pq.ParquetFile(source).iter_batches(batch_size=batch_rows, columns=["id", *features]):
+        reader = pq.ParquetFile(source, pre_buffer=False, buffer_size=1 << 22)
+        for batch in reader.iter_batches(batch_size=batch_rows, columns=["id", *features]):
             x = np.column_stack([batch.column(name).to_numpy() for name in features])
             scaled = torch.from_numpy(scaler.transform(x).astype(np.float32))
             prediction = model(scaled).mean(dim=1).double().numpy() * std + mean
@@ -135,6 +136,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--preset", default="notebook", help="model preset to score with")
     parser.add_argument("--batch-rows", type=int, default=262_144)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each approach; the fastest counts")
     parser.add_argument("--json", default=str(RESULTS / "scoring.json"))
     parser.add_argument("--child", nargs=4, metavar=("APPROACH", "HOME", "SOURCE", "OUTPUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -150,26 +152,32 @@ def main() -> None:
     home = str(work / "home")
     version = train(home, args.preset)
     print(f"model {version} ({args.preset}); input {source.stat().st_size / 1e6:.0f} MB, {args.rows} rows\n", flush=True)
-    results = {}
-    for approach in APPROACHES:
-        output = work / f"{approach}.parquet"
-        done = subprocess.run(
-            [sys.executable, __file__, "--batch-rows", str(args.batch_rows), "--child", approach, home, str(source), str(output)],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
-        if done.returncode != 0 or line is None:
-            sys.exit(f"{approach} failed:\n{done.stderr[-3000:]}")
-        results[approach] = json.loads(line.removeprefix("RESULT "))
-        output.unlink()
+    results: dict[str, dict] = {}
+    for _ in range(args.repeat):  # interleaved, so that a slow spell of the machine hits all alike
+        for approach in APPROACHES:
+            output = work / f"{approach}.parquet"
+            done = subprocess.run(
+                [sys.executable, __file__, "--batch-rows", str(args.batch_rows), "--child", approach, home, str(source), str(output)],
+                capture_output=True, text=True,
+            )  # fmt: skip
+            line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
+            if done.returncode != 0 or line is None:
+                sys.exit(f"{approach} failed:\n{done.stderr[-3000:]}")
+            figures = json.loads(line.removeprefix("RESULT "))
+            best = results.get(approach)
+            if best is None or figures["job_s"] < best["job_s"]:
+                results[approach] = {**figures, "peak_mb": max(figures["peak_mb"], best["peak_mb"] if best else 0)}
+            else:
+                best["peak_mb"] = max(best["peak_mb"], figures["peak_mb"])
+            output.unlink()
     bare_rate = args.rows / results["bare"]["job_s"]
-    print("job: load the package, read, predict, write. process: the whole child process, imports and")
-    print("(for regress) the local Prefect API server's start included.\n")
+    print(f"fastest of {args.repeat} runs each. job: load the package, read, predict, write. process: the whole")
+    print("child process, imports and (for regress) the local Prefect API server's start included. peak: highest of the runs.\n")
     print(f"{'approach':<10}{'job s':>8}{'rows/s':>13}{'vs bare':>9}{'process s':>11}{'peak MB':>9}")
     for approach, figures in results.items():
         rate = args.rows / figures["job_s"]
         print(f"{approach:<10}{figures['job_s']:>8.2f}{rate:>13,.0f}{rate / bare_rate:>9.0%}{figures['process_s']:>11.2f}{figures['peak_mb']:>9.0f}")
-    Path(args.json).write_text(json.dumps({"rows": args.rows, "preset": args.preset, "batch_rows": args.batch_rows, "results": results}, indent=2))
+    Path(args.json).write_text(json.dumps({"rows": args.rows, "preset": args.preset, "batch_rows": args.batch_rows, "repeat": args.repeat, "results": results}, indent=2))
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def check_batch(df: pd.DataFrame, contract: DataContract) -> BatchCheck:
     """
     n_rows = len(df)
     bad: list[tuple[np.ndarray, str]] = []
-    clean = {}
+    clean = {}  # only the columns that needed converting; the rest are used as they are
     frame = normalize_frame(df[contract.feature_names], contract) if contract.missing_tokens else df
     for name in contract.feature_names:
         spec = contract.column(name)
@@ -51,13 +51,18 @@ def check_batch(df: pd.DataFrame, contract: DataContract) -> BatchCheck:
                 bad.append((raw.isna().to_numpy(), f"{name} is blank"))
             clean[name] = raw.astype(object).where(raw.isna(), raw.astype(str))
             continue
-        if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        if pd.api.types.is_float_dtype(raw) and raw.dtype == np.float64:
+            values = raw.to_numpy()
+            not_number = None
+        elif pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
             values = raw.to_numpy(dtype="float64", na_value=np.nan)
             not_number = None
+            clean[name] = values
         else:
             values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
             not_number = raw.notna().to_numpy() & np.isnan(values)
             bad.append((not_number, f"{name} is not numeric"))
+            clean[name] = values
         if not spec.nullable:
             blank = np.isnan(values) if not_number is None else np.isnan(values) & ~not_number
             bad.append((blank, f"{name} is blank"))
@@ -67,7 +72,6 @@ def check_batch(df: pd.DataFrame, contract: DataContract) -> BatchCheck:
                 bad.append((values < spec.min, f"{name} below {spec.min:g}"))
             if spec.max is not None:
                 bad.append(((values > spec.max) & np.isfinite(values), f"{name} above {spec.max:g}"))
-        clean[name] = values
     invalid = np.zeros(n_rows, dtype=bool)
     for mask, _ in bad:
         invalid |= mask
@@ -76,4 +80,5 @@ def check_batch(df: pd.DataFrame, contract: DataContract) -> BatchCheck:
         for mask, text in bad:
             rows = np.flatnonzero(mask)
             reasons[rows] = [text if not r else f"{r}; {text}" for r in reasons[rows]]
-    return BatchCheck(valid=~invalid, reasons=reasons, numeric=pd.DataFrame(clean, index=df.index))
+    features = frame[contract.feature_names]
+    return BatchCheck(valid=~invalid, reasons=reasons, numeric=features.assign(**clean) if clean else features)

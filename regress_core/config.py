@@ -160,15 +160,18 @@ PRESETS: dict[str, dict[str, Any]] = {
     "linear": {
         "features": {"scaler": "standard", "scale_target": True},
         "model": {"kind": "linear", "hidden_sizes": [], "dropout": 0.0, "ensemble_size": 1},
+        # Adam, not plain SGD: standardised California Housing has rows 100 standard
+        # deviations out (AveOccup), and SGD's step on such a row diverges or lands far
+        # from the least-squares fit; Adam converges to it (test R2 0.576, as LinearRegression).
         "train": {
             "loss": "mse",
-            "optimizer": "sgd",
-            "lr": 0.01,
-            "momentum": 0.9,
+            "optimizer": "adam",
+            "lr": 1e-3,
+            "momentum": 0.0,
             "weight_decay": 0.0,
             "batch_size": 64,
-            "max_epochs": 100,
-            "patience": 10,
+            "max_epochs": 200,
+            "patience": 20,
             "lr_schedule": "constant",
             "ema_decay": 0.0,
         },

@@ -190,16 +190,20 @@ def normalize_frame(df: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
     """The table as the contract reads it: missing tokens blank, numbers parsed where possible.
 
     Numeric columns keep stray text as text (so validation can name it); categorical
-    columns become text; other columns are untouched.
+    columns become text; other columns are untouched. Columns that need no change are not
+    copied, so an all-numeric batch passes through at no cost.
     """
-    df = df.copy()
+    changed = {}
     for spec in contract.columns:
         if spec.name not in df.columns:
             continue
         column = df[spec.name]
-        if contract.missing_tokens and (column.dtype == object or pd.api.types.is_string_dtype(column)):
+        textual = column.dtype == object or pd.api.types.is_string_dtype(column)
+        if spec.kind == "numeric" and not textual and not pd.api.types.is_bool_dtype(column):
+            continue
+        if contract.missing_tokens and textual:
             column = column.astype(object).where(~column.isin(contract.missing_tokens), None)
-        if spec.kind == "numeric" and not pd.api.types.is_numeric_dtype(column):
+        if spec.kind == "numeric":
             numbers = pd.to_numeric(column, errors="coerce")
             filled = column.notna()
             if pd.api.types.is_bool_dtype(column):
@@ -210,8 +214,8 @@ def normalize_frame(df: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
                 column = numbers.astype(object).where(numbers.notna() | ~filled, column.astype(object))
         elif spec.kind == "categorical":
             column = column.astype(object).where(column.isna(), column.astype(str))
-        df[spec.name] = column
-    return df
+        changed[spec.name] = column
+    return df.assign(**changed) if changed else df
 
 
 def describe_contract(contract: DataContract) -> str:

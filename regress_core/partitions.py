@@ -19,6 +19,7 @@ from regress_core.errors import DataError
 from regress_core.package import ModelPackage
 from regress_core.parquet_out import AtomicParquet, rejected_path_for, write_rejected
 from regress_core.scoring import (
+    READ_OPTIONS,
     PartResult,
     ScoreSummary,
     check_options,
@@ -91,7 +92,7 @@ def combine_partitions(package: ModelPackage, plan: ScoringPlan, results: list[P
     writer = AtomicParquet(plan.output_path, plan.schema)
     try:
         for index in range(len(plan.files)):
-            for batch in pq.ParquetFile(plan.part_path(index)).iter_batches():
+            for batch in pq.ParquetFile(plan.part_path(index), **READ_OPTIONS).iter_batches():
                 writer.writer.write_batch(batch)
         rejected = write_rejected(total.rejected, rejected_path_for(plan.output_path)) if total.rejected else None
         writer.commit(output_metadata(package, plan.input_sha256, total.rows_scored))
