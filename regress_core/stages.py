@@ -68,7 +68,7 @@ def ingest(data: DataConfig, ws: Workspace) -> TableRef:
 
 
 def resolve_contract(data: DataConfig, raw_df: pd.DataFrame) -> DataContract:
-    """The contract to validate against: given, shipped with the source, or inferred."""
+    """The contract of the whole table: given, shipped with the source, or inferred."""
     if data.contract:
         contract = load_contract(data.contract)
     else:
@@ -77,13 +77,7 @@ def resolve_contract(data: DataConfig, raw_df: pd.DataFrame) -> DataContract:
         if data.target is None:
             raise ConfigError(f"no data contract for {data.source}: give --target COLUMN (or --contract FILE)")
         contract = infer_contract(raw_df, target=data.target, name=Path(data.source).stem)
-    return select_features(contract.for_target(data.target), data.features)
-
-
-def _known(data: DataConfig, df: pd.DataFrame) -> set[str]:
-    """Columns the unrestricted contract knows: deselecting one of these is not an error."""
-    full = resolve_contract(data.model_copy(update={"features": None}), df)
-    return set(full.column_names)
+    return contract.for_target(data.target)
 
 
 def validate_key(raw: TableRef, data: DataConfig) -> str:
@@ -99,9 +93,11 @@ def validate(raw: TableRef, data: DataConfig, ws: Workspace) -> ValidatedTable:
     """
     key = validate_key(raw, data)
     df = raw.read()
-    contract = resolve_contract(data, df)
-    if data.features is not None:  # columns left out of the features are not validated
-        df = df[[name for name in df.columns if name in contract.column_names or name not in _known(data, df)]]
+    full = resolve_contract(data, df)
+    contract = select_features(full, data.features)
+    # Contract columns left out of data.features are not validated; unknown ones still fail.
+    left_out = set(full.column_names) - set(contract.column_names)
+    df = df.drop(columns=[name for name in df.columns if name in left_out])
     docs_dir = ws.reports_dir / "validation" / key
     report = validate_frame(df, contract, docs_dir=docs_dir)
     if not report.success:
