@@ -117,6 +117,14 @@ class TrainConfig(_Section):
     ema_decay: float = Field(0.99, ge=0, lt=1, description="Weight averaging; 0 turns it off.")
     seed: int = Field(0, description="Seed of initialisation and batch order.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto picks CUDA when present.")
+    precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto",
+        description=(
+            "Arithmetic of the training forward pass: auto uses bfloat16 mixed precision where the "
+            "device computes it natively (CUDA with bfloat16, CPUs with AVX512-BF16 or AMX) and float32 "
+            "elsewhere. Weights, losses and predictions stay float32."
+        ),
+    )
 
 
 class GateConfig(_Section):
@@ -155,6 +163,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "patience": 0,
             "lr_schedule": "constant",
             "ema_decay": 0.0,
+            "precision": "float32",
         },
     },
     "linear": {
@@ -174,6 +183,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "patience": 20,
             "lr_schedule": "constant",
             "ema_decay": 0.0,
+            "precision": "float32",
         },
     },
 }

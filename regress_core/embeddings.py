@@ -52,16 +52,25 @@ class PiecewiseLinearEmbeddings(nn.Module):
         nn.init.uniform_(self.bias, -bound, bound)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """(batch, n_features) -> (batch, n_features, n_bins) bin fill fractions."""
-        left = self.bin_edges[:, :-1]
-        width = (self.bin_edges[:, 1:] - left).clamp_min(1e-6)
-        fill = (x.unsqueeze(-1) - left) / width
+        """(batch, n_features) -> (batch, n_features, n_bins) bin fill fractions.
+
+        The first and last bins extrapolate linearly beyond the training range when they have
+        width. Zero-width bins (many rows sharing a value, such as a cap) are steps, computed
+        on the value clipped to the training range: a value past the range encodes as the
+        range's end, never as a fraction of a zero width.
+        """
+        edges = self.bin_edges
+        left = edges[:, :-1]
+        wide = (edges[:, 1:] - left) > 1e-6
+        width = (edges[:, 1:] - left).clamp_min(1e-6)
+        inside = torch.minimum(torch.maximum(x, edges[:, 0]), edges[:, -1]).unsqueeze(-1)
+        fill = ((inside - left) / width).clamp(0.0, 1.0)
+        outer = (x.unsqueeze(-1) - left) / width
         if fill.shape[-1] == 1:
-            return fill
-        return torch.cat(
-            [fill[..., :1].clamp_max(1.0), fill[..., 1:-1].clamp(0.0, 1.0), fill[..., -1:].clamp_min(0.0)],
-            dim=-1,
-        )
+            return torch.where(wide, outer, fill)
+        first = torch.where(wide[:, :1], outer[..., :1].clamp_max(1.0), fill[..., :1])
+        last = torch.where(wide[:, -1:], outer[..., -1:].clamp_min(0.0), fill[..., -1:])
+        return torch.cat([first, fill[..., 1:-1], last], dim=-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         encoded = torch.einsum("bft,ftd->bfd", self.encode(x), self.weight) + self.bias

@@ -45,6 +45,7 @@ def render_report(metadata: dict[str, Any]) -> str:
         "epochs (best)": f"{training.get('epochs')} ({training.get('best_epoch')})",
         "training seconds": training.get("seconds"),
         "device": training.get("device"),
+        "training precision": training.get("precision", "float32"),
         "created": metadata.get("created_at"),
         "code version": metadata.get("code_version"),
     }

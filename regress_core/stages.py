@@ -181,6 +181,7 @@ def train(
         "best_val_loss": result.best_val_loss,
         "stopped_early": result.stopped_early,
         "device": result.device,
+        "precision": result.precision,
         "seconds": round(sum(record.seconds for record in result.history), 3),
         "parameters": sum(p.numel() for p in result.model.parameters()),
     }

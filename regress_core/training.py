@@ -44,6 +44,7 @@ class TrainResult:
     best_epoch: int = 0
     stopped_early: bool = False
     device: str = "cpu"
+    precision: str = "float32"
 
     @property
     def best_val_loss(self) -> float:
@@ -57,6 +58,24 @@ def resolve_device(choice: str) -> torch.device:
     if choice == "cpu":
         return torch.device("cpu")
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def native_bfloat16(device: torch.device) -> bool:
+    """Whether `device` computes bfloat16 matrix products in hardware, not by emulation."""
+    if device.type == "cuda":
+        try:
+            return torch.cuda.is_bf16_supported(including_emulation=False)
+        except TypeError:  # older signature, no emulation flag
+            return torch.cuda.is_bf16_supported()
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
+def resolve_precision(choice: str, device: torch.device) -> torch.dtype:
+    """The autocast dtype of the training forward pass: "auto" takes bfloat16 only where native."""
+    if choice == "bfloat16" or (choice == "auto" and native_bfloat16(device)):
+        return torch.bfloat16
+    return torch.float32
 
 
 def make_loss(config: TrainConfig) -> nn.Module:
@@ -150,6 +169,7 @@ def train_model(
         TrainingError: if the loss becomes NaN or infinite.
     """
     device = resolve_device(train_config.device)
+    dtype = resolve_precision(train_config.precision, device)
     torch.manual_seed(train_config.seed)
     spec = model_spec(model_config, n_features=x_train.shape[1])
     model = build_model(spec, x_train=x_train).to(device)
@@ -163,7 +183,7 @@ def train_model(
     total_steps = steps_per_epoch * train_config.max_epochs
     loss_fn, optimizer = make_loss(train_config), make_optimizer(model, train_config)
     ema = _make_ema(model, train_config.ema_decay)
-    result = TrainResult(model=model, spec=spec, device=str(device))
+    result = TrainResult(model=model, spec=spec, device=str(device), precision=str(dtype).removeprefix("torch."))
     best_state, best_loss, waited, step = None, math.inf, 0, 0
     bar = tqdm(range(1, train_config.max_epochs + 1), desc="train", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
@@ -175,7 +195,8 @@ def train_model(
             index = order[start : start + batch]
             for group in optimizer.param_groups:
                 group["lr"] = _lr_at(train_config, step, total_steps)
-            prediction = model(xt[index])
+            with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+                prediction = model(xt[index]).float()
             loss = loss_fn(prediction, yt[index].unsqueeze(1).expand_as(prediction))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

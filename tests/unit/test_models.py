@@ -48,3 +48,15 @@ def test_weights_round_trip(tmp_path, kind):
     model = build_model(spec, x_train=x).eval()
     loaded = load_model(spec, save_weights(model, tmp_path / "m.pt"))
     torch.testing.assert_close(loaded(torch.as_tensor(x)), model(torch.as_tensor(x)))
+
+
+def test_zero_width_end_bins_are_steps_not_amplifiers():
+    # 6 of 10 rows at the maximum: the last quantile bin has zero width.
+    x = np.array([[0.0], [1.0], [2.0], [3.0], [5.0], [5.0], [5.0], [5.0], [5.0], [5.0]])
+    edges = compute_bin_edges(x, n_bins=4)
+    assert edges[0, -1] == edges[0, -2]
+    module = PiecewiseLinearEmbeddings(bin_edges=edges, dim=2)
+    encoded = module.encode(torch.tensor([[7.0], [5.0], [-3.0]]))
+    torch.testing.assert_close(encoded[0], encoded[1])  # past the maximum encodes as the maximum
+    assert encoded[2, 0, 0] < 0  # the first bin has width, so it still extrapolates below
+    assert encoded.abs().max() <= 10

@@ -3,7 +3,9 @@ import pytest
 
 from regress_core.config import ModelConfig, TrainConfig
 from regress_core.errors import TrainingError
-from regress_core.training import predict_scaled, resolve_device, train_model
+import torch
+
+from regress_core.training import predict_scaled, resolve_device, resolve_precision, train_model
 
 
 def data(n=200, seed=0):
@@ -33,12 +35,34 @@ def test_linear_model_recovers_coefficients():
     np.testing.assert_allclose(weights, [1.5, -0.5], atol=0.05)
 
 
-def test_same_seed_gives_identical_weights_and_predictions():
-    first, second = fit(seed=7), fit(seed=7)
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_same_seed_gives_identical_weights_and_predictions(precision):
+    first, second = fit(seed=7, precision=precision), fit(seed=7, precision=precision)
     x = data()[2]
     np.testing.assert_array_equal(predict_scaled(first.model, x), predict_scaled(second.model, x))
     assert [r.val_loss for r in first.history] == [r.val_loss for r in second.history]
-    assert not np.array_equal(predict_scaled(fit(seed=8).model, x), predict_scaled(first.model, x))
+    assert first.precision == precision
+    assert not np.array_equal(predict_scaled(fit(seed=8, precision=precision).model, x), predict_scaled(first.model, x))
+
+
+def test_bfloat16_training_learns_as_well_and_keeps_float32_weights():
+    model = ModelConfig(kind="embedding_mlp", hidden_sizes=[32], ensemble_size=4, n_bins=8, embedding_dim=4)
+    full, mixed = fit(model, precision="float32", max_epochs=40), fit(model, precision="bfloat16", max_epochs=40)
+    assert mixed.best_val_loss < 0.1
+    assert mixed.best_val_loss < 2 * full.best_val_loss + 0.01
+    assert all(p.dtype == torch.float32 for p in mixed.model.parameters())
+    assert predict_scaled(mixed.model, data()[2]).dtype == np.float32
+
+
+def test_precision_auto_takes_bfloat16_only_where_the_device_has_it(monkeypatch):
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert resolve_precision("auto", cpu) == torch.float32
+    assert resolve_precision("bfloat16", cpu) == torch.bfloat16
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    assert resolve_precision("auto", cpu) == torch.bfloat16
+    assert resolve_precision("float32", cpu) == torch.float32
 
 
 def test_early_stopping_keeps_the_best_epoch():
