@@ -85,11 +85,11 @@ class ModelConfig(_Section):
         default_factory=lambda: [256, 256], description="Widths of the hidden layers (MLP)."
     )
     activation: Literal["relu", "gelu", "silu", "tanh"] = Field("relu")
-    dropout: float = Field(0.1, ge=0, lt=1, description="Dropout after each hidden layer.")
+    dropout: float = Field(0.2, ge=0, lt=1, description="Dropout after each hidden layer.")
     n_bins: int = Field(
-        48, ge=2, le=512, description="Piecewise-linear bins per feature (embedding_mlp)."
+        96, ge=2, le=512, description="Piecewise-linear bins per feature (embedding_mlp)."
     )
-    embedding_dim: int = Field(16, ge=1, le=256, description="Per-feature embedding width.")
+    embedding_dim: int = Field(32, ge=1, le=256, description="Per-feature embedding width.")
     ensemble_size: int = Field(8, ge=1, le=64, description="Members trained in one network.")
 
     @model_validator(mode="after")
@@ -112,7 +112,7 @@ class TrainConfig(_Section):
     momentum: float = Field(0.0, ge=0, lt=1, description="SGD momentum.")
     lr_schedule: Literal["constant", "cosine"] = Field("cosine", description="cosine decays to 0 over max_epochs.")
     batch_size: int = Field(256, ge=0, description="Mini-batch size; 0 trains on full batches.")
-    max_epochs: int = Field(80, ge=1, le=100_000)
+    max_epochs: int = Field(100, ge=1, le=100_000)
     patience: int = Field(20, ge=0, description="Epochs without improvement before stopping; 0 never stops early.")
     ema_decay: float = Field(0.99, ge=0, lt=1, description="Weight averaging; 0 turns it off.")
     seed: int = Field(0, description="Seed of initialisation and batch order.")
