@@ -27,9 +27,10 @@ class BatchCheck:
     def n_invalid(self) -> int:
         return int((~self.valid).sum())
 
-    def first_problems(self, limit: int = 3) -> str:
+    def first_problems(self, limit: int = 3, *, first_row: int = 0) -> str:
+        """The first invalid rows and why, numbered from `first_row` (the batch's place in its file)."""
         rows = np.flatnonzero(~self.valid)[:limit]
-        return "; ".join(f"row {row}: {self.reasons[row]}" for row in rows)
+        return "; ".join(f"row {first_row + row}: {self.reasons[row]}" for row in rows)
 
 
 def check_batch(df: pd.DataFrame, contract: DataContract) -> BatchCheck:

@@ -174,7 +174,7 @@ def score_stream(
                 if on_invalid == "fail":
                     raise DataValidationError(
                         f"scoring input failed validation: {checked.n_invalid} rows in {path} break the data contract "
-                        f"({checked.first_problems()}); nothing was written; --on-invalid drop scores the valid rows"
+                        f"({checked.first_problems(first_row=first_row)}); nothing was written; --on-invalid drop scores the valid rows"
                     )
                 result.rejected.append(_rejected_table(frame, ~checked.valid, checked.reasons, first_row))
                 frame, numeric = frame[checked.valid], checked.numeric[checked.valid]

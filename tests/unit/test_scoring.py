@@ -69,6 +69,13 @@ def test_invalid_rows_fail_the_job_and_write_nothing(tmp_path, package, rows):
     assert not (tmp_path / "out.parquet").exists() and leftovers(tmp_path) == []
 
 
+def test_invalid_row_past_the_first_batch_is_named_by_its_row_in_the_file(tmp_path, package, rows):
+    rows.loc[130, "b"] = np.inf
+    rows.to_parquet(tmp_path / "bad.parquet", index=False)
+    with pytest.raises(DataValidationError, match=r"\(row 130: b is not finite\)"):
+        score(package, input_location=str(tmp_path / "bad.parquet"), output=str(tmp_path / "out.parquet"), batch_rows=64)
+
+
 def test_drop_scores_valid_rows_and_writes_rejects_with_reasons(tmp_path, package, rows):
     rows.loc[[4, 7], "a"] = [np.nan, 1e9]
     rows.to_parquet(tmp_path / "bad.parquet", index=False)
