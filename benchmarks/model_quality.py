@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def fit_regress(df, preset: str, *, seed: int, quick: bool) -> tuple[dict[str, float], float]:
-    """Train a preset with the pipeline's own stages' functions; return test metrics and seconds."""
+def fit_regress(df, preset: str, *, seed: int, quick: bool) -> tuple[dict[str, float], float, str]:
+    """Train a preset with the pipeline's own stages' functions; return test metrics, seconds and precision."""
     from regress_core.config import build_config
     from regress_core.evaluation import regression_metrics
     from regress_core.preprocessing import Preprocessor
@@ -43,7 +43,7 @@ def fit_regress(df, preset: str, *, seed: int, quick: bool) -> tuple[dict[str, f
     )  # fmt: skip
     seconds = time.perf_counter() - started
     prediction = pre.inverse_target(predict_scaled(result.model, pre.transform_features(parts.test)))
-    return regression_metrics(parts.test[contract.target].to_numpy(), prediction), seconds
+    return regression_metrics(parts.test[contract.target].to_numpy(), prediction), seconds, result.precision
 
 
 def fit_sklearn(df, name: str, *, quick: bool) -> tuple[dict[str, float], float]:
@@ -83,25 +83,19 @@ def main() -> None:
 
     from regress_core.sources import load_source
 
-    from regress_core.config import build_config
-    from regress_core.training import resolve_device, resolve_precision
-
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    train_config = build_config(values={"preset": "default"}).train
-    precision = str(resolve_precision(train_config.precision, resolve_device(train_config.device))).removeprefix("torch.")
     df = load_source("california_housing")
     if args.quick:
         df = df.sample(2000, random_state=0)
     rows = []
     for seed in range(args.seeds):
-        metrics, seconds = fit_regress(df, "default", seed=seed, quick=args.quick)
-        rows.append({"model": f"regress default (seed {seed})", **metrics, "seconds": seconds})
+        metrics, seconds, precision = fit_regress(df, "default", seed=seed, quick=args.quick)
+        rows.append({"model": f"regress default (seed {seed})", **metrics, "seconds": seconds, "precision": precision})
         print(f"default seed {seed}: RMSE {metrics['rmse']:.4f} in {seconds:.1f} s", flush=True)
     defaults = rows[:]
     rows.append({"model": f"regress default (mean of {args.seeds})", **{k: sum(r[k] for r in defaults) / len(defaults) for k in ("mse", "rmse", "mae", "r2", "seconds")}})
     for preset in ("notebook", "linear"):
-        metrics, seconds = fit_regress(df, preset, seed=0, quick=args.quick)
-        rows.append({"model": f"regress {preset}", **metrics, "seconds": seconds})
+        metrics, seconds, precision = fit_regress(df, preset, seed=0, quick=args.quick)
+        rows.append({"model": f"regress {preset}", **metrics, "seconds": seconds, "precision": precision})
     for name in (
         "sklearn LinearRegression",
         "sklearn HistGradientBoosting, defaults",
@@ -113,6 +107,7 @@ def main() -> None:
     print(f"\n{'model':<54}{'RMSE':>8}{'MAE':>8}{'R2':>8}{'fit s':>9}")
     for row in rows:
         print(f"{row['model']:<54}{row['rmse']:>8.4f}{row['mae']:>8.4f}{row['r2']:>8.4f}{row['seconds']:>9.1f}")
+    precision = defaults[0]["precision"]
     print(f"torch threads: {torch.get_num_threads()}; default preset trains in {precision} on this machine")
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)

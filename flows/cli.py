@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from regress_core.errors import ConfigError, RegressError
+from regress_core.errors import RegressError
 
 EXIT_CODES = """exit codes:
   0  success (for train: the run completed, promoted or not)
@@ -23,6 +23,9 @@ def _add_home(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from regress_core.config import ScoringConfig
+
+    scoring_defaults = {name: field.default for name, field in ScoringConfig.model_fields.items()}
     parser = argparse.ArgumentParser(prog="regress", description="Tabular regression pipeline with PyTorch and Prefect.", epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -62,11 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--model", default="champion", help="champion (default) or a version such as v0003")
     score.add_argument("--keep", action="append", default=[], metavar="COLUMN", help="copy an input column (e.g. an id) to the output")
     score.add_argument("--on-invalid", choices=["fail", "drop"], default="fail", help="fail (default) writes nothing on bad rows; drop scores the valid ones")
-    score.add_argument("--batch-rows", type=int, default=262_144, help="rows per record batch (bounds memory)")
-    score.add_argument("--drift-threshold", type=float, default=0.2, help="warn when a feature's PSI exceeds this")
+    score.add_argument("--batch-rows", type=int, default=scoring_defaults["batch_rows"], help="rows per record batch (bounds memory)")
+    score.add_argument("--drift-threshold", type=float, default=scoring_defaults["drift_threshold"], help="warn when a feature's PSI exceeds this")
     score.add_argument("--task-runner", choices=["local", "dask"], default="local", help="dask: one mapped task per input file")
     score.add_argument("--dask-address", help="Dask scheduler address (default: a local cluster)")
-    score.add_argument("--dask-workers", type=int, default=2, help="workers of a local Dask cluster")
+    score.add_argument("--dask-workers", type=int, default=scoring_defaults["dask_workers"], help="workers of a local Dask cluster")
     _add_home(score)
 
     ui = commands.add_parser("ui", help="a local Prefect server with the deployments and a worker")
@@ -209,12 +212,11 @@ def run_models(args: argparse.Namespace) -> int:
 def run_model_operation(args: argparse.Namespace) -> int:
     from flows.environment import quiet_expected_errors
     from flows.operations import promote_model, rollback_model
-    from regress_core.operations import MIN_REASON
+    from regress_core.operations import check_reason
     from regress_core.registry import Registry
     from regress_core.workspace import Workspace
 
-    if len(args.reason.strip()) < MIN_REASON:
-        raise ConfigError("a reason is required (a few words saying why), e.g. --reason 'rollback after bad scores'")
+    check_reason(args.reason)
     home = str(Workspace.at(args.home).root)
     if args.models_command == "promote":
         Registry(Workspace.at(home).registry_dir).check_version_name(args.version)

@@ -7,14 +7,16 @@ from typing import Annotated, Any
 from prefect import flow
 from pydantic import Field
 
+from regress_core.operations import MIN_REASON
+from regress_core.registry import VERSION_PATTERN
 from tasks.operations import promote, rollback
 
-Reason = Annotated[str, Field(min_length=3, description="Why; recorded in the audit history.")]
+Reason = Annotated[str, Field(min_length=MIN_REASON, description="Why; recorded in the audit history.")]
 Home = Annotated[str | None, Field(description="Workspace folder; defaults to $REGRESS_HOME, then ./regress-home.")]
 
 
 @flow(name="promote_model")
-def promote_model(version: Annotated[str, Field(pattern=r"^v\d{4,}$", description="Version to promote, e.g. v0003.")], reason: Reason, home: Home = None) -> dict[str, Any]:
+def promote_model(version: Annotated[str, Field(pattern=VERSION_PATTERN.pattern, description="Version to promote, e.g. v0003.")], reason: Reason, home: Home = None) -> dict[str, Any]:
     """Make a chosen version the champion."""
     return promote(version, reason, home)
 

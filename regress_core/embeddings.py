@@ -61,8 +61,9 @@ class PiecewiseLinearEmbeddings(nn.Module):
         """
         edges = self.bin_edges
         left = edges[:, :-1]
-        wide = (edges[:, 1:] - left) > 1e-6
-        width = (edges[:, 1:] - left).clamp_min(1e-6)
+        raw_width = edges[:, 1:] - left
+        wide = raw_width > 1e-6
+        width = raw_width.clamp_min(1e-6)
         inside = torch.minimum(torch.maximum(x, edges[:, 0]), edges[:, -1]).unsqueeze(-1)
         fill = ((inside - left) / width).clamp(0.0, 1.0)
         outer = (x.unsqueeze(-1) - left) / width

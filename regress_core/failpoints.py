@@ -3,6 +3,11 @@
 Set REGRESS_FAILPOINT to a point's name (for example `publish:staged`) and the process
 sends itself SIGKILL when it reaches that point, exactly as a crash or `kill -9` would.
 Unset (always, in normal use), a failpoint costs one dictionary lookup.
+
+Points: `train:epoch` (after the first training epoch), `publish:staged` (package fully
+staged, not yet renamed into versions/), `publish:renamed` (version visible, not yet gated),
+`gate:locked` (registry lock held, champion not yet switched), `gate:switched` (champion
+pointer switched, audit history not yet appended).
 """
 
 from __future__ import annotations
@@ -11,13 +16,6 @@ import os
 import signal
 
 ENV = "REGRESS_FAILPOINT"
-POINTS = (
-    "train:epoch",  # after the first training epoch
-    "publish:staged",  # package fully staged, not yet renamed into versions/
-    "publish:renamed",  # version visible, not yet gated
-    "gate:locked",  # registry lock held, champion not yet switched
-    "gate:switched",  # champion pointer switched, audit history not yet appended
-)
 
 
 def failpoint(name: str) -> None:

@@ -10,7 +10,8 @@ from regress_core.registry import Registry
 MIN_REASON = 3
 
 
-def _check_reason(reason: str) -> str:
+def check_reason(reason: str) -> str:
+    """The stripped reason of a manual operation; refuses one shorter than MIN_REASON."""
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON:
         raise ConfigError("a reason is required (a few words saying why), e.g. --reason 'rollback after bad scores'")
@@ -24,7 +25,7 @@ def promote_version(registry: Registry, version: str, *, reason: str, run: str |
         ConfigError: without a reason.
         RegistryError: if the version is missing, altered, or already champion.
     """
-    reason = _check_reason(reason)
+    reason = check_reason(reason)
     with registry.lock():
         registry.recover()
         registry.verify(version)
@@ -39,7 +40,7 @@ def rollback_champion(registry: Registry, *, reason: str, run: str | None = None
     Raises:
         RegistryError: if there is no earlier champion to return to.
     """
-    reason = _check_reason(reason)
+    reason = check_reason(reason)
     with registry.lock():
         registry.recover()
         history = registry.history()
@@ -47,5 +48,4 @@ def rollback_champion(registry: Registry, *, reason: str, run: str | None = None
         if current is None or not history or history[-1].get("previous") is None:
             raise RegistryError("nothing to roll back to: there is no earlier champion")
         previous = history[-1]["previous"]
-        registry.verify(previous)
         return registry.set_champion(previous, action="rollback", reason=reason, run=run)

@@ -116,9 +116,13 @@ class Preprocessor(BaseEstimator):
         if "categorical" not in self.columns_.named_transformers_:
             return {}
         encoder = self.columns_.named_transformers_["categorical"][-1]
-        frame = self._frame(df)
+        categorical = self.contract.names_of("categorical")
+        missing = [name for name in categorical if name not in df.columns]
+        if missing:
+            raise DataError(f"missing feature columns: {', '.join(missing)}")
+        frame = normalize_frame(df[categorical], self.contract)
         counts = {}
-        for name, known in zip(self.contract.names_of("categorical"), encoder.categories_):
+        for name, known in zip(categorical, encoder.categories_):
             values = frame[name]
             counts[name] = int((values.notna() & ~values.isin(set(known))).sum())
         return counts

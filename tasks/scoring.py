@@ -14,17 +14,18 @@ from regress_core.scoring import PartResult, ScoreSummary, score
 from regress_core.workspace import Workspace
 
 
+def _registry(params: ScoringConfig) -> Registry:
+    return Registry(Workspace.at(params.home).registry_dir)
+
+
 def _package(params: ScoringConfig, version: str):  # noqa: ANN202 - a ModelPackage
-    return load_package_once(Registry(Workspace.at(params.home).registry_dir), version)
+    return load_package_once(_registry(params), version)
 
 
 @task(name="resolve-model", cache_policy=NO_CACHE)
 def resolve_model(params: ScoringConfig) -> str:
-    """Turn "champion" or a version name into a verified version name."""
-    registry = Registry(Workspace.at(params.home).registry_dir)
-    version = resolve_version(registry, params.model)
-    registry.verify(version)
-    return version
+    """Turn "champion" or a version name into a version name; loading the package verifies it."""
+    return resolve_version(_registry(params), params.model)
 
 
 @task(name="score", cache_policy=NO_CACHE)

@@ -70,7 +70,7 @@ def train_model(scaled: ScaledTables, model: ModelConfig, train_config: TrainCon
         logger.info("epoch %d: train loss %.5f, validation MSE %.5f, lr %.2e", record.epoch, record.train_loss, record.val_loss, record.lr)
 
     trained = stages.train(scaled, model, train_config, ws, on_epoch=log_epoch, progress=sys.stderr.isatty())
-    logger.info("trained %d epochs in %.1f s on %s (%s); best epoch %d", trained.summary["epochs"], trained.summary["seconds"], trained.summary["device"], trained.summary.get("precision", "float32"), trained.summary["best_epoch"])
+    logger.info("trained %d epochs in %.1f s on %s (%s); best epoch %d", trained.summary["epochs"], trained.summary["seconds"], trained.summary["device"], trained.summary["precision"], trained.summary["best_epoch"])
     return trained
 
 
