@@ -51,7 +51,7 @@ class ScoringPlan:
         return self.parts_dir / f"part-{index:05d}.parquet"
 
 
-def plan_scoring(package: ModelPackage, *, input_location: str, output: str, keep: list[str], on_invalid: str, batch_rows: int) -> ScoringPlan:
+def plan_scoring(*, input_location: str, output: str, keep: list[str], on_invalid: str, batch_rows: int) -> ScoringPlan:
     """Resolve inputs and the output schema; parts go to a hidden folder beside the output."""
     check_options(on_invalid, batch_rows)
     output_path = check_output_path(output)
@@ -59,7 +59,7 @@ def plan_scoring(package: ModelPackage, *, input_location: str, output: str, kee
     keep = list(dict.fromkeys(keep))
     parts_dir = output_path.parent / f".{output_path.name}.parts-{time.time_ns()}"
     started = time.time()
-    return ScoringPlan(files, inputs_sha256(files), output_path, parts_dir, output_schema(package, files, keep), keep, on_invalid, batch_rows, started)
+    return ScoringPlan(files, inputs_sha256(files), output_path, parts_dir, output_schema(files, keep), keep, on_invalid, batch_rows, started)
 
 
 def score_partition(package: ModelPackage, plan: ScoringPlan, index: int) -> PartResult:

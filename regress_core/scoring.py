@@ -192,7 +192,7 @@ def score_stream(
     return result
 
 
-def output_schema(package: ModelPackage, files: list[str], keep: list[str]) -> pa.Schema:
+def output_schema(files: list[str], keep: list[str]) -> pa.Schema:
     """Schema of the predictions file: the kept columns as in the input, then `prediction`."""
     fields = []
     if keep:
@@ -251,7 +251,7 @@ def score(
     # Hashing reads every input byte; it runs beside scoring (hashlib releases the GIL).
     hashing = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     input_hash_future = hashing.submit(inputs_sha256, files)
-    writer = AtomicParquet(output_path, output_schema(package, files, keep))
+    writer = AtomicParquet(output_path, output_schema(files, keep))
     try:
         result = score_stream(package, files, writer.writer, keep=keep, on_invalid=on_invalid, batch_rows=batch_rows, schema=writer.schema)
         if result.rows_in == 0:

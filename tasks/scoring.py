@@ -39,9 +39,10 @@ def score_input(params: ScoringConfig, version: str) -> ScoreSummary:
 
 @task(name="plan-partitions", cache_policy=NO_CACHE)
 def plan_partitions(params: ScoringConfig, version: str) -> ScoringPlan:
-    """One partition per input file."""
+    """One partition per input file, for a verified package (the model itself loads in the partitions)."""
+    _registry(params).verify(version)
     plan = plan_scoring(
-        _package(params, version), input_location=params.input, output=params.output,
+        input_location=params.input, output=params.output,
         keep=params.keep, on_invalid=params.on_invalid, batch_rows=params.batch_rows,
     )  # fmt: skip
     get_run_logger().info("scoring %d partitions", len(plan.files))
