@@ -1,10 +1,10 @@
-# Set-up and everyday commands. `make train` and `make test` build .venv first.
+# Set-up and everyday commands. Every target builds .venv from the lock first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv train test ui ui-stop benchmark clean
+.PHONY: venv train test test-fast lint format ui ui-stop benchmark clean
 
 venv: $(STAMP)
 
@@ -16,8 +16,22 @@ $(STAMP): pyproject.toml constraints.txt
 train: venv
 	$(BIN)/regress train
 
+# Every tier: unit, contract, flows, e2e.
 test: venv
 	$(BIN)/python -m pytest
+
+# The quick tiers (core units, data contract): a minute or so.
+test-fast: venv
+	$(BIN)/python -m pytest -m "unit or contract"
+
+lint: venv
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 ui: venv
 	$(BIN)/regress ui start
@@ -30,4 +44,4 @@ benchmark: venv
 	$(BIN)/python benchmarks/model_quality.py
 
 clean:
-	rm -rf $(VENV) regress-home .pytest_cache
+	rm -rf $(VENV) regress-home .pytest_cache .mypy_cache .ruff_cache

@@ -24,23 +24,29 @@ sys.path.insert(0, str(ROOT))
 def fit_regress(df, preset: str, *, seed: int, quick: bool) -> tuple[dict[str, float], float, str]:
     """Train a preset with the pipeline's own stages' functions; return test metrics, seconds and precision."""
     from regress_core.config import build_config
-    from regress_core.evaluation import regression_metrics
-    from regress_core.preprocessing import Preprocessor
-    from regress_core.sources import default_contract
-    from regress_core.split import split_frame
-    from regress_core.training import predict_scaled, train_model
+    from regress_core.data.preprocessing import Preprocessor
+    from regress_core.data.sources import default_contract
+    from regress_core.data.split import split_frame
+    from regress_core.evaluation.metrics import regression_metrics
+    from regress_core.model.predict import predict_scaled
+    from regress_core.model.training import train_model
 
     overrides = [f"train.seed={seed}"] + (["train.max_epochs=3"] if quick else [])
     config = build_config(values={"preset": preset}, overrides=overrides)
     contract = default_contract("california_housing")
     parts = split_frame(df, test_size=config.split.test_size, val_size=config.split.val_size, seed=config.split.seed)
     started = time.perf_counter()
-    pre = Preprocessor(contract=contract, scaler=config.features.scaler, scale_target=config.features.scale_target).fit(parts.train)
+    pre = Preprocessor(contract=contract, scaler=config.features.scaler, scale_target=config.features.scale_target).fit(
+        parts.train
+    )
     result = train_model(
-        x_train=pre.transform_features(parts.train), y_train=pre.transform_target(parts.train[contract.target]),
-        x_val=pre.transform_features(parts.val), y_val=pre.transform_target(parts.val[contract.target]),
-        model_config=config.model, train_config=config.train,
-    )  # fmt: skip
+        x_train=pre.transform_features(parts.train),
+        y_train=pre.transform_target(parts.train[contract.target]),
+        x_val=pre.transform_features(parts.val),
+        y_val=pre.transform_target(parts.val[contract.target]),
+        model_config=config.model,
+        train_config=config.train,
+    )
     seconds = time.perf_counter() - started
     prediction = pre.inverse_target(predict_scaled(result.model, pre.transform_features(parts.test)))
     return regression_metrics(parts.test[contract.target].to_numpy(), prediction), seconds, result.precision
@@ -51,7 +57,7 @@ def fit_sklearn(df, name: str, *, quick: bool) -> tuple[dict[str, float], float]
     from sklearn.linear_model import LinearRegression
     from sklearn.model_selection import train_test_split
 
-    from regress_core.evaluation import regression_metrics
+    from regress_core.evaluation.metrics import regression_metrics
 
     models = {
         "sklearn LinearRegression": lambda: LinearRegression(),
@@ -75,13 +81,15 @@ def fit_sklearn(df, name: str, *, quick: bool) -> tuple[dict[str, float], float]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2,000-row subsample, 3 epochs: checks the script, not the model")
+    parser.add_argument(
+        "--quick", action="store_true", help="2,000-row subsample, 3 epochs: checks the script, not the model"
+    )
     parser.add_argument("--seeds", type=int, default=3, help="seeds of the default preset")
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "model_quality.json"))
     args = parser.parse_args()
     import torch
 
-    from regress_core.sources import load_source
+    from regress_core.data.sources import load_source
 
     df = load_source("california_housing")
     if args.quick:
@@ -92,7 +100,12 @@ def main() -> None:
         rows.append({"model": f"regress default (seed {seed})", **metrics, "seconds": seconds, "precision": precision})
         print(f"default seed {seed}: RMSE {metrics['rmse']:.4f} in {seconds:.1f} s", flush=True)
     defaults = rows[:]
-    rows.append({"model": f"regress default (mean of {args.seeds})", **{k: sum(r[k] for r in defaults) / len(defaults) for k in ("mse", "rmse", "mae", "r2", "seconds")}})
+    rows.append(
+        {
+            "model": f"regress default (mean of {args.seeds})",
+            **{k: sum(r[k] for r in defaults) / len(defaults) for k in ("mse", "rmse", "mae", "r2", "seconds")},
+        }
+    )
     for preset in ("notebook", "linear"):
         metrics, seconds, precision = fit_regress(df, preset, seed=0, quick=args.quick)
         rows.append({"model": f"regress {preset}", **metrics, "seconds": seconds, "precision": precision})
@@ -111,7 +124,11 @@ def main() -> None:
     print(f"torch threads: {torch.get_num_threads()}; default preset trains in {precision} on this machine")
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"quick": args.quick, "rows": rows, "threads": torch.get_num_threads(), "precision": precision}, indent=2))
+    out.write_text(
+        json.dumps(
+            {"quick": args.quick, "rows": rows, "threads": torch.get_num_threads(), "precision": precision}, indent=2
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ where the warm run's time goes, and writes the figures as JSON.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -18,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flows.environment import prepare_environment  # noqa: E402
+from regress_cli.environment import prepare_environment  # noqa: E402 - after the project root is put on sys.path
 
 
 def main() -> None:
@@ -46,7 +47,7 @@ def main() -> None:
     for label in ("cold", "warm"):
         started = time.perf_counter()
         summary = training(config=config)
-        runs[label] = {"wall_s": time.perf_counter() - started, **summary}
+        runs[label] = {"wall_s": time.perf_counter() - started, **dataclasses.asdict(summary)}
     cold, warm = runs["cold"], runs["warm"]
     cached_s = sum(warm["stage_seconds"][name] for name in warm["cached"])
     uncached_s = sum(s for name, s in warm["stage_seconds"].items() if name not in warm["cached"])
@@ -61,7 +62,9 @@ def main() -> None:
         ("warm: share outside cached work", (uncached_s + other_s) / warm["wall_s"]),
         ("API server start, untimed (s)", server_s),
     ]
-    print(f"\npreset {args.preset}, test RMSE {cold['metrics']['rmse']:.4f}; warm cache hits: {', '.join(warm['cached'])}")
+    print(
+        f"\npreset {args.preset}, test RMSE {cold['metrics']['rmse']:.4f}; warm cache hits: {', '.join(warm['cached'])}"
+    )
     print(f"warm stages that ran: {', '.join(n for n in warm['stage_seconds'] if n not in warm['cached'])}\n")
     print(f"{'measure':<34}{'value':>10}")
     for name, value in rows:
@@ -69,7 +72,16 @@ def main() -> None:
     print("\ncold stage seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in cold["stage_seconds"].items()))
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"rows": dict(rows), "cold_stage_seconds": cold["stage_seconds"], "warm_stage_seconds": warm["stage_seconds"]}, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "rows": dict(rows),
+                "cold_stage_seconds": cold["stage_seconds"],
+                "warm_stage_seconds": warm["stage_seconds"],
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ def generate(path: Path, rows: int, *, seed: int = 0, chunk: int = 1_000_000) ->
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from regress_core.sources import default_contract, load_source
+    from regress_core.data.sources import default_contract, load_source
 
     base = load_source("california_housing").drop(columns="MedHouseVal")
     contract = default_contract("california_housing")
@@ -60,9 +60,11 @@ def generate(path: Path, rows: int, *, seed: int = 0, chunk: int = 1_000_000) ->
 def train(home: str, preset: str) -> str:
     """Train and promote a package with the core pipeline; return its version."""
     from regress_core.config import build_config
-    from regress_core.pipeline import train_pipeline
+    from regress_core.pipeline.run import train_pipeline
 
-    version, _ = train_pipeline(build_config(values={"preset": preset, "registry": {"home": home}, "gate": {"r2_min": None}}))
+    version, _ = train_pipeline(
+        build_config(values={"preset": preset, "registry": {"home": home}, "gate": {"r2_min": None}})
+    )
     return version
 
 
@@ -72,9 +74,9 @@ def run_bare(home: str, source: str, output: str, batch_rows: int) -> dict:
     import pyarrow.parquet as pq
     import torch
 
-    from regress_core.package import load_package
-    from regress_core.registry import Registry
-    from regress_core.workspace import Workspace
+    from regress_core.pipeline.workspace import Workspace
+    from regress_core.registry.package import load_package
+    from regress_core.registry.store import Registry
 
     started = time.perf_counter()
     registry = Registry(Workspace.at(home).registry_dir)
@@ -97,9 +99,9 @@ def run_bare(home: str, source: str, output: str, batch_rows: int) -> dict:
 def run_naive(home: str, source: str, output: str, batch_rows: int) -> dict:
     import pandas as pd
 
-    from regress_core.package import load_package
-    from regress_core.registry import Registry
-    from regress_core.workspace import Workspace
+    from regress_core.pipeline.workspace import Workspace
+    from regress_core.registry.package import load_package
+    from regress_core.registry.store import Registry
 
     started = time.perf_counter()
     registry = Registry(Workspace.at(home).registry_dir)
@@ -110,13 +112,15 @@ def run_naive(home: str, source: str, output: str, batch_rows: int) -> dict:
 
 
 def run_regress(home: str, source: str, output: str, batch_rows: int) -> dict:
-    from flows.environment import prepare_environment
+    from regress_cli.environment import prepare_environment
 
     prepare_environment()
     from flows.scoring import batch_scoring
     from regress_core.config import ScoringConfig
 
-    summary = batch_scoring(params=ScoringConfig(input=source, output=output, keep=["id"], home=home, batch_rows=batch_rows))
+    summary = batch_scoring(
+        params=ScoringConfig(input=source, output=output, keep=["id"], home=home, batch_rows=batch_rows)
+    )
     return {"job_s": summary.seconds}
 
 
@@ -151,16 +155,29 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="regress-score-bench-"))
     home = str(work / "home")
     version = train(home, args.preset)
-    print(f"model {version} ({args.preset}); input {source.stat().st_size / 1e6:.0f} MB, {args.rows} rows\n", flush=True)
+    print(
+        f"model {version} ({args.preset}); input {source.stat().st_size / 1e6:.0f} MB, {args.rows} rows\n", flush=True
+    )
     results: dict[str, dict] = {}
     for _ in range(args.repeat):  # interleaved, so that a slow spell of the machine hits all alike
         for approach in APPROACHES:
             output = work / f"{approach}.parquet"
             done = subprocess.run(
-                [sys.executable, __file__, "--batch-rows", str(args.batch_rows), "--child", approach, home, str(source), str(output)],
-                capture_output=True, text=True,
-            )  # fmt: skip
-            line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
+                [
+                    sys.executable,
+                    __file__,
+                    "--batch-rows",
+                    str(args.batch_rows),
+                    "--child",
+                    approach,
+                    home,
+                    str(source),
+                    str(output),
+                ],
+                capture_output=True,
+                text=True,
+            )
+            line = next((row for row in done.stdout.splitlines() if row.startswith("RESULT ")), None)
             if done.returncode != 0 or line is None:
                 sys.exit(f"{approach} failed:\n{done.stderr[-3000:]}")
             figures = json.loads(line.removeprefix("RESULT "))
@@ -172,12 +189,29 @@ def main() -> None:
             output.unlink()
     bare_rate = args.rows / results["bare"]["job_s"]
     print(f"fastest of {args.repeat} runs each. job: load the package, read, predict, write. process: the whole")
-    print("child process, imports and (for regress) the local Prefect API server's start included. peak: highest of the runs.\n")
+    print(
+        "child process, imports and (for regress) the local Prefect API server's start included. "
+        "peak: highest of the runs.\n"
+    )
     print(f"{'approach':<10}{'job s':>8}{'rows/s':>13}{'vs bare':>9}{'process s':>11}{'peak MB':>9}")
     for approach, figures in results.items():
         rate = args.rows / figures["job_s"]
-        print(f"{approach:<10}{figures['job_s']:>8.2f}{rate:>13,.0f}{rate / bare_rate:>9.0%}{figures['process_s']:>11.2f}{figures['peak_mb']:>9.0f}")
-    Path(args.json).write_text(json.dumps({"rows": args.rows, "preset": args.preset, "batch_rows": args.batch_rows, "repeat": args.repeat, "results": results}, indent=2))
+        print(
+            f"{approach:<10}{figures['job_s']:>8.2f}{rate:>13,.0f}{rate / bare_rate:>9.0%}"
+            f"{figures['process_s']:>11.2f}{figures['peak_mb']:>9.0f}"
+        )
+    Path(args.json).write_text(
+        json.dumps(
+            {
+                "rows": args.rows,
+                "preset": args.preset,
+                "batch_rows": args.batch_rows,
+                "repeat": args.repeat,
+                "results": results,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from prefect import flow
 from pydantic import Field
 
-from regress_core.operations import MIN_REASON
-from regress_core.registry import VERSION_PATTERN
+from regress_core.registry.operations import MIN_REASON
+from regress_core.registry.store import VERSION_PATTERN
 from tasks.operations import promote, rollback
 
 Reason = Annotated[str, Field(min_length=MIN_REASON, description="Why; recorded in the audit history.")]
@@ -16,7 +16,11 @@ Home = Annotated[str | None, Field(description="Workspace folder; defaults to $R
 
 
 @flow(name="promote_model")
-def promote_model(version: Annotated[str, Field(pattern=VERSION_PATTERN.pattern, description="Version to promote, e.g. v0003.")], reason: Reason, home: Home = None) -> dict[str, Any]:
+def promote_model(
+    version: Annotated[str, Field(pattern=VERSION_PATTERN.pattern, description="Version to promote, e.g. v0003.")],
+    reason: Reason,
+    home: Home = None,
+) -> dict[str, Any]:
     """Make a chosen version the champion."""
     return promote(version, reason, home)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow, unmapped
 
 from regress_core.config import ScoringConfig
-from regress_core.scoring import ScoreSummary
+from regress_core.scoring.streaming import ScoreSummary
 from tasks.scoring import (
     combine_parts,
     dask_runner,
@@ -40,4 +40,3 @@ def partitioned_scoring(params: ScoringConfig, version: str) -> ScoreSummary:
         discard_partitions(plan)
         raise
     return combine_parts(params, version, plan, results)
-

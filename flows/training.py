@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import flow
 
 from regress_core.config import RegressConfig
-from regress_core.workspace import Workspace
+from regress_core.pipeline.records import TrainingOutcome
+from regress_core.pipeline.workspace import Workspace
 from tasks.runner import StageRunner
-from tasks.training import evaluate_model, gate_model, ingest_data, publish_model, scale_features, split_data, train_model, validate_data
+from tasks.training import (
+    evaluate_model,
+    gate_model,
+    ingest_data,
+    publish_model,
+    scale_features,
+    split_data,
+    train_model,
+    validate_data,
+)
+
+DEFAULT_CONFIG = RegressConfig()
 
 
 @flow(name="training", log_prints=True)
-def training(config: RegressConfig = RegressConfig(), refresh_cache: bool = False) -> dict[str, Any]:
+def training(config: RegressConfig = DEFAULT_CONFIG, refresh_cache: bool = False) -> TrainingOutcome:
     """Train, evaluate and publish a regression model; promote it if it passes the gate."""
     stage = StageRunner(Workspace.at(config.registry.home), refresh=refresh_cache)
     raw = stage(ingest_data, config.data)
@@ -24,14 +34,14 @@ def training(config: RegressConfig = RegressConfig(), refresh_cache: bool = Fals
     evaluation = stage(evaluate_model, trained, scaled, splits, validated)
     version = stage(publish_model, config, validated, splits, scaled, trained, evaluation)
     decision = stage(gate_model, version, splits, config.gate)
-    return {
-        "version": version,
-        "metrics": evaluation.metrics,
-        "baselines": evaluation.baselines,
-        "decision": decision,
-        "cached": stage.cached,
-        "stage_seconds": stage.seconds,
-        "home": str(stage.ws.root),
-        "inferred_contract": validated.inferred,
-        "contract_path": validated.contract_path,
-    }
+    return TrainingOutcome(
+        version=version,
+        metrics=evaluation.metrics,
+        baselines=evaluation.baselines,
+        decision=decision,
+        cached=stage.cached,
+        stage_seconds=stage.seconds,
+        home=str(stage.ws.root),
+        contract_path=validated.contract_path,
+        inferred_contract=validated.inferred,
+    )

@@ -7,12 +7,14 @@ form from it. Defaults live here; a preset fills the fields a user did not set.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from regress_core.data.names import repeated_names
 from regress_core.errors import ConfigError
 
 PresetName = Literal["default", "notebook", "linear"]
@@ -52,7 +54,7 @@ class DataConfig(_Section):
                 raise ValueError("features must name at least one column (or be left out)")
             if self.target is not None and self.target in self.features:
                 raise ValueError(f"target {self.target!r} is also listed in features")
-            repeated = sorted({name for name in self.features if self.features.count(name) > 1})
+            repeated = repeated_names(self.features)
             if repeated:
                 raise ValueError(f"features lists {', '.join(repeated)} more than once")
         return self
@@ -62,9 +64,7 @@ class SplitConfig(_Section):
     """Train / validation / test split, deterministic from a seed."""
 
     test_size: float = Field(0.2, gt=0, lt=1, description="Fraction of rows held out for test.")
-    val_size: float = Field(
-        0.1, gt=0, lt=1, description="Fraction of the remaining train rows used for validation."
-    )
+    val_size: float = Field(0.1, gt=0, lt=1, description="Fraction of the remaining train rows used for validation.")
     seed: int = Field(42, description="Seed of both splits (42 matches the classic notebook).")
 
 
@@ -86,9 +86,7 @@ class ModelConfig(_Section):
     )
     activation: Literal["relu", "gelu", "silu", "tanh"] = Field("relu")
     dropout: float = Field(0.2, ge=0, lt=1, description="Dropout after each hidden layer.")
-    n_bins: int = Field(
-        96, ge=2, le=512, description="Piecewise-linear bins per feature (embedding_mlp)."
-    )
+    n_bins: int = Field(96, ge=2, le=512, description="Piecewise-linear bins per feature (embedding_mlp).")
     embedding_dim: int = Field(32, ge=1, le=256, description="Per-feature embedding width.")
     ensemble_size: int = Field(8, ge=1, le=64, description="Members trained in one network.")
 
@@ -143,9 +141,7 @@ class GateConfig(_Section):
 class RegistryConfig(_Section):
     """Where runs keep their outputs."""
 
-    home: str | None = Field(
-        None, description="Workspace folder; defaults to $REGRESS_HOME, then ./regress-home."
-    )
+    home: str | None = Field(None, description="Workspace folder; defaults to $REGRESS_HOME, then ./regress-home.")
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -203,9 +199,7 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 class RegressConfig(_Section):
     """Everything a training run needs, in sections."""
 
-    preset: PresetName = Field(
-        "default", description="Named starting point; explicit fields override it."
-    )
+    preset: PresetName = Field("default", description="Named starting point; explicit fields override it.")
     data: DataConfig = Field(default_factory=DataConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
@@ -230,8 +224,15 @@ class RegressConfig(_Section):
 
 
 def _section_defaults() -> dict[str, dict[str, Any]]:
-    sections = {"data": DataConfig, "split": SplitConfig, "features": FeaturesConfig, "model": ModelConfig, "train": TrainConfig, "gate": GateConfig}
-    return {name: model.model_construct().model_dump(mode="json") for name, model in sections.items()}
+    sections: dict[str, type[_Section]] = {
+        "data": DataConfig,
+        "split": SplitConfig,
+        "features": FeaturesConfig,
+        "model": ModelConfig,
+        "train": TrainConfig,
+        "gate": GateConfig,
+    }
+    return {name: section.model_construct().model_dump(mode="json") for name, section in sections.items()}
 
 
 def _drop_defaults(explicit: dict[str, Any]) -> dict[str, Any]:
@@ -244,7 +245,9 @@ def _drop_defaults(explicit: dict[str, Any]) -> dict[str, Any]:
     kept: dict[str, Any] = {}
     for key, value in explicit.items():
         if key in defaults and isinstance(value, dict):
-            kept[key] = {field: v for field, v in value.items() if field not in defaults[key] or defaults[key][field] != v}
+            kept[key] = {
+                field: v for field, v in value.items() if field not in defaults[key] or defaults[key][field] != v
+            }
         else:
             kept[key] = value
     return kept
@@ -258,11 +261,14 @@ class ScoringConfig(_Section):
     model: str = Field("champion", description="champion, or a version such as v0003.")
     keep: list[str] = Field(default_factory=list, description="Input columns copied next to the prediction.")
     on_invalid: Literal["fail", "drop"] = Field(
-        "fail", description="fail: write nothing on a contract violation; drop: score valid rows, write rejected ones aside."
+        "fail",
+        description="fail: write nothing on a contract violation; drop: score valid rows, write rejected ones aside.",
     )
     batch_rows: int = Field(262_144, ge=1, le=50_000_000, description="Rows per record batch; bounds memory.")
     drift_threshold: float = Field(0.2, ge=0, description="Warn when a feature's PSI exceeds this.")
-    task_runner: Literal["local", "dask"] = Field("local", description="dask scores one partition per file on a Dask cluster.")
+    task_runner: Literal["local", "dask"] = Field(
+        "local", description="dask scores one partition per file on a Dask cluster."
+    )
     dask_address: str | None = Field(None, description="Scheduler address; none starts a local cluster.")
     dask_workers: int = Field(2, ge=1, le=256, description="Workers of a local Dask cluster.")
     home: str | None = Field(None, description="Workspace folder; defaults to $REGRESS_HOME, then ./regress-home.")
@@ -301,15 +307,24 @@ def parse_overrides(assignments: list[str]) -> dict[str, Any]:
     return nested
 
 
-def read_config_file(path: str | Path) -> dict[str, Any]:
-    """Read a YAML or JSON configuration file into a dictionary."""
+def read_yaml(path: str | Path, *, what: str) -> Any:
+    """Read a YAML (or JSON) file, with one line naming `what` it is when it cannot be read.
+
+    Raises:
+        ConfigError: the file is missing, unreadable or not valid YAML.
+    """
     path = Path(path)
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"configuration file not found: {path}") from None
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{what} not found: {path}") from exc
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read configuration file {path}: {exc}".splitlines()[0]) from None
+        raise ConfigError(f"cannot read {what} {path}: {str(exc).splitlines()[0]}") from exc
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML or JSON configuration file into a dictionary."""
+    loaded = read_yaml(path, what="configuration file")
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
@@ -322,11 +337,11 @@ def build_scoring_config(values: dict[str, Any]) -> ScoringConfig:
     try:
         return ScoringConfig.model_validate(values)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc)) from None
+        raise ConfigError(format_validation_error(exc)) from exc
 
 
 def build_config(
-    *, path: str | Path | None = None, values: dict[str, Any] | None = None, overrides: list[str] = ()
+    *, path: str | Path | None = None, values: dict[str, Any] | None = None, overrides: Sequence[str] = ()
 ) -> RegressConfig:
     """Build a validated configuration from a file, explicit values and `--set` overrides.
 
@@ -344,4 +359,4 @@ def build_config(
     try:
         return RegressConfig.model_validate(merged)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc)) from None
+        raise ConfigError(format_validation_error(exc)) from exc

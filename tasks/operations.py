@@ -8,9 +8,9 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from regress_core.operations import promote_version, rollback_champion
-from regress_core.registry import Registry
-from regress_core.workspace import Workspace
+from regress_core.pipeline.workspace import Workspace
+from regress_core.registry.operations import promote_version, rollback_champion
+from regress_core.registry.store import Registry
 from tasks.runner import flow_run_id
 
 

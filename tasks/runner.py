@@ -9,7 +9,7 @@ from typing import Any
 from prefect import Task, get_run_logger
 from prefect.context import get_run_context
 
-from regress_core.workspace import Workspace
+from regress_core.pipeline.workspace import Workspace
 
 
 @dataclass

@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from regress_core.config import ScoringConfig
-from regress_core.package import load_package_once, resolve_version
-from regress_core.partitions import ScoringPlan, combine_partitions, discard_parts, plan_scoring, score_partition
-from regress_core.registry import Registry
-from regress_core.scoring import PartResult, ScoreSummary, score
-from regress_core.workspace import Workspace
+from regress_core.pipeline.workspace import Workspace
+from regress_core.registry.package import ModelPackage, load_package_once, resolve_version
+from regress_core.registry.store import Registry
+from regress_core.scoring.partitions import (
+    ScoringPlan,
+    combine_partitions,
+    discard_parts,
+    plan_scoring,
+    score_partition,
+)
+from regress_core.scoring.streaming import PartResult, ScoreSummary, score
+
+if TYPE_CHECKING:
+    from prefect_dask import DaskTaskRunner
 
 
 def _registry(params: ScoringConfig) -> Registry:
     return Registry(Workspace.at(params.home).registry_dir)
 
 
-def _package(params: ScoringConfig, version: str):  # noqa: ANN202 - a ModelPackage
+def _package(params: ScoringConfig, version: str) -> ModelPackage:
     return load_package_once(_registry(params), version)
 
 
@@ -32,19 +43,28 @@ def resolve_model(params: ScoringConfig) -> str:
 def score_input(params: ScoringConfig, version: str) -> ScoreSummary:
     """Stream the input through the model into the output file."""
     return score(
-        _package(params, version), input_location=params.input, output=params.output,
-        keep=params.keep, on_invalid=params.on_invalid, batch_rows=params.batch_rows,
-    )  # fmt: skip
+        _package(params, version),
+        input_location=params.input,
+        output=params.output,
+        keep=params.keep,
+        on_invalid=params.on_invalid,
+        batch_rows=params.batch_rows,
+    )
 
 
 @task(name="plan-partitions", cache_policy=NO_CACHE)
 def plan_partitions(params: ScoringConfig, version: str) -> ScoringPlan:
     """One partition per input file, for a verified package (the model itself loads in the partitions)."""
-    _registry(params).verify(version)
+    registry = _registry(params)
+    registry.verify(version)
     plan = plan_scoring(
-        input_location=params.input, output=params.output,
-        keep=params.keep, on_invalid=params.on_invalid, batch_rows=params.batch_rows,
-    )  # fmt: skip
+        input_location=params.input,
+        output=params.output,
+        keep=params.keep,
+        features=registry.metadata(version)["features"],
+        on_invalid=params.on_invalid,
+        batch_rows=params.batch_rows,
+    )
     get_run_logger().info("scoring %d partitions", len(plan.files))
     return plan
 
@@ -77,23 +97,42 @@ def report_scoring(summary: ScoreSummary, drift_threshold: float) -> ScoreSummar
     create_markdown_artifact(
         f"**Scored {summary.rows_scored} of {summary.rows_in} rows** with model {summary.model_version} "
         f"({summary.rows_rejected} rejected) in {summary.seconds:.1f} s.\n\n"
-        f"Output: `{summary.output_path}`" + (f"\n\nRejected rows: `{summary.rejected_path}`" if summary.rejected_path else ""),
+        f"Output: `{summary.output_path}`"
+        + (f"\n\nRejected rows: `{summary.rejected_path}`" if summary.rejected_path else ""),
         key="scoring-summary",
         description="Batch scoring counts",
     )
     create_table_artifact(
-        [{"feature": name, "psi": round(value, 4), "drift": "yes" if name in drifted else "no"} for name, value in summary.psi.items()],
+        [
+            {"feature": name, "psi": round(value, 4), "drift": "yes" if name in drifted else "no"}
+            for name, value in summary.psi.items()
+        ],
         key="scoring-drift",
-        description=f"Population stability index per feature against the training rows (warning above {drift_threshold})",
+        description=(
+            f"Population stability index per feature against the training rows (warning above {drift_threshold})"
+        ),
     )
-    logger.info("scored %d rows (%d rejected) with %s into %s", summary.rows_scored, summary.rows_rejected, summary.model_version, summary.output_path)
+    logger.info(
+        "scored %d rows (%d rejected) with %s into %s",
+        summary.rows_scored,
+        summary.rows_rejected,
+        summary.model_version,
+        summary.output_path,
+    )
     return summary
 
 
-def dask_runner(params: ScoringConfig):  # noqa: ANN201 - prefect_dask.DaskTaskRunner
+def dask_runner(params: ScoringConfig) -> DaskTaskRunner:
     """A Dask task runner on the given scheduler, or on a local cluster of processes."""
     from prefect_dask import DaskTaskRunner
 
     if params.dask_address:
         return DaskTaskRunner(address=params.dask_address)
-    return DaskTaskRunner(cluster_kwargs={"n_workers": params.dask_workers, "threads_per_worker": 1, "processes": True, "dashboard_address": None})
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": params.dask_workers,
+            "threads_per_worker": 1,
+            "processes": True,
+            "dashboard_address": None,
+        }
+    )

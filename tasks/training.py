@@ -8,14 +8,22 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
-from regress_core import stages
-from regress_core.config import DataConfig, FeaturesConfig, GateConfig, ModelConfig, RegressConfig, SplitConfig, TrainConfig
+from regress_core.config import (
+    DataConfig,
+    FeaturesConfig,
+    GateConfig,
+    ModelConfig,
+    RegressConfig,
+    SplitConfig,
+    TrainConfig,
+)
 from regress_core.errors import RegressError
-from regress_core.gate import gate_candidate
-from regress_core.records import Evaluation, ScaledTables, SplitTables, TableRef, TrainedModel, ValidatedTable
-from regress_core.registry import Registry
-from regress_core.report import metrics_rows
-from regress_core.workspace import Workspace
+from regress_core.evaluation.report import metrics_rows
+from regress_core.pipeline import data_stages, model_stages
+from regress_core.pipeline.records import Evaluation, ScaledTables, SplitTables, TableRef, TrainedModel, ValidatedTable
+from regress_core.pipeline.workspace import Workspace
+from regress_core.registry.gate import Decision, gate_candidate
+from regress_core.registry.store import Registry
 from tasks.runner import flow_run_id
 
 
@@ -24,18 +32,24 @@ def retry_io_only(task: Any, task_run: Any, state: Any) -> bool:
     return not isinstance(state.result(raise_on_failure=False), RegressError)
 
 
-@task(name="ingest", cache_key_fn=lambda _, p: stages.ingest_key(p["data"]), retries=2, retry_delay_seconds=[2, 5], retry_condition_fn=retry_io_only)
+@task(
+    name="ingest",
+    cache_key_fn=lambda _, p: data_stages.ingest_key(p["data"]),
+    retries=2,
+    retry_delay_seconds=[2, 5],
+    retry_condition_fn=retry_io_only,
+)
 def ingest_data(data: DataConfig, *, ws: Workspace) -> TableRef:
     """Snapshot the source table as Parquet."""
-    raw = stages.ingest(data, ws)
+    raw = data_stages.ingest(data, ws)
     get_run_logger().info("ingested %d rows from %s (sha256 %s)", raw.rows, data.source, raw.sha256[:12])
     return raw
 
 
-@task(name="validate", cache_key_fn=lambda _, p: stages.validate_key(p["raw"], p["data"]))
+@task(name="validate", cache_key_fn=lambda _, p: data_stages.validate_key(p["raw"], p["data"]))
 def validate_data(raw: TableRef, data: DataConfig, *, ws: Workspace) -> ValidatedTable:
     """Validate the snapshot against its data contract (Great Expectations)."""
-    validated = stages.validate(raw, data, ws)
+    validated = data_stages.validate(raw, data, ws)
     if validated.inferred:
         get_run_logger().info("inferred contract (saved as %s): %s", validated.contract_path, validated.inferred)
     create_markdown_artifact(
@@ -47,37 +61,56 @@ def validate_data(raw: TableRef, data: DataConfig, *, ws: Workspace) -> Validate
     return validated
 
 
-@task(name="split", cache_key_fn=lambda _, p: stages.split_key(p["validated"], p["split_config"]))
+@task(name="split", cache_key_fn=lambda _, p: data_stages.split_key(p["validated"], p["split_config"]))
 def split_data(validated: ValidatedTable, split_config: SplitConfig, *, ws: Workspace) -> SplitTables:
     """Split into train, validation and test Parquet files."""
-    splits = stages.split(validated, split_config, ws)
-    get_run_logger().info("split %d / %d / %d rows (train / validation / test)", splits.train.rows, splits.val.rows, splits.test.rows)
+    splits = data_stages.split(validated, split_config, ws)
+    get_run_logger().info(
+        "split %d / %d / %d rows (train / validation / test)", splits.train.rows, splits.val.rows, splits.test.rows
+    )
     return splits
 
 
-@task(name="scale", cache_key_fn=lambda _, p: stages.scale_key(p["splits"], p["validated"], p["features"]))
-def scale_features(splits: SplitTables, validated: ValidatedTable, features: FeaturesConfig, *, ws: Workspace) -> ScaledTables:
+@task(name="scale", cache_key_fn=lambda _, p: data_stages.scale_key(p["splits"], p["validated"], p["features"]))
+def scale_features(
+    splits: SplitTables, validated: ValidatedTable, features: FeaturesConfig, *, ws: Workspace
+) -> ScaledTables:
     """Fit the scaler on train only and scale every part."""
-    return stages.scale(splits, validated, features, ws)
+    return data_stages.scale(splits, validated, features, ws)
 
 
-@task(name="train", cache_key_fn=lambda _, p: stages.train_key(p["scaled"], p["model"], p["train_config"]))
+@task(name="train", cache_key_fn=lambda _, p: model_stages.train_key(p["scaled"], p["model"], p["train_config"]))
 def train_model(scaled: ScaledTables, model: ModelConfig, train_config: TrainConfig, *, ws: Workspace) -> TrainedModel:
     """Train the PyTorch model with early stopping on validation."""
     logger = get_run_logger()
 
     def log_epoch(record: Any) -> None:
-        logger.info("epoch %d: train loss %.5f, validation MSE %.5f, lr %.2e", record.epoch, record.train_loss, record.val_loss, record.lr)
+        logger.info(
+            "epoch %d: train loss %.5f, validation MSE %.5f, lr %.2e",
+            record.epoch,
+            record.train_loss,
+            record.val_loss,
+            record.lr,
+        )
 
-    trained = stages.train(scaled, model, train_config, ws, on_epoch=log_epoch, progress=sys.stderr.isatty())
-    logger.info("trained %d epochs in %.1f s on %s (%s); best epoch %d", trained.summary["epochs"], trained.summary["seconds"], trained.summary["device"], trained.summary["precision"], trained.summary["best_epoch"])
+    trained = model_stages.train(scaled, model, train_config, ws, on_epoch=log_epoch, progress=sys.stderr.isatty())
+    logger.info(
+        "trained %d epochs in %.1f s on %s (%s); best epoch %d",
+        trained.summary["epochs"],
+        trained.summary["seconds"],
+        trained.summary["device"],
+        trained.summary["precision"],
+        trained.summary["best_epoch"],
+    )
     return trained
 
 
-@task(name="evaluate", cache_key_fn=lambda _, p: stages.evaluate_key(p["trained"], p["scaled"], p["splits"]))
-def evaluate_model(trained: TrainedModel, scaled: ScaledTables, splits: SplitTables, validated: ValidatedTable, *, ws: Workspace) -> Evaluation:
+@task(name="evaluate", cache_key_fn=lambda _, p: model_stages.evaluate_key(p["trained"], p["scaled"], p["splits"]))
+def evaluate_model(
+    trained: TrainedModel, scaled: ScaledTables, splits: SplitTables, validated: ValidatedTable, *, ws: Workspace
+) -> Evaluation:
     """Score the test rows; compare with baselines."""
-    evaluation = stages.evaluate(trained, scaled, splits, validated, ws)
+    evaluation = model_stages.evaluate(trained, scaled, splits, validated, ws)
     rows = metrics_rows({"metrics": evaluation.metrics, "baselines": evaluation.baselines})
     create_table_artifact(
         [{"model": name, **{key: round(value, 4) for key, value in values.items()}} for name, values in rows],
@@ -89,11 +122,17 @@ def evaluate_model(trained: TrainedModel, scaled: ScaledTables, splits: SplitTab
 
 @task(name="publish")
 def publish_model(
-    config: RegressConfig, validated: ValidatedTable, splits: SplitTables, scaled: ScaledTables,
-    trained: TrainedModel, evaluation: Evaluation, *, ws: Workspace,
-) -> str:  # fmt: skip
+    config: RegressConfig,
+    validated: ValidatedTable,
+    splits: SplitTables,
+    scaled: ScaledTables,
+    trained: TrainedModel,
+    evaluation: Evaluation,
+    *,
+    ws: Workspace,
+) -> str:
     """Publish the model package as a new registry version."""
-    version, new = stages.publish(config, validated, splits, scaled, trained, evaluation, ws, run=flow_run_id())
+    version, new = model_stages.publish(config, validated, splits, scaled, trained, evaluation, ws, run=flow_run_id())
     report = Registry(ws.registry_dir).version_dir(version) / "report.html"
     create_link_artifact(report.as_uri(), link_text=f"Report of model {version}", key="model-report")
     if new:
@@ -104,21 +143,28 @@ def publish_model(
 
 
 @task(name="gate")
-def gate_model(version: str, splits: SplitTables, gate: GateConfig, *, ws: Workspace) -> dict[str, Any]:
+def gate_model(version: str, splits: SplitTables, gate: GateConfig, *, ws: Workspace) -> Decision:
     """Apply the promotion gate and switch the champion if the candidate earns it."""
-    decision = gate_candidate(Registry(ws.registry_dir), version=version, test_df=splits.test.read(), gate=gate, run=flow_run_id())
-    lines = "\n".join(f"| {check.name} | {'pass' if check.passed else 'FAIL'} | {check.text} |" for check in decision.checks)
+    decision = gate_candidate(
+        Registry(ws.registry_dir), version=version, test_df=splits.test.read(), gate=gate, run=flow_run_id()
+    )
+    lines = "\n".join(
+        f"| {check.name} | {'pass' if check.passed else 'FAIL'} | {check.text} |" for check in decision.checks
+    )
     create_markdown_artifact(
         f"## {decision.summary}\n\n| check | result | detail |\n|---|---|---|\n{lines}\n",
         key="promotion-decision",
         description="Promotion decision",
     )
     if decision.champion_metrics is not None:
-        rows = [("candidate " + version, decision.metrics), (f"champion {decision.champion}", decision.champion_metrics)]
+        rows = [
+            ("candidate " + version, decision.metrics),
+            (f"champion {decision.champion}", decision.champion_metrics),
+        ]
         create_table_artifact(
             [{"model": name, **{key: round(value, 4) for key, value in values.items()}} for name, values in rows],
             key="champion-comparison",
             description="Candidate and champion on the same test rows",
         )
     get_run_logger().info(decision.summary)
-    return decision.as_dict()
+    return decision

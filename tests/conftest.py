@@ -1,4 +1,4 @@
-"""Shared fixtures: small synthetic tables, fast configurations, a workspace per test."""
+"""Fixtures of every tier, the environment of the test session, and tier markers by folder."""
 
 from __future__ import annotations
 
@@ -6,33 +6,28 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-# Commands run by the tests keep their Prefect database away from the user's ~/.prefect.
-os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="regress-tests-prefect-"))
+from tests.helpers import make_table, train_package
 
-FAST_TRAIN = {"max_epochs": 15, "patience": 5, "batch_size": 32, "lr": 0.01, "lr_schedule": "constant", "ema_decay": 0.0}
-FAST_MODEL = {"kind": "mlp", "hidden_sizes": [16], "ensemble_size": 1, "dropout": 0.0}
-FAST_FEATURES = {"scaler": "standard"}
-# The same small, quick settings as command-line flags.
-FAST_ARGS = [
-    f"--set={section}.{key}={value}"
-    for section, values in (("train", {**FAST_TRAIN, "max_epochs": 10}), ("model", FAST_MODEL), ("features", FAST_FEATURES))
-    for key, value in values.items()
-]
+TIERS = ("unit", "contract", "flows", "e2e")
 
 
-def make_table(n_rows: int = 120, *, seed: int = 0) -> pd.DataFrame:
-    """A small numeric regression table: y = 3a - 2b + noise."""
-    rng = np.random.default_rng(seed)
-    a = rng.uniform(0, 10, n_rows)
-    b = rng.uniform(-5, 5, n_rows)
-    return pd.DataFrame({"a": a, "b": b, "y": 3 * a - 2 * b + rng.normal(0, 0.5, n_rows)})
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    # Commands run by the tests keep their Prefect database away from the user's ~/.prefect.
+    os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="regress-tests-prefect-"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its tier, the folder it lives in, so `-m` selects tiers."""
+    for item in items:
+        tier = Path(str(item.fspath)).parent.name
+        if tier in TIERS:
+            item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture
@@ -52,48 +47,8 @@ def home(tmp_path) -> str:
     return str(tmp_path / "home")
 
 
-def fast_config(home: str, **sections: dict) -> dict:
-    """Configuration values for a quick run on a small table."""
-    values = {"registry": {"home": home}, "train": dict(FAST_TRAIN), "model": dict(FAST_MODEL), "features": dict(FAST_FEATURES)}
-    for name, section in sections.items():
-        values[name] = {**values.get(name, {}), **section}
-    return values
-
-
-def train_package(home: str, *, seed: int = 0) -> str:
-    """Train and publish a small model with the core alone; return its version."""
-    from regress_core.config import build_config
-    from regress_core.pipeline import train_pipeline
-
-    source = Path(home) / "train.csv"
-    source.parent.mkdir(parents=True, exist_ok=True)
-    make_table(200, seed=seed).to_csv(source, index=False)
-    version, _ = train_pipeline(build_config(values=fast_config(home, data={"source": str(source), "target": "y"})))
-    return version
-
-
-def scoring_input(n_rows: int = 500, *, seed: int = 5) -> pd.DataFrame:
-    """Rows to score: the training columns without the target, plus an id and a label."""
-    df = make_table(n_rows, seed=seed).drop(columns="y")
-    df.insert(0, "id", np.arange(1000, 1000 + n_rows))
-    df["label"] = [f"r{i}" for i in range(n_rows)]
-    return df
-
-
 @pytest.fixture(scope="session")
 def trained_home(tmp_path_factory) -> str:
     home = str(tmp_path_factory.mktemp("trained") / "home")
     train_package(home)
     return home
-
-
-def make_mixed_table(n_rows: int = 300, *, seed: int = 0) -> pd.DataFrame:
-    """A messy table: an id, a numeric, a categorical and a nullable numeric column."""
-    rng = np.random.default_rng(seed)
-    size = rng.uniform(20, 200, n_rows)
-    city = rng.choice(["north", "south", "east"], n_rows)
-    age = rng.uniform(0, 50, n_rows)
-    age[rng.random(n_rows) < 0.15] = np.nan
-    effect = {"north": 30.0, "south": -20.0, "east": 0.0}
-    price = 2 * size + np.vectorize(effect.get)(city) - 0.5 * np.nan_to_num(age, nan=25) + rng.normal(0, 5, n_rows)
-    return pd.DataFrame({"listing_id": [f"L{i:05d}" for i in range(n_rows)], "size": size, "city": city, "age": age, "price": price})

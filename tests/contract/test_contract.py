@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from regress_core.contract import dump_contract, infer_contract, load_contract
+from regress_core.data.contract import dump_contract, infer_contract, load_contract
 from regress_core.errors import ConfigError, DataError
 
 

@@ -4,9 +4,9 @@ import pytest
 
 from regress_core.config import build_config
 from regress_core.errors import ConfigError
-from regress_core.stages import ingest, validate
-from regress_core.workspace import Workspace
-from tests.conftest import make_table
+from regress_core.pipeline.data_stages import ingest, validate
+from regress_core.pipeline.workspace import Workspace
+from tests.helpers import make_table
 
 
 def test_selected_features_only(tmp_path):

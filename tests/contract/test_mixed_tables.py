@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from regress_core.contract import infer_contract, normalize_frame
+from regress_core.data.contract import infer_contract, normalize_frame
+from regress_core.data.preprocessing import Preprocessor
+from regress_core.data.validation import validate_frame
 from regress_core.errors import DataError
-from regress_core.preprocessing import Preprocessor
-from regress_core.validation import validate_frame
-from tests.conftest import make_mixed_table
+from tests.helpers import make_mixed_table
 
 
 @pytest.fixture
@@ -55,7 +55,10 @@ def test_unseen_categories_and_blanks_score_and_are_counted(mixed):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda d: d.assign(size=d["size"].astype(object).where(d.index != 7, "n/a")), "column 'size' holds numbers and stray text such as 'n/a' (1 rows)"),
+        (
+            lambda d: d.assign(size=d["size"].astype(object).where(d.index != 7, "n/a")),
+            "column 'size' holds numbers and stray text such as 'n/a' (1 rows)",
+        ),
         (lambda d: d.assign(price="expensive"), "target column 'price' is not numeric (values such as 'expensive')"),
         (lambda d: d.assign(price=d.price.where(d.index != 3)), "target column 'price' has 1 blank values"),
     ],

@@ -1,9 +1,9 @@
 import pandas as pd
 import pytest
 
+from regress_core.data.sources import bundled_path, load_source, make_synthetic
+from regress_core.data.tables import read_table
 from regress_core.errors import DataError
-from regress_core.sources import bundled_path, load_source, make_synthetic
-from regress_core.tables import read_table
 
 
 def test_csv_and_parquet_read_the_same(tmp_path, table):

@@ -1,17 +1,19 @@
 import numpy as np
 import pytest
 
-from regress_core.contract import ColumnSpec, DataContract
-from regress_core.sources import default_contract, load_source
-from regress_core.validation import validate_frame
+from regress_core.data.contract import ColumnSpec, DataContract
+from regress_core.data.sources import default_contract, load_source
+from regress_core.data.validation import validate_frame
 
 
 @pytest.fixture(scope="module")
 def contract():
     return DataContract(
-        name="t", target="y", min_rows=10,
+        name="t",
+        target="y",
+        min_rows=10,
         columns=[ColumnSpec(name="a", min=0, max=10), ColumnSpec(name="b", nullable=True), ColumnSpec(name="y")],
-    )  # fmt: skip
+    )
 
 
 def summary(df, contract):
@@ -21,7 +23,9 @@ def summary(df, contract):
 
 
 def test_bundled_dataset_passes_its_shipped_contract(tmp_path):
-    report = validate_frame(load_source("california_housing"), default_contract("california_housing"), docs_dir=tmp_path / "docs")
+    report = validate_frame(
+        load_source("california_housing"), default_contract("california_housing"), docs_dir=tmp_path / "docs"
+    )
     assert report.success, report.summary()
     assert report.docs_path.is_file()
 

@@ -4,8 +4,8 @@ import json
 
 import pandas as pd
 
-from regress_core.sources import load_source
-from tests.flows.test_cli import regress
+from regress_core.data.sources import load_source
+from tests.helpers import regress
 
 
 def test_train_notebook_preset_then_score_the_bundled_rows(home, tmp_path):
@@ -19,7 +19,16 @@ def test_train_notebook_preset_then_score_the_bundled_rows(home, tmp_path):
     assert "cache hits: ingest, validate, split, scale, train, evaluate" in again.stdout
     rows = load_source("california_housing").drop(columns="MedHouseVal").reset_index(names="block")
     rows.to_parquet(tmp_path / "blocks.parquet", index=False)
-    scored = regress("score", "--input", str(tmp_path / "blocks.parquet"), "--output", str(tmp_path / "pred.parquet"), "--keep", "block", home=home)
+    scored = regress(
+        "score",
+        "--input",
+        str(tmp_path / "blocks.parquet"),
+        "--output",
+        str(tmp_path / "pred.parquet"),
+        "--keep",
+        "block",
+        home=home,
+    )
     assert scored.returncode == 0, scored.stderr
     out = pd.read_parquet(tmp_path / "pred.parquet")
     assert out.block.tolist() == list(range(20640)) and out.prediction.notna().all()

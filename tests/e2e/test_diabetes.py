@@ -4,7 +4,7 @@ import json
 
 from sklearn.datasets import load_diabetes
 
-from tests.flows.test_cli import regress
+from tests.helpers import regress
 
 
 def test_diabetes_trains_end_to_end(home, tmp_path):

@@ -6,4 +6,3 @@ from prefect.testing.utilities import prefect_test_harness
 def prefect_harness():
     with prefect_test_harness(server_startup_timeout=180):
         yield
-

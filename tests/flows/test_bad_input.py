@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows.cli import main
-from regress_core.contract import dump_contract, infer_contract
-from tests.conftest import make_table, scoring_input, train_package
+from regress_cli.main import main
+from regress_core.data.contract import dump_contract, infer_contract
+from tests.helpers import make_table, scoring_input, train_package
 
 DATA_ERROR, CONFIG_ERROR = 3, 2
 
@@ -73,18 +73,72 @@ def truncated_parquet(df):
 # name -> (file name, training content, scoring content, message in train, message in score)
 CORPUS = {
     "missing target": ("t.csv", good_train().drop(columns="y"), None, "missing columns y", None),
-    "missing feature": ("t.csv", good_train().drop(columns="b"), good_score().drop(columns="b"), "missing columns b", "is missing columns: b"),
+    "missing feature": (
+        "t.csv",
+        good_train().drop(columns="b"),
+        good_score().drop(columns="b"),
+        "missing columns b",
+        "is missing columns: b",
+    ),
     "extra column": ("t.csv", good_train().assign(c=1.0), None, "unexpected columns c", None),
-    "renamed column": ("t.csv", good_train().rename(columns={"a": "A"}), good_score().rename(columns={"a": "A"}), "missing columns a; unexpected columns A", "is missing columns: a"),
-    "text in numeric column": ("t.csv", with_text(good_train()), with_text(good_score()), "a: values must be numeric (1 of 120 rows) (e.g. 'n/a')", "row 2: a is not numeric"),
-    "NaN values": ("t.parquet", good_train().assign(b=lambda d: d.b.where(d.index != 4)), good_score().assign(b=lambda d: d.b.where(d.index != 4)), "b: values must not be blank (1 of 120 rows)", "row 4: b is blank"),
-    "infinite values": ("t.parquet", good_train().assign(a=lambda d: d.a.where(d.index != 5, np.inf)), good_score().assign(a=lambda d: d.a.where(d.index != 5, np.inf)), "(e.g. inf)", "row 5: a is not finite"),
+    "renamed column": (
+        "t.csv",
+        good_train().rename(columns={"a": "A"}),
+        good_score().rename(columns={"a": "A"}),
+        "missing columns a; unexpected columns A",
+        "is missing columns: a",
+    ),
+    "text in numeric column": (
+        "t.csv",
+        with_text(good_train()),
+        with_text(good_score()),
+        "a: values must be numeric (1 of 120 rows) (e.g. 'n/a')",
+        "row 2: a is not numeric",
+    ),
+    "NaN values": (
+        "t.parquet",
+        good_train().assign(b=lambda d: d.b.where(d.index != 4)),
+        good_score().assign(b=lambda d: d.b.where(d.index != 4)),
+        "b: values must not be blank (1 of 120 rows)",
+        "row 4: b is blank",
+    ),
+    "infinite values": (
+        "t.parquet",
+        good_train().assign(a=lambda d: d.a.where(d.index != 5, np.inf)),
+        good_score().assign(a=lambda d: d.a.where(d.index != 5, np.inf)),
+        "(e.g. inf)",
+        "row 5: a is not finite",
+    ),
     "empty file": ("t.csv", b"", b"", "is empty", "is empty"),
     "header only": ("t.csv", b"a,b,y\n", b"id,a,b\n", "has a header but no data rows", "no rows to score"),
-    "corrupt parquet": ("t.parquet", truncated_parquet(good_train()), truncated_parquet(good_score()), "is not a readable Parquet file", "cannot read"),
-    "not a table": ("t.bin", b"\x00\x01\x02\xff binary", b"\x00\x01\x02\xff binary", "is neither CSV nor Parquet", "cannot read"),
-    "not UTF-8": ("t.csv", "a,b,y\n\xe9,1,2\n".encode("latin-1"), "id,a,b\n1,\xe9,2\n".encode("latin-1"), "is not UTF-8 text", "cannot read"),
-    "duplicate columns": ("t.csv", b"a,a,b,y\n1,2,3,4\n", b"a,a,b\n1,2,3\n", "duplicate column names: a", "duplicate column names: a"),
+    "corrupt parquet": (
+        "t.parquet",
+        truncated_parquet(good_train()),
+        truncated_parquet(good_score()),
+        "is not a readable Parquet file",
+        "cannot read",
+    ),
+    "not a table": (
+        "t.bin",
+        b"\x00\x01\x02\xff binary",
+        b"\x00\x01\x02\xff binary",
+        "is neither CSV nor Parquet",
+        "cannot read",
+    ),
+    "not UTF-8": (
+        "t.csv",
+        "a,b,y\n\xe9,1,2\n".encode("latin-1"),
+        "id,a,b\n1,\xe9,2\n".encode("latin-1"),
+        "is not UTF-8 text",
+        "cannot read",
+    ),
+    "duplicate columns": (
+        "t.csv",
+        b"a,a,b,y\n1,2,3,4\n",
+        b"a,a,b\n1,2,3\n",
+        "duplicate column names: a",
+        "duplicate column names: a",
+    ),
     "constant target": ("t.csv", good_train().assign(y=3.0), None, "target is constant", None),
     "too few rows": ("t.csv", good_train().head(5), None, "table has 5 rows, needs at least 20", None),
 }
@@ -129,7 +183,9 @@ def test_missing_paths(workspace):
     root, home, contract = workspace
     code, lines = run_cli("train", "--data", str(root / "nope.csv"), "--contract", contract, "--home", home)
     assert code == DATA_ERROR and "input not found" in lines[0]
-    code, lines = run_cli("score", "--input", str(root / "nope.csv"), "--output", str(root / "o.parquet"), "--home", home)
+    code, lines = run_cli(
+        "score", "--input", str(root / "nope.csv"), "--output", str(root / "o.parquet"), "--home", home
+    )
     assert code == DATA_ERROR and "input not found" in lines[0]
     code, lines = run_cli("train", "--data", str(root), "--contract", contract, "--home", home)
     assert code == DATA_ERROR and "input is a folder" in lines[0]
@@ -162,8 +218,12 @@ def test_bad_configuration(workspace, overrides, message):
 def test_bad_scoring_options(workspace):
     root, home, _ = workspace
     path = write(root / "rows.parquet", good_score())
-    code, lines = run_cli("score", "--input", path, "--output", str(root / "o.parquet"), "--batch-rows", "0", "--home", home)
+    code, lines = run_cli(
+        "score", "--input", path, "--output", str(root / "o.parquet"), "--batch-rows", "0", "--home", home
+    )
     assert code == CONFIG_ERROR and "batch_rows: Input should be greater than or equal to 1" in lines[0]
-    code, lines = run_cli("score", "--input", path, "--output", str(root / "o.parquet"), "--model", "../../etc", "--home", home)
+    code, lines = run_cli(
+        "score", "--input", path, "--output", str(root / "o.parquet"), "--model", "../../etc", "--home", home
+    )
     assert code == 4 and "invalid model version '../../etc'" in lines[0]
     assert not (root / "o.parquet").exists()

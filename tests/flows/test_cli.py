@@ -1,22 +1,11 @@
 """The `regress` command as a user runs it: exit codes and the one line they read."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 
-from tests.conftest import FAST_ARGS, make_table
-
-
-def regress(*args, home=None, cwd=None):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    if home:
-        env["REGRESS_HOME"] = home
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
-
+from tests.helpers import FAST_ARGS, make_table, regress
 
 FAST = FAST_ARGS
 
@@ -38,7 +27,11 @@ def test_train_then_list_and_show(home):
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["train", "--set", "train.lr=-1"], 2, "regress: error: invalid configuration: train.lr: Input should be greater than 0"),
+        (
+            ["train", "--set", "train.lr=-1"],
+            2,
+            "regress: error: invalid configuration: train.lr: Input should be greater than 0",
+        ),
         (["train", "--set", "model.nope=1"], 2, "model.nope: unknown key"),
         (["train", "--data", "missing.csv", "--target", "y"], 3, "regress: error: input not found"),
         (["train", "--config", "nope.yaml"], 2, "configuration file not found"),
@@ -51,6 +44,21 @@ def test_errors_are_one_line_with_a_distinct_exit_code(home, args, code, message
     assert done.returncode == code, done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--debug", "train", "--config", "nope.yaml"],
+        ["train", "--debug", "--config", "nope.yaml"],
+        ["train", "--config", "nope.yaml", "--debug"],
+    ],
+)
+def test_debug_shows_the_traceback_and_its_cause_wherever_it_is_placed(home, args):
+    done = regress(*args, home=home)
+    assert done.returncode != 0
+    assert "ConfigError: configuration file not found: nope.yaml" in done.stderr
+    assert "FileNotFoundError" in done.stderr and "direct cause" in done.stderr
 
 
 def test_failed_validation_exits_3_and_publishes_nothing(home, tmp_path):
@@ -84,7 +92,16 @@ def test_no_models_yet(home):
 def test_score_after_train_as_a_new_user_would(home, tmp_path):
     assert regress("train", "--data", "linear", *FAST, home=home).returncode == 0
     pd.DataFrame({"id": [7, 8, 9], "x": [0.0, 5.0, 10.0]}).to_csv(tmp_path / "new.csv", index=False)
-    done = regress("score", "--input", str(tmp_path / "new.csv"), "--output", str(tmp_path / "pred.parquet"), "--keep", "id", home=home)
+    done = regress(
+        "score",
+        "--input",
+        str(tmp_path / "new.csv"),
+        "--output",
+        str(tmp_path / "pred.parquet"),
+        "--keep",
+        "id",
+        home=home,
+    )
     assert done.returncode == 0, done.stderr
     assert "scored 3 of 3 rows from 1 file(s) with model v0001" in done.stdout
     out = pd.read_parquet(tmp_path / "pred.parquet")
@@ -97,7 +114,10 @@ def test_score_refuses_bad_rows_with_exit_3(home, tmp_path):
     pd.DataFrame({"x": ["1.0", "oops"]}).to_csv(tmp_path / "bad.csv", index=False)
     done = regress("score", "--input", str(tmp_path / "bad.csv"), "--output", str(tmp_path / "p.parquet"), home=home)
     assert done.returncode == 3
-    assert "regress: error: scoring input failed validation: 1 rows in" in done.stderr and "row 1: x is not numeric" in done.stderr
+    assert (
+        "regress: error: scoring input failed validation: 1 rows in" in done.stderr
+        and "row 1: x is not numeric" in done.stderr
+    )
     assert not (tmp_path / "p.parquet").exists()
 
 
@@ -108,17 +128,39 @@ def test_score_without_a_champion(home, tmp_path):
 
 
 def test_messy_table_trains_and_scores_with_one_command(home, tmp_path):
-    from tests.conftest import make_mixed_table
+    from tests.helpers import make_mixed_table
 
     make_mixed_table().to_csv(tmp_path / "listings.csv", index=False)
-    done = regress("train", "--data", str(tmp_path / "listings.csv"), "--target", "price", *FAST, "--set", "train.max_epochs=40", home=home)
+    done = regress(
+        "train",
+        "--data",
+        str(tmp_path / "listings.csv"),
+        "--target",
+        "price",
+        *FAST,
+        "--set",
+        "train.max_epochs=40",
+        home=home,
+    )
     assert done.returncode == 0, done.stderr
-    assert "inferred contract: target price; numeric size, age (nullable); categorical city (3 categories); identifier listing_id (not a feature)" in done.stdout
+    assert (
+        "inferred contract: target price; numeric size, age (nullable); categorical city (3 categories); "
+        "identifier listing_id (not a feature)" in done.stdout
+    )
     new = make_mixed_table(20, seed=9).drop(columns="price")
     new.loc[[0, 1], "city"] = "west"
     new.loc[[2, 3], "age"] = None
     new.to_csv(tmp_path / "new.csv", index=False)
-    scored = regress("score", "--input", str(tmp_path / "new.csv"), "--output", str(tmp_path / "p.parquet"), "--keep", "listing_id", home=home)
+    scored = regress(
+        "score",
+        "--input",
+        str(tmp_path / "new.csv"),
+        "--output",
+        str(tmp_path / "p.parquet"),
+        "--keep",
+        "listing_id",
+        home=home,
+    )
     assert scored.returncode == 0, scored.stderr
     assert "categories not seen in training (encoded as none of the known ones): city (2 rows)" in scored.stdout
     out = pd.read_parquet(tmp_path / "p.parquet")
@@ -126,9 +168,11 @@ def test_messy_table_trains_and_scores_with_one_command(home, tmp_path):
 
 
 def test_stray_text_in_a_numeric_column_is_refused_by_name(home, tmp_path):
-    from tests.conftest import make_mixed_table
+    from tests.helpers import make_mixed_table
 
-    make_mixed_table().assign(size=lambda d: d["size"].astype(object).where(d.index != 4, "n/a")).to_csv(tmp_path / "t.csv", index=False)
+    make_mixed_table().assign(size=lambda d: d["size"].astype(object).where(d.index != 4, "n/a")).to_csv(
+        tmp_path / "t.csv", index=False
+    )
     done = regress("train", "--data", str(tmp_path / "t.csv"), "--target", "price", *FAST, home=home)
     assert done.returncode == 3
     assert "column 'size' holds numbers and stray text such as 'n/a'" in done.stderr

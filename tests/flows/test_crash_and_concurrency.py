@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from regress_core.registry import Registry
-from regress_core.workspace import Workspace
-from tests.conftest import FAST_ARGS, make_table
+from regress_core.pipeline.workspace import Workspace
+from regress_core.registry.store import Registry
+from tests.helpers import FAST_ARGS, make_table
 
 FAST = FAST_ARGS
 
@@ -25,7 +25,7 @@ def start(home, data, *extra, failpoint=None):
     env.pop("REGRESS_FAILPOINT", None)
     if failpoint:
         env["REGRESS_FAILPOINT"] = failpoint
-    args = [sys.executable, "-m", "flows.cli", "train", "--data", data, "--target", "y", *FAST, *extra]
+    args = [sys.executable, "-m", "regress_cli.main", "train", "--data", data, "--target", "y", *FAST, *extra]
     logs = Path(home).parent / f"run-{len(list(Path(home).parent.glob('run-*')))}"
     logs.mkdir(parents=True)
     with open(logs / "out", "w") as out, open(logs / "err", "w") as err:
@@ -54,7 +54,7 @@ def assert_consistent(home):
         assert champion in registry.versions()
         registry.verify(champion)
     history = registry.history()
-    for before, after in zip(history, history[1:]):
+    for before, after in zip(history, history[1:], strict=False):
         assert after["previous"] == before["version"]
     return registry
 

@@ -9,10 +9,10 @@ from prefect.client.schemas.sorting import ArtifactSort
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from flows import local_server
-from regress_core.registry import Registry
-from regress_core.workspace import Workspace
-from tests.conftest import FAST_FEATURES, FAST_MODEL, FAST_TRAIN
+from regress_cli import local_server
+from regress_core.pipeline.workspace import Workspace
+from regress_core.registry.store import Registry
+from tests.helpers import FAST_FEATURES, FAST_MODEL, FAST_TRAIN
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +68,12 @@ def test_custom_training_run_through_the_worker(stack, tmp_path):
     async def artifacts():
         async with get_client() as client:
             found = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(), flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])),
-                task_run_filter=TaskRunFilter(), sort=ArtifactSort.CREATED_DESC, limit=50,
-            )  # fmt: skip
+                artifact_filter=ArtifactFilter(),
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])),
+                task_run_filter=TaskRunFilter(),
+                sort=ArtifactSort.CREATED_DESC,
+                limit=50,
+            )
         return {artifact.key for artifact in found}
 
     assert {"data-validation", "test-metrics", "model-report", "promotion-decision"} <= asyncio.run(artifacts())
@@ -82,7 +85,7 @@ def test_invalid_parameters_are_refused_before_the_run(stack):
 
 
 def test_promote_and_rollback_deployments_change_the_champion(stack, tmp_path):
-    from tests.conftest import train_package
+    from tests.helpers import train_package
 
     home = str(tmp_path / "ops")
     train_package(home, seed=0)
@@ -90,12 +93,16 @@ def test_promote_and_rollback_deployments_change_the_champion(stack, tmp_path):
     registry = Registry(Workspace.at(home).registry_dir)
     first_champion = registry.champion()
     other = "v0002" if first_champion == "v0001" else "v0001"
-    run = run_deployment("promote_model/promote", parameters={"version": other, "reason": "checked by hand", "home": home}, timeout=300)
+    run = run_deployment(
+        "promote_model/promote", parameters={"version": other, "reason": "checked by hand", "home": home}, timeout=300
+    )
     assert run.state.is_completed(), run.state
     assert registry.champion() == other
     entry = registry.history()[-1]
     assert (entry["action"], entry["reason"], entry["run"]) == ("manual-promote", "checked by hand", str(run.id))
-    run = run_deployment("rollback_model/rollback", parameters={"reason": "scores looked off", "home": home}, timeout=300)
+    run = run_deployment(
+        "rollback_model/rollback", parameters={"reason": "scores looked off", "home": home}, timeout=300
+    )
     assert run.state.is_completed(), run.state
     assert registry.champion() == first_champion
     assert registry.history()[-1]["action"] == "rollback" and registry.history()[-1]["run"] == str(run.id)

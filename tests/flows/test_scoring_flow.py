@@ -11,7 +11,7 @@ from prefect.client.schemas.sorting import ArtifactSort
 from flows.scoring import batch_scoring
 from regress_core.config import ScoringConfig
 from regress_core.errors import DataValidationError
-from tests.conftest import scoring_input
+from tests.helpers import scoring_input
 
 
 @pytest.fixture
@@ -32,8 +32,11 @@ async def artifact_keys():
     async with get_client() as client:
         found = await client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["scoring-summary", "scoring-drift"])),
-            flow_run_filter=FlowRunFilter(), task_run_filter=TaskRunFilter(), sort=ArtifactSort.CREATED_DESC, limit=10,
-        )  # fmt: skip
+            flow_run_filter=FlowRunFilter(),
+            task_run_filter=TaskRunFilter(),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=10,
+        )
     return {artifact.key for artifact in found}
 
 
@@ -46,7 +49,9 @@ def test_local_flow_scores_and_publishes_artifacts(trained_home, parts, tmp_path
 
 def test_dask_path_equals_local_path(trained_home, parts, tmp_path):
     batch_scoring(params=params(trained_home, parts, tmp_path / "local.parquet"))
-    summary = batch_scoring(params=params(trained_home, parts, tmp_path / "dask.parquet", task_runner="dask", dask_workers=2))
+    summary = batch_scoring(
+        params=params(trained_home, parts, tmp_path / "dask.parquet", task_runner="dask", dask_workers=2)
+    )
     local, dask = pd.read_parquet(tmp_path / "local.parquet"), pd.read_parquet(tmp_path / "dask.parquet")
     pd.testing.assert_frame_equal(local, dask, check_exact=True)
     assert summary.rows_scored == 900

@@ -10,9 +10,9 @@ from prefect.client.schemas.sorting import ArtifactSort
 from flows.training import training
 from regress_core.config import build_config
 from regress_core.errors import DataValidationError
-from regress_core.registry import Registry
-from regress_core.workspace import Workspace
-from tests.conftest import fast_config, make_table
+from regress_core.pipeline.workspace import Workspace
+from regress_core.registry.store import Registry
+from tests.helpers import fast_config, make_table
 
 ALL_STAGES = ["ingest", "validate", "split", "scale", "train", "evaluate"]
 
@@ -28,7 +28,9 @@ def registry(home):
 async def artifact_keys():
     async with get_client() as client:
         artifacts = await client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["test-metrics", "promotion-decision", "model-report", "data-validation"])),
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["test-metrics", "promotion-decision", "model-report", "data-validation"])
+            ),
             flow_run_filter=FlowRunFilter(),
             task_run_filter=TaskRunFilter(),
             sort=ArtifactSort.CREATED_DESC,
@@ -39,15 +41,23 @@ async def artifact_keys():
 
 def test_full_run_publishes_and_bootstraps_the_champion(home):
     summary = run(home, data={"source": "linear"})
-    assert summary["version"] == "v0001"
-    assert summary["cached"] == []
-    assert summary["metrics"]["r2"] > 0.9
-    assert set(summary["baselines"]) == {"mean", "linear_regression"}
-    assert summary["decision"]["bootstrap"] and summary["decision"]["promote"]
+    assert summary.version == "v0001"
+    assert summary.cached == []
+    assert summary.metrics["r2"] > 0.9
+    assert set(summary.baselines) == {"mean", "linear_regression"}
+    assert summary.decision.bootstrap and summary.decision.promote
     reg = registry(home)
     assert reg.champion() == "v0001"
     package = reg.verify("v0001")
-    for name in ("model.pt", "preprocessor.joblib", "package.json", "contract.yaml", "report.html", "manifest.json", "plots/loss_curves.png"):
+    for name in (
+        "model.pt",
+        "preprocessor.joblib",
+        "package.json",
+        "contract.yaml",
+        "report.html",
+        "manifest.json",
+        "plots/loss_curves.png",
+    ):
         assert (package / name).is_file(), name
     metadata = reg.metadata("v0001")
     assert metadata["data"]["raw_sha256"] and metadata["code_version"] and metadata["libraries"]["torch"]
@@ -57,11 +67,11 @@ def test_full_run_publishes_and_bootstraps_the_champion(home):
 
 def test_rerun_hits_every_cache_and_publishes_nothing_new(home):
     first = run(home, data={"source": "parabola"}, train={"max_epochs": 60}, model={"hidden_sizes": [32, 32]})
-    assert first["decision"]["promote"], first["decision"]["summary"]
+    assert first.decision.promote, first.decision.summary
     second = run(home, data={"source": "parabola"}, train={"max_epochs": 60}, model={"hidden_sizes": [32, 32]})
-    assert second["cached"] == ALL_STAGES
-    assert second["version"] == first["version"] == "v0001"
-    assert second["decision"]["summary"] == "v0001 is already the champion; nothing changed"
+    assert second.cached == ALL_STAGES
+    assert second.version == first.version == "v0001"
+    assert second.decision.summary == "v0001 is already the champion; nothing changed"
     assert len(registry(home).history()) == 1
 
 
@@ -72,7 +82,7 @@ def test_changing_the_data_invalidates_everything_downstream(home, tmp_path):
     text = path.read_text()
     path.write_text(text[:-2] + ("1" if text[-2] != "1" else "2") + "\n")  # one byte
     summary = run(home, data={"source": str(path), "target": "y"})
-    assert summary["cached"] == []
+    assert summary.cached == []
 
 
 def test_changing_training_settings_reuses_data_stages(home, tmp_path):
@@ -80,13 +90,13 @@ def test_changing_training_settings_reuses_data_stages(home, tmp_path):
     make_table(seed=2).to_csv(path, index=False)
     run(home, data={"source": str(path), "target": "y"})
     summary = run(home, data={"source": str(path), "target": "y"}, train={"lr": 0.02})
-    assert summary["cached"] == ["ingest", "validate", "split", "scale"]
+    assert summary.cached == ["ingest", "validate", "split", "scale"]
 
 
 def test_gate_rejects_a_model_below_threshold(home):
     summary = run(home, data={"source": "linear"}, gate={"r2_min": 0.9999})
-    assert not summary["decision"]["promote"]
-    assert "failed r2_min" in summary["decision"]["summary"]
+    assert not summary.decision.promote
+    assert "failed r2_min" in summary.decision.summary
     assert registry(home).champion() is None
     assert registry(home).versions() == ["v0001"]
 
@@ -94,17 +104,20 @@ def test_gate_rejects_a_model_below_threshold(home):
 def test_gate_rejects_a_candidate_worse_than_the_champion(home):
     run(home, data={"source": "linear"})
     worse = run(home, data={"source": "linear"}, train={"max_epochs": 1, "lr": 0.0001})
-    assert not worse["decision"]["promote"]
-    assert "beyond the 1.0% tolerance" in worse["decision"]["checks"][-1]["text"]
+    assert not worse.decision.promote
+    assert "beyond the 1.0% tolerance" in worse.decision.checks[-1].text
     assert registry(home).champion() == "v0001"
 
 
 def test_better_candidate_is_promoted_with_an_audit_record(home):
     run(home, data={"source": "linear"}, train={"max_epochs": 2, "lr": 0.001}, gate={"r2_min": None})
     better = run(home, data={"source": "linear"})
-    assert better["decision"]["promote"]
+    assert better.decision.promote
     history = registry(home).history()
-    assert [(h["action"], h["version"], h["previous"]) for h in history] == [("bootstrap", "v0001", None), ("promote", "v0002", "v0001")]
+    assert [(h["action"], h.version, h["previous"]) for h in history] == [
+        ("bootstrap", "v0001", None),
+        ("promote", "v0002", "v0001"),
+    ]
     assert history[-1]["run"]  # the Prefect flow run that promoted it
 
 

@@ -31,7 +31,9 @@ def test_linear_preset_is_one_linear_layer():
 def test_file_then_values_then_overrides(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("train:\n  lr: 0.5\n  max_epochs: 3\nmodel:\n  dropout: 0.2\n")
-    config = build_config(path=path, values={"train": {"lr": 0.25}}, overrides=["train.max_epochs=9", "model.hidden_sizes=[8, 4]"])
+    config = build_config(
+        path=path, values={"train": {"lr": 0.25}}, overrides=["train.max_epochs=9", "model.hidden_sizes=[8, 4]"]
+    )
     assert config.train.lr == 0.25 and config.train.max_epochs == 9
     assert config.model.dropout == 0.2 and config.model.hidden_sizes == [8, 4]
 

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
-from regress_core.contract import infer_contract
-from regress_core.evaluation import baseline_metrics, plot_loss_curves, plot_predictions, regression_metrics
+from regress_core.data.contract import infer_contract
+from regress_core.evaluation.metrics import baseline_metrics, regression_metrics
+from regress_core.evaluation.plots import plot_loss_curves, plot_predictions
 
 
 def test_metrics_agree_with_scikit_learn():
@@ -32,6 +33,9 @@ def test_baselines_mean_and_linear_regression(table):
 def test_plots_are_png_files(tmp_path):
     y = np.linspace(0, 1, 20)
     paths = plot_predictions(y, y + 0.1, out_dir=tmp_path)
-    paths["loss"] = plot_loss_curves([{"epoch": 1, "train_loss": 1.0, "val_loss": 0.9}, {"epoch": 2, "train_loss": 0.5, "val_loss": 0.6}], out_dir=tmp_path)
+    paths["loss"] = plot_loss_curves(
+        [{"epoch": 1, "train_loss": 1.0, "val_loss": 0.9}, {"epoch": 2, "train_loss": 0.5, "val_loss": 0.6}],
+        out_dir=tmp_path,
+    )
     for path in paths.values():
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,5 +1,5 @@
 from regress_core.config import GateConfig
-from regress_core.gate import decide
+from regress_core.registry.gate import decide
 
 GOOD = {"mse": 0.25, "rmse": 0.5, "mae": 0.4, "r2": 0.8}
 
@@ -26,24 +26,49 @@ def test_threshold_failures_block_promotion_and_are_named():
 
 def test_candidate_within_tolerance_of_champion_is_promoted():
     champion = {**GOOD, "rmse": 0.498}
-    decision = decide(version="v0002", metrics=GOOD, gate=GateConfig(champion_tolerance=0.01), champion="v0001", champion_metrics=champion)
+    decision = decide(
+        version="v0002",
+        metrics=GOOD,
+        gate=GateConfig(champion_tolerance=0.01),
+        champion="v0001",
+        champion_metrics=champion,
+    )
     assert decision.promote and not decision.bootstrap
     assert "within the 1.0% tolerance" in decision.checks[-1].text
 
 
 def test_candidate_worse_than_champion_is_rejected():
     champion = {**GOOD, "rmse": 0.45}
-    decision = decide(version="v0002", metrics=GOOD, gate=GateConfig(champion_tolerance=0.01), champion="v0001", champion_metrics=champion)
+    decision = decide(
+        version="v0002",
+        metrics=GOOD,
+        gate=GateConfig(champion_tolerance=0.01),
+        champion="v0001",
+        champion_metrics=champion,
+    )
     assert not decision.promote
     assert "test RMSE 0.5000 vs champion v0001 0.4500 on the same rows: beyond" in decision.checks[-1].text
 
 
 def test_champion_that_cannot_be_scored_blocks_promotion():
-    decision = decide(version="v0002", metrics=GOOD, gate=GateConfig(), champion="v0001", champion_metrics=None, champion_error="missing feature columns: z")
+    decision = decide(
+        version="v0002",
+        metrics=GOOD,
+        gate=GateConfig(),
+        champion="v0001",
+        champion_metrics=None,
+        champion_error="missing feature columns: z",
+    )
     assert not decision.promote
     assert "could not be scored on these test rows: missing feature columns: z" in decision.checks[-1].text
 
 
 def test_thresholds_can_be_switched_off():
-    decision = decide(version="v0001", metrics={**GOOD, "r2": -3.0}, gate=GateConfig(r2_min=None), champion=None, champion_metrics=None)
+    decision = decide(
+        version="v0001",
+        metrics={**GOOD, "r2": -3.0},
+        gate=GateConfig(r2_min=None),
+        champion=None,
+        champion_metrics=None,
+    )
     assert decision.promote

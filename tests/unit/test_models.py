@@ -3,9 +3,10 @@ import pytest
 import torch
 
 from regress_core.config import ModelConfig
-from regress_core.embeddings import PiecewiseLinearEmbeddings, compute_bin_edges
-from regress_core.modelio import build_model, load_model, model_spec, save_weights
-from regress_core.models import LinearRegressor, TabularMLP
+from regress_core.model.embeddings import PiecewiseLinearEmbeddings, compute_bin_edges
+from regress_core.model.networks import LinearRegressor, TabularMLP
+from regress_core.model.saving import load_model, save_weights
+from regress_core.model.spec import build_model, model_spec
 
 
 def test_output_shapes():
@@ -14,7 +15,10 @@ def test_output_shapes():
     assert TabularMLP(n_features=3, hidden_sizes=[8])(x).shape == (7, 1)
     assert TabularMLP(n_features=3, hidden_sizes=[8, 4], ensemble_size=5)(x).shape == (7, 5)
     edges = compute_bin_edges(np.random.default_rng(0).normal(size=(50, 3)), n_bins=6)
-    assert TabularMLP(n_features=3, hidden_sizes=[8], ensemble_size=2, bin_edges=edges, embedding_dim=4)(x).shape == (7, 2)
+    assert TabularMLP(n_features=3, hidden_sizes=[8], ensemble_size=2, bin_edges=edges, embedding_dim=4)(x).shape == (
+        7,
+        2,
+    )
 
 
 @pytest.mark.parametrize(
@@ -44,7 +48,9 @@ def test_piecewise_linear_encoding_fills_bins_in_order():
 @pytest.mark.parametrize("kind", ["linear", "mlp", "embedding_mlp"])
 def test_weights_round_trip(tmp_path, kind):
     x = np.random.default_rng(0).normal(size=(40, 3)).astype("float32")
-    spec = model_spec(ModelConfig(kind=kind, hidden_sizes=[8], ensemble_size=2, n_bins=4, embedding_dim=3), n_features=3)
+    spec = model_spec(
+        ModelConfig(kind=kind, hidden_sizes=[8], ensemble_size=2, n_bins=4, embedding_dim=3), n_features=3
+    )
     model = build_model(spec, x_train=x).eval()
     loaded = load_model(spec, save_weights(model, tmp_path / "m.pt"))
     torch.testing.assert_close(loaded(torch.as_tensor(x)), model(torch.as_tensor(x)))

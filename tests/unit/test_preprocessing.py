@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from regress_core.contract import ColumnSpec, DataContract
-from regress_core.preprocessing import Preprocessor
+from regress_core.data.contract import ColumnSpec, DataContract
+from regress_core.data.preprocessing import Preprocessor
 
 CONTRACT = DataContract(target="y", columns=[ColumnSpec(name="a"), ColumnSpec(name="b"), ColumnSpec(name="y")])
 

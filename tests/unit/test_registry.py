@@ -3,7 +3,7 @@ import json
 import pytest
 
 from regress_core.errors import RegistryError
-from regress_core.registry import Registry
+from regress_core.registry.store import Registry
 
 
 def stage(registry, payload="weights"):

@@ -1,16 +1,21 @@
 """Batch scoring in the core: exact predictions, order, validation, rejects, drift, safety."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
 from regress_core.errors import ConfigError, DataError, DataValidationError, RegistryError
-from regress_core.package import load_package
-from regress_core.registry import Registry
-from regress_core.scoring import score
-from regress_core.workspace import Workspace
-from tests.conftest import scoring_input, train_package
+from regress_core.pipeline.workspace import Workspace
+from regress_core.registry.package import load_package
+from regress_core.registry.store import Registry
+from regress_core.scoring.streaming import score
+from tests.helpers import scoring_input, train_package
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +36,13 @@ def leftovers(folder):
 
 
 def test_predictions_match_the_model_exactly_in_input_order(tmp_path, package, rows):
-    summary = score(package, input_location=str(tmp_path / "in.parquet"), output=str(tmp_path / "out.parquet"), keep=["id", "label"], batch_rows=64)
+    summary = score(
+        package,
+        input_location=str(tmp_path / "in.parquet"),
+        output=str(tmp_path / "out.parquet"),
+        keep=["id", "label"],
+        batch_rows=64,
+    )
     out = pd.read_parquet(tmp_path / "out.parquet")
     assert list(out.columns) == ["id", "label", "prediction"]
     assert out.id.tolist() == rows.id.tolist() and out.label.tolist() == rows.label.tolist()
@@ -64,7 +75,13 @@ def test_invalid_rows_fail_the_job_and_write_nothing(tmp_path, package, rows):
     rows.loc[3, "a"] = "n/a"
     rows.loc[9, "b"] = np.inf
     rows.to_csv(tmp_path / "bad.csv", index=False)
-    with pytest.raises(DataValidationError, match=r"2 rows in .*bad.csv break the data contract \(row 3: a is not numeric; row 9: b is not finite\); nothing was written"):
+    with pytest.raises(
+        DataValidationError,
+        match=(
+            r"2 rows in .*bad.csv break the data contract "
+            r"\(row 3: a is not numeric; row 9: b is not finite\); nothing was written"
+        ),
+    ):
         score(package, input_location=str(tmp_path / "bad.csv"), output=str(tmp_path / "out.parquet"))
     assert not (tmp_path / "out.parquet").exists() and leftovers(tmp_path) == []
 
@@ -73,13 +90,22 @@ def test_invalid_row_past_the_first_batch_is_named_by_its_row_in_the_file(tmp_pa
     rows.loc[130, "b"] = np.inf
     rows.to_parquet(tmp_path / "bad.parquet", index=False)
     with pytest.raises(DataValidationError, match=r"\(row 130: b is not finite\)"):
-        score(package, input_location=str(tmp_path / "bad.parquet"), output=str(tmp_path / "out.parquet"), batch_rows=64)
+        score(
+            package, input_location=str(tmp_path / "bad.parquet"), output=str(tmp_path / "out.parquet"), batch_rows=64
+        )
 
 
 def test_drop_scores_valid_rows_and_writes_rejects_with_reasons(tmp_path, package, rows):
     rows.loc[[4, 7], "a"] = [np.nan, 1e9]
     rows.to_parquet(tmp_path / "bad.parquet", index=False)
-    summary = score(package, input_location=str(tmp_path / "bad.parquet"), output=str(tmp_path / "out.parquet"), keep=["id"], on_invalid="drop", batch_rows=3)
+    summary = score(
+        package,
+        input_location=str(tmp_path / "bad.parquet"),
+        output=str(tmp_path / "out.parquet"),
+        keep=["id"],
+        on_invalid="drop",
+        batch_rows=3,
+    )
     out = pd.read_parquet(tmp_path / "out.parquet")
     rejected = pd.read_parquet(summary.rejected_path)
     assert (summary.rows_scored, summary.rows_rejected) == (498, 2)
@@ -93,7 +119,9 @@ def test_missing_feature_or_keep_column_is_refused(tmp_path, package, rows):
     with pytest.raises(DataError, match="is missing columns: b"):
         score(package, input_location=str(tmp_path / "nob.parquet"), output=str(tmp_path / "o.parquet"))
     with pytest.raises(DataError, match="is missing columns: order_id"):
-        score(package, input_location=str(tmp_path / "in.parquet"), output=str(tmp_path / "o.parquet"), keep=["order_id"])
+        score(
+            package, input_location=str(tmp_path / "in.parquet"), output=str(tmp_path / "o.parquet"), keep=["order_id"]
+        )
     assert leftovers(tmp_path) == []
 
 
@@ -114,7 +142,12 @@ def test_missing_input(tmp_path, package):
 def test_drift_is_small_on_like_data_and_large_on_shifted_data(tmp_path, package, rows):
     same = score(package, input_location=str(tmp_path / "in.parquet"), output=str(tmp_path / "o.parquet"))
     rows.assign(a=rows.a + 8).to_parquet(tmp_path / "shifted.parquet", index=False)
-    shifted = score(package, input_location=str(tmp_path / "shifted.parquet"), output=str(tmp_path / "o2.parquet"), on_invalid="drop")
+    shifted = score(
+        package,
+        input_location=str(tmp_path / "shifted.parquet"),
+        output=str(tmp_path / "o2.parquet"),
+        on_invalid="drop",
+    )
     assert max(same.psi.values()) < 0.1
     assert shifted.psi["a"] > 1.0 and shifted.psi["a"] > 5 * shifted.psi["b"]
 
@@ -125,7 +158,58 @@ def test_tampered_or_missing_package_is_refused(tmp_path):
     registry = Registry(Workspace.at(home).registry_dir)
     with open(registry.version_dir(version) / "preprocessor.joblib", "ab") as handle:
         handle.write(b"\x00")
-    with pytest.raises(RegistryError, match=f"model version {version} was altered: checksum mismatch in preprocessor.joblib"):
+    with pytest.raises(
+        RegistryError, match=f"model version {version} was altered: checksum mismatch in preprocessor.joblib"
+    ):
         load_package(registry, version)
     with pytest.raises(RegistryError, match="model version v0099 not found"):
         load_package(registry, "v0099")
+
+
+def test_an_output_that_is_the_input_is_refused_and_the_input_kept(tmp_path, package, rows):
+    source = tmp_path / "in.parquet"
+    before = source.read_bytes()
+    with pytest.raises(ConfigError, match=r"--output .*in.parquet would overwrite the input .*in.parquet"):
+        score(package, input_location=str(source), output=str(tmp_path / "sub" / ".." / "in.parquet"))
+    link = tmp_path / "link.parquet"
+    link.symlink_to(source)
+    with pytest.raises(ConfigError, match="would overwrite the input"):
+        score(package, input_location=str(link), output=str(source))
+    assert source.read_bytes() == before and leftovers(tmp_path) == []
+
+
+def test_kept_csv_columns_come_out_exactly_as_written(tmp_path, package, rows):
+    table = rows.assign(id=[f"{i:05d}" for i in range(len(rows))])
+    table.loc[400:, "id"] = "A-2999"  # text only after the first batches
+    table.loc[3, "label"] = ""
+    table.to_csv(tmp_path / "ids.csv", index=False)
+    score(
+        package,
+        input_location=str(tmp_path / "ids.csv"),
+        output=str(tmp_path / "out.parquet"),
+        keep=["id", "label"],
+        batch_rows=64,
+    )
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert out.id.tolist()[:3] == ["00000", "00001", "00002"] and out.id.iloc[-1] == "A-2999"
+    assert out.label.isna().sum() == 1 and out.label.iloc[4] == "r4"
+
+
+def test_a_clean_run_removes_the_rejected_file_of_an_earlier_run(tmp_path, package, rows):
+    rows.assign(a=rows.a.astype(object).where(rows.index != 5, "n/a")).to_csv(tmp_path / "bad.csv", index=False)
+    output = tmp_path / "out.parquet"
+    first = score(package, input_location=str(tmp_path / "bad.csv"), output=str(output), on_invalid="drop")
+    assert first.rejected_path == str(tmp_path / "out.rejected.parquet") and Path(first.rejected_path).is_file()
+    clean = score(package, input_location=str(tmp_path / "in.parquet"), output=str(output))
+    assert clean.rejected_path is None and not (tmp_path / "out.rejected.parquet").exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_temporaries_of_killed_writers_are_cleared_and_live_ones_kept(tmp_path, package, rows):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".out.parquet.{int(dead.stdout)}.abc123.tmp"
+    live = tmp_path / f".out.parquet.{os.getppid()}.def456.tmp"
+    stale.write_bytes(b"x" * 1000)
+    live.write_bytes(b"x")
+    score(package, input_location=str(tmp_path / "in.parquet"), output=str(tmp_path / "out.parquet"))
+    assert not stale.exists() and live.exists()

@@ -2,9 +2,9 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import train_test_split
 
+from regress_core.data.sources import load_source
+from regress_core.data.split import split_frame
 from regress_core.errors import DataError
-from regress_core.sources import load_source
-from regress_core.split import split_frame
 
 
 def test_test_part_equals_the_classic_notebook_split():

@@ -1,11 +1,12 @@
 import numpy as np
 import pytest
+import torch
 
 from regress_core.config import ModelConfig, TrainConfig
 from regress_core.errors import TrainingError
-import torch
-
-from regress_core.training import predict_scaled, resolve_device, resolve_precision, train_model
+from regress_core.model.device import resolve_device, resolve_precision
+from regress_core.model.predict import predict_scaled
+from regress_core.model.training import train_model
 
 
 def data(n=200, seed=0):
@@ -17,9 +18,20 @@ def data(n=200, seed=0):
 
 def fit(model=None, **train):
     x, y, xv, yv = data()
-    settings = {"max_epochs": 30, "batch_size": 32, "lr": 0.01, "patience": 0, "lr_schedule": "constant", "ema_decay": 0.0, "weight_decay": 0.0, **train}
+    settings = {
+        "max_epochs": 30,
+        "batch_size": 32,
+        "lr": 0.01,
+        "patience": 0,
+        "lr_schedule": "constant",
+        "ema_decay": 0.0,
+        "weight_decay": 0.0,
+        **train,
+    }
     model = model or ModelConfig(kind="mlp", hidden_sizes=[16], ensemble_size=1, dropout=0.0)
-    return train_model(x_train=x, y_train=y, x_val=xv, y_val=yv, model_config=model, train_config=TrainConfig(**settings))
+    return train_model(
+        x_train=x, y_train=y, x_val=xv, y_val=yv, model_config=model, train_config=TrainConfig(**settings)
+    )
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])

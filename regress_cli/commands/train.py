@@ -1,0 +1,55 @@
+"""`regress train`: build the configuration from flags and run the training flow."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from regress_cli.paths import absolute, add_home
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    train = commands.add_parser("train", help="run the training flow", parents=[common])
+    train.add_argument("--config", help="YAML or JSON configuration file")
+    train.add_argument("--data", help="source: california_housing, linear, parabola, a CSV/Parquet path or URL")
+    train.add_argument("--target", help="target column")
+    train.add_argument("--contract", help="data contract YAML")
+    train.add_argument("--preset", help="default, notebook or linear")
+    train.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting, e.g. train.lr=0.01",
+    )
+    train.add_argument("--refresh-cache", action="store_true", help="recompute every stage")
+    add_home(train)
+
+
+def run(args: argparse.Namespace) -> int:
+    from regress_core.config import build_config
+
+    values: dict[str, Any] = {}
+    source = {"source": absolute(args.data), "target": args.target, "contract": absolute(args.contract)}
+    data = {key: value for key, value in source.items() if value}
+    if data:
+        values["data"] = data
+    if args.preset:
+        values["preset"] = args.preset
+    if args.home:
+        values["registry"] = {"home": str(Path(args.home).resolve())}
+    config = build_config(path=args.config, values=values, overrides=args.overrides)
+
+    from flows.training import training
+    from regress_cli.environment import quiet_expected_errors
+    from regress_cli.prefect_api import prefect_api
+    from regress_cli.render import print_training_outcome
+
+    if not args.debug:
+        quiet_expected_errors()
+    with prefect_api():
+        outcome = training(config=config, refresh_cache=args.refresh_cache)
+    print_training_outcome(outcome)
+    return 0

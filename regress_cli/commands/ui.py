@@ -1,0 +1,35 @@
+"""`regress ui`: a local Prefect server with the deployments and a worker."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from regress_cli.paths import add_home
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    ui = commands.add_parser("ui", help="a local Prefect server with the deployments and a worker", parents=[common])
+    ui_commands = ui.add_subparsers(dest="ui_command", required=True)
+    start = ui_commands.add_parser("start", help="start server, work pool, deployments and worker", parents=[common])
+    start.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default 4200, or a free one)")
+    stop = ui_commands.add_parser("stop", help="stop worker and server", parents=[common])
+    for parser in (start, stop):
+        add_home(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from regress_cli import local_server
+    from regress_cli.render import print_ui_started
+    from regress_core.pipeline.workspace import Workspace
+
+    ws = Workspace.at(args.home)
+    if args.ui_command == "stop":
+        print("stopped" if local_server.stop(ws) else "nothing was running")
+        return 0
+    print(
+        "starting the Prefect server, work pool, deployments and worker (first start migrates a database) ...",
+        flush=True,
+    )
+    print_ui_started(local_server.start(ws, port=args.port))
+    return 0

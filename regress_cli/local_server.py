@@ -1,0 +1,168 @@
+"""One command to run the pipeline's Prefect stack locally: server, work pool, deployments, worker.
+
+`regress ui start` starts a Prefect server bound to 127.0.0.1, creates the process work
+pool named in prefect.yaml, deploys everything in prefect.yaml and starts a worker;
+`regress ui stop` stops the worker and the server. Their state and logs live in the
+workspace under `ui/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from regress_core.errors import RegressError
+from regress_core.fileio import atomic_write_json
+from regress_core.pipeline.workspace import Workspace
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+POOL = "regress-local"
+HOST = "127.0.0.1"
+DEFAULT_PORT = 4200
+STARTUP_TIMEOUT_S = 240
+
+
+def free_port(preferred: int | None = None) -> int:
+    """The preferred loopback port if it is free, else any free one."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((HOST, preferred or 0))
+        except OSError:
+            probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def stack_environment(ws: Workspace, port: int) -> dict[str, str]:
+    """Environment of the server, the deploy step and the worker."""
+    return {
+        **os.environ,
+        "PREFECT_HOME": str(ws.root / "ui" / "prefect"),
+        "PREFECT_API_URL": f"http://{HOST}:{port}/api",
+        "PREFECT_SERVER_API_HOST": HOST,
+        "PREFECT_SERVER_API_PORT": str(port),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "REGRESS_PROJECT_DIR": str(PROJECT_DIR),
+        "REGRESS_HOME": str(ws.root),
+        "PWD": str(PROJECT_DIR),
+    }
+
+
+def _prefect(*args: str) -> list[str]:
+    return [sys.executable, "-m", "prefect", *args]
+
+
+def _spawn(command: list[str], log_path: Path, env: dict[str, str]) -> int:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_DIR, start_new_session=True
+        )
+    return process.pid
+
+
+def wait_healthy(port: int, *, timeout_s: float = STARTUP_TIMEOUT_S, process: subprocess.Popen | None = None) -> None:
+    """Wait until the server on `port` answers its health check (or its `process` has exited)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RegressError(f"the Prefect server exited with code {process.returncode} before it answered")
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/api/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(1)
+    raise RegressError(f"the Prefect server did not answer on port {port} within {timeout_s:.0f} s")
+
+
+def _run(command: list[str], env: dict[str, str], log_path: Path) -> None:
+    with open(log_path, "ab") as log:
+        done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_DIR)
+    if done.returncode != 0:
+        raise RegressError(f"`{' '.join(command[2:])}` failed; see {log_path}")
+
+
+def state_path(ws: Workspace) -> Path:
+    return ws.root / "ui" / "state.json"
+
+
+def read_state(ws: Workspace) -> dict | None:
+    path = state_path(ws)
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def start(ws: Workspace, *, port: int | None = None) -> dict:
+    """Start server, work pool, deployments and worker; return their state."""
+    existing = read_state(ws)
+    if existing and _alive(existing["server_pid"]):
+        raise RegressError(f"already running at {existing['url']}; stop it first with `regress ui stop`")
+    port = free_port(port or DEFAULT_PORT)
+    env = stack_environment(ws, port)
+    logs = ws.root / "ui" / "logs"
+    state = {"url": f"http://{HOST}:{port}", "api_url": env["PREFECT_API_URL"], "port": port, "logs": str(logs)}
+    state["server_pid"] = _spawn(
+        _prefect("server", "start", "--host", HOST, "--port", str(port)), logs / "server.log", env
+    )
+    atomic_write_json(state_path(ws), state)
+    try:
+        wait_healthy(port)
+        _run(_prefect("work-pool", "create", POOL, "--type", "process", "--overwrite"), env, logs / "deploy.log")
+        _run(
+            _prefect("--no-prompt", "deploy", "--all", "--prefect-file", str(PROJECT_DIR / "prefect.yaml")),
+            env,
+            logs / "deploy.log",
+        )
+        state["worker_pid"] = _spawn(_prefect("worker", "start", "--pool", POOL), logs / "worker.log", env)
+    except BaseException:
+        stop(ws)
+        raise
+    atomic_write_json(state_path(ws), state)
+    return state
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _stop_group(pid: int | None, *, grace_s: float = 15) -> None:
+    if not _alive(pid):
+        return
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.2)
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+    if _alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def stop(ws: Workspace) -> bool:
+    """Stop the worker, then the server. Returns whether anything was running."""
+    state = read_state(ws)
+    if state is None:
+        return False
+    _stop_group(state.get("worker_pid"))
+    _stop_group(state.get("server_pid"))
+    state_path(ws).unlink(missing_ok=True)
+    return True

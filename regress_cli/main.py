@@ -1,0 +1,86 @@
+"""Parsing, dispatch and the one-line error contract of the `regress` command."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Callable
+from types import FrameType
+
+from regress_cli.commands import contract, models, score, train, ui
+from regress_cli.environment import prepare_environment
+from regress_core.errors import RegressError
+
+EXIT_CODES = """exit codes:
+  0  success (for train: the run completed, promoted or not)
+  2  usage or configuration error
+  3  data error (unreadable input or failed validation)
+  4  runtime error (training diverged, registry problem)
+  1  unexpected error (run again with --debug for the traceback)
+  130, 143  interrupted (Ctrl-C, SIGTERM)"""
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "train": train.run,
+    "score": score.run,
+    "models": models.run,
+    "contract": contract.run,
+    "ui": ui.run,
+}
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so it unwinds like Ctrl-C: temporary files and servers go."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options every command accepts, before or after its name."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options()
+    parser = argparse.ArgumentParser(
+        prog="regress",
+        description="Tabular regression pipeline with PyTorch and Prefect.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    for module in (train, models, score, ui, contract):
+        module.register(commands, common)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    prepare_environment()
+    args = build_parser().parse_args(argv)
+    debug = getattr(args, "debug", False)
+    args.debug = debug
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        return COMMANDS[args.command](args)
+    except RegressError as exc:
+        if debug:
+            raise
+        print(f"regress: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except Terminated:
+        print("regress: terminated by SIGTERM", file=sys.stderr)
+        return 143
+    except KeyboardInterrupt:
+        print("regress: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

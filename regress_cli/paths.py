@@ -1,0 +1,19 @@
+"""Command-line arguments that name files and the workspace."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_home(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--home", help="workspace folder (default: $REGRESS_HOME or ./regress-home)")
+
+
+def absolute(path: str | None) -> str | None:
+    """A local file path made absolute (flows may run elsewhere); names and URLs as given."""
+    from regress_core.data.sources import source_kind
+
+    if path is None or "://" in path or source_kind(path) != "file":
+        return path
+    return str(Path(path).expanduser().resolve())

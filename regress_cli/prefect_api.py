@@ -1,0 +1,108 @@
+"""The Prefect API a command's flows talk to: a configured server, or a temporary one of our own.
+
+Prefect starts a temporary server by itself when no API is configured, but that process
+outlives its parent when the parent is killed (SIGKILL, OOM). Here the temporary server is
+our child, started with the parent-death signal set, so it ends with the command however
+the command ends. A server named by PREFECT_API_URL (or the active profile) is reused, and
+costs no start-up.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from regress_cli.local_server import HOST, free_port, wait_healthy
+
+PR_SET_PDEATHSIG = 1
+STARTUP_TIMEOUT_S = 180
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: receive SIGTERM when the parent process ends (Linux)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:  # not Linux: the parent's own clean-up still stops the server
+        pass
+
+
+def start_temporary_server(port: int) -> subprocess.Popen[bytes]:
+    """Start Prefect's API server (no UI) on loopback as a child that dies with this process."""
+    import prefect
+
+    env = {
+        **os.environ,
+        "PREFECT_UI_ENABLED": "0",
+        "PREFECT__SERVER_EPHEMERAL": "1",
+        "PREFECT__SERVER_FINAL": "1",
+        "PREFECT_SERVER_API_HOST": HOST,
+        "PREFECT_SERVER_API_PORT": str(port),
+    }
+    env.pop("PREFECT_API_URL", None)
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--app-dir",
+        str(prefect.__module_path__.parent),
+        "--factory",
+        "prefect.server.api.server:create_app",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--log-level",
+        "error",
+        "--lifespan",
+        "on",
+    ]
+    preexec = _die_with_parent if sys.platform.startswith("linux") else None
+    return subprocess.Popen(command, env=env, preexec_fn=preexec, stdin=subprocess.DEVNULL)
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def send_pending_logs_and_events(timeout_s: float = 10) -> None:
+    """Deliver the logs and events Prefect still holds, while the server can take them."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogHandler
+
+    APILogHandler().flush()
+    EventsWorker.drain_all(timeout=timeout_s)
+
+
+@contextmanager
+def prefect_api() -> Iterator[str]:
+    """Yield the API URL flows use inside the block, starting a temporary server if none is configured."""
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    configured = get_current_settings().api.url
+    if configured:
+        yield str(configured)
+        return
+    port = free_port()
+    process = start_temporary_server(port)
+    try:
+        timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", STARTUP_TIMEOUT_S))
+        wait_healthy(port, timeout_s=timeout, process=process)
+        url = f"http://{HOST}:{port}/api"
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            try:
+                yield url
+            finally:
+                send_pending_logs_and_events()
+    finally:
+        stop_server(process)

@@ -1,0 +1,88 @@
+"""Everything the `regress` command prints: tables, summaries and JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from regress_core.evaluation.metrics import METRIC_NAMES
+from regress_core.evaluation.report import metrics_rows
+from regress_core.pipeline.records import TrainingOutcome
+from regress_core.scoring.streaming import ScoreSummary
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def print_training_outcome(outcome: TrainingOutcome) -> None:
+    print()
+    if outcome.inferred_contract:
+        print(f"inferred contract: {outcome.inferred_contract}")
+        print(f"  saved as {outcome.contract_path}; edit it and pass --contract to change it")
+    print(f"{'model':<20}" + "".join(f"{name.upper():>10}" for name in METRIC_NAMES))
+    for name, values in metrics_rows({"metrics": outcome.metrics, "baselines": outcome.baselines}):
+        print(f"{name:<20}" + "".join(f"{values[key]:>10.4f}" for key in METRIC_NAMES))
+    print()
+    print(f"decision: {outcome.decision.summary}")
+    for check in outcome.decision.checks:
+        print(f"  [{'pass' if check.passed else 'FAIL'}] {check.text}")
+    print(f"cache hits: {', '.join(outcome.cached) or 'none'}")
+    print(f"model {outcome.version} in {outcome.home}")
+
+
+def print_scoring_summary(summary: ScoreSummary, *, drift_threshold: float) -> None:
+    print()
+    print(
+        f"scored {summary.rows_scored} of {summary.rows_in} rows from {summary.files} file(s) "
+        f"with model {summary.model_version} in {summary.seconds:.1f} s"
+    )
+    if summary.rows_rejected:
+        print(f"rejected {summary.rows_rejected} rows, with reasons, in {summary.rejected_path}")
+    unseen = [f"{name} ({count} rows)" for name, count in summary.unseen_categories.items() if count]
+    if unseen:
+        print(f"categories not seen in training (encoded as none of the known ones): {', '.join(unseen)}")
+    drifted = [f"{name} (PSI {value:.2f})" for name, value in summary.psi.items() if value > drift_threshold]
+    if drifted:
+        print(f"drift warning: {', '.join(drifted)}")
+    print(f"predictions: {summary.output_path}")
+
+
+def print_versions(rows: list[dict[str, Any]], *, root: str, as_json: bool) -> None:
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        print(f"no models yet in {root}")
+        return
+    print(f"{'':2}{'version':<9}{'created':<27}{'RMSE':>8}{'MAE':>8}{'R2':>8}  preset   source")
+    for row in rows:
+        m = row["metrics"]
+        mark = "* " if row["champion"] else "  "
+        print(
+            f"{mark}{row['version']:<9}{row['created_at']:<27}{m['rmse']:>8.4f}{m['mae']:>8.4f}{m['r2']:>8.4f}"
+            f"  {row['preset'] or '':<8} {row['source']}"
+        )
+    print("* champion")
+
+
+def print_history(entries: list[dict[str, Any]], *, as_json: bool) -> None:
+    if as_json:
+        print_json(entries)
+        return
+    for entry in entries:
+        print(f"{entry['time']}  {entry['action']:<15} {entry['version']} (was {entry['previous']})  {entry['reason']}")
+
+
+def print_champion_change(entry: dict[str, Any]) -> None:
+    print(f"champion is now {entry['version']} (was {entry['previous']})")
+
+
+def print_ui_started(state: dict[str, Any]) -> None:
+    print(f"Prefect UI: {state['url']}")
+    print(
+        "deployments: training/nightly, batch_scoring/score, promote_model/promote, rollback_model/rollback; "
+        f"logs in {state['logs']}"
+    )
+    print(f"to send command-line runs to this server: export PREFECT_API_URL={state['api_url']}")
+    print("stop with: regress ui stop (or make ui-stop)")

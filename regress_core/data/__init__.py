@@ -1,0 +1,1 @@
+"""Tables in: sources, readers, the data contract, its validation, the split and the preprocessing."""

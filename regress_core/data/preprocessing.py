@@ -1,0 +1,141 @@
+"""Feature and target preprocessing fitted on train only, saved with the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import NotFittedError
+from sklearn.impute import MissingIndicator, SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, QuantileTransformer, RobustScaler, StandardScaler
+
+from regress_core.data.contract import DataContract, normalize_frame
+from regress_core.errors import DataError
+
+SCALERS = ("standard", "quantile", "robust", "none")
+
+
+def build_scaler(kind: str, *, n_rows: int, seed: int = 0) -> TransformerMixin:
+    """Return an unfitted scikit-learn scaler by name."""
+    if kind == "standard":
+        return StandardScaler()
+    if kind == "quantile":
+        return QuantileTransformer(
+            n_quantiles=max(10, min(1000, n_rows // 30)),
+            output_distribution="normal",
+            subsample=1_000_000_000,
+            random_state=seed,
+        )
+    if kind == "robust":
+        return RobustScaler()
+    if kind == "none":
+        return FunctionTransformer(feature_names_out="one-to-one")
+    raise ValueError(f"scaler must be one of {SCALERS}, got {kind=}")
+
+
+class Preprocessor(BaseEstimator):
+    """Turns raw feature and target columns into float32 model inputs and back.
+
+    One fitted scikit-learn ColumnTransformer, built from the data contract: numeric
+    columns are scaled; numeric columns the contract marks nullable are imputed with the
+    training median and get a missing-value indicator; categorical columns are one-hot
+    encoded (blanks imputed with the most frequent category where nullable; categories
+    unseen in training encode as all zeros and are counted by `count_unseen`).
+    Identifier columns are not features. Follows scikit-learn's contract: `fit` returns
+    self, learned attributes end in `_`, and nothing transforms before `fit`.
+
+    Args:
+        contract: The data contract of the training table.
+        scaler: One of "standard", "quantile", "robust", "none".
+        scale_target: Standardise the target for training.
+    """
+
+    def __init__(self, *, contract: DataContract, scaler: str = "standard", scale_target: bool = True):
+        self.contract = contract
+        self.scaler = scaler
+        self.scale_target = scale_target
+
+    @property
+    def features(self) -> list[str]:
+        return self.contract.feature_names
+
+    @property
+    def target(self) -> str:
+        return self.contract.target
+
+    def _branches(self, n_rows: int) -> list[tuple[str, object, list[str]]]:
+        numeric, categorical = self.contract.names_of("numeric"), self.contract.names_of("categorical")
+        nullable = {c.name for c in self.contract.columns if c.nullable}
+        plain = [name for name in numeric if name not in nullable]
+        gappy = [name for name in numeric if name in nullable]
+        branches = []
+        if plain:
+            branches.append(("numeric", build_scaler(self.scaler, n_rows=n_rows), plain))
+        if gappy:
+            imputed = make_pipeline(SimpleImputer(strategy="median"), build_scaler(self.scaler, n_rows=n_rows))
+            branches += [
+                ("numeric_imputed", imputed, gappy),
+                ("missing_flags", MissingIndicator(features="all"), gappy),
+            ]
+        if categorical:
+            steps = [SimpleImputer(strategy="most_frequent")] if nullable & set(categorical) else []
+            steps.append(OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float64))
+            branches.append(("categorical", make_pipeline(*steps), categorical))
+        return branches
+
+    def _frame(self, df: pd.DataFrame) -> pd.DataFrame:
+        missing = [name for name in self.features if name not in df.columns]
+        if missing:
+            raise DataError(f"missing feature columns: {', '.join(missing)}")
+        frame = normalize_frame(df[self.features], self.contract)
+        for name in self.contract.names_of("numeric"):
+            frame[name] = frame[name].astype("float64")
+        return frame
+
+    def fit(self, df: pd.DataFrame) -> Preprocessor:
+        """Fit every feature transform and the target scaling on the training rows."""
+        self.columns_ = ColumnTransformer(self._branches(len(df)), remainder="drop").fit(self._frame(df))
+        y = df[self.target].to_numpy(dtype="float64")
+        std = float(y.std())
+        self.target_mean_ = float(y.mean()) if self.scale_target else 0.0
+        self.target_std_ = std if self.scale_target and std > 0 else 1.0
+        self.n_features_out_ = len(self.columns_.get_feature_names_out())
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "columns_"):
+            raise NotFittedError("Preprocessor is not fitted yet; call fit first")
+
+    def transform_features(self, df: pd.DataFrame) -> np.ndarray:
+        """Return the model inputs, shape (n_rows, n_features_out_), float32."""
+        self._check_fitted()
+        return np.ascontiguousarray(self.columns_.transform(self._frame(df)), dtype=np.float32)
+
+    def count_unseen(self, df: pd.DataFrame) -> dict[str, int]:
+        """Rows per categorical column whose category was not seen in training."""
+        self._check_fitted()
+        if "categorical" not in self.columns_.named_transformers_:
+            return {}
+        encoder = self.columns_.named_transformers_["categorical"][-1]
+        categorical = self.contract.names_of("categorical")
+        missing = [name for name in categorical if name not in df.columns]
+        if missing:
+            raise DataError(f"missing feature columns: {', '.join(missing)}")
+        frame = normalize_frame(df[categorical], self.contract)
+        counts = {}
+        for name, known in zip(categorical, encoder.categories_, strict=True):
+            values = frame[name]
+            counts[name] = int((values.notna() & ~values.isin(set(known))).sum())
+        return counts
+
+    def transform_target(self, y: np.ndarray | pd.Series) -> np.ndarray:
+        """Scale target values, shape (n_rows,), float32."""
+        self._check_fitted()
+        return ((np.asarray(y, dtype="float64") - self.target_mean_) / self.target_std_).astype(np.float32)
+
+    def inverse_target(self, y_scaled: np.ndarray) -> np.ndarray:
+        """Map scaled predictions back to target units, float64."""
+        self._check_fitted()
+        return np.asarray(y_scaled, dtype="float64") * self.target_std_ + self.target_mean_

@@ -1,0 +1,1 @@
+"""How good a model is: metrics and baselines, plots, the HTML report and drift profiles."""

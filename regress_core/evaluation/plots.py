@@ -1,0 +1,60 @@
+"""Plots of a model's test predictions and its training curves, written as PNG files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from regress_core.fileio import atomic_write
+
+
+def _save_figure(figure: Any, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
+    plt.close(figure)
+    return path
+
+
+def plot_predictions(y_true: np.ndarray, y_pred: np.ndarray, *, out_dir: Path) -> dict[str, Path]:
+    """Write predicted-vs-actual and residual plots as PNG files."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    low, high = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
+    figure, axis = plt.subplots(figsize=(5, 5))
+    axis.scatter(y_true, y_pred, s=4, alpha=0.4)
+    axis.plot([low, high], [low, high], color="black", linewidth=1)
+    axis.set(xlabel="actual", ylabel="predicted", title="Predicted vs actual (test)")
+    paths = {"predicted_vs_actual": _save_figure(figure, out_dir / "predicted_vs_actual.png")}
+    residuals = y_true - y_pred
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.scatter(y_pred, residuals, s=4, alpha=0.4)
+    left.axhline(0, color="black", linewidth=1)
+    left.set(xlabel="predicted", ylabel="actual - predicted", title="Residuals (test)")
+    right.hist(residuals, bins=50 if np.ptp(residuals) > 1e-9 else 1)
+    right.set(xlabel="actual - predicted", ylabel="rows", title="Residual distribution")
+    paths["residuals"] = _save_figure(figure, out_dir / "residuals.png")
+    return paths
+
+
+def plot_loss_curves(history: list[dict[str, float]], *, out_dir: Path) -> Path:
+    """Write training and validation loss per epoch as a PNG file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    epochs = [row["epoch"] for row in history]
+    figure, axis = plt.subplots(figsize=(6, 4))
+    axis.plot(epochs, [row["train_loss"] for row in history], label="train")
+    axis.plot(epochs, [row["val_loss"] for row in history], label="validation (MSE)")
+    axis.set(xlabel="epoch", ylabel="loss (scaled target)", yscale="log", title="Loss curves")
+    axis.legend()
+    return _save_figure(figure, out_dir / "loss_curves.png")

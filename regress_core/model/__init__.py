@@ -1,0 +1,1 @@
+"""PyTorch models: networks, embeddings, the training loop, saving and loading, prediction."""

@@ -1,0 +1,43 @@
+"""Predicting with a trained model in bounded memory; imports nothing of the training loop."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+PREDICT_ELEMENTS = 1 << 24  # floats per layer activation while predicting (64 MiB)
+MAX_PREDICT_ROWS = 262_144
+
+
+def rows_per_chunk(model: nn.Module, *, budget: int = PREDICT_ELEMENTS) -> int:
+    """Rows predicted at once, so that one layer's activations stay near `budget` floats."""
+    widest = max((m.out_features for m in model.modules() if isinstance(m, nn.Linear)), default=1)
+    embeddings = getattr(model, "embeddings", None)
+    if embeddings is not None:
+        widest = max(widest, embeddings.weight.shape[0] * embeddings.weight.shape[2])
+    per_row = widest * getattr(model, "ensemble_size", 1)
+    return int(min(MAX_PREDICT_ROWS, max(1024, budget // per_row)))
+
+
+def predict_scaled(model: nn.Module, x: np.ndarray | torch.Tensor, *, device: torch.device | None = None) -> np.ndarray:
+    """Mean member prediction in scaled target units, in chunks that bound memory.
+
+    Args:
+        model: A model returning (batch, ensemble_size).
+        x: Inputs, shape (n_rows, n_features).
+
+    Returns:
+        Shape (n_rows,), float32.
+    """
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    x_tensor = torch.as_tensor(x, dtype=torch.float32)
+    out = torch.empty(len(x_tensor), dtype=torch.float32)
+    step = rows_per_chunk(model)
+    with torch.inference_mode():
+        for start in range(0, len(x_tensor), step):
+            out[start : start + step] = model(x_tensor[start : start + step].to(device)).mean(dim=1).cpu()
+    model.train(was_training)
+    return out.numpy()

@@ -1,0 +1,169 @@
+"""The data stages of the training pipeline: ingest, validate, split and scale.
+
+Each stage's cache key chains its upstream stage's key with its inputs' content hashes,
+its configuration section and the code version, so a changed source file invalidates
+everything downstream of ingest, while a changed training setting reuses the data stages.
+
+Each stage reads its inputs from files, writes its output under the workspace cache at a
+path named by its cache key, and returns a small record. The orchestrator wraps each one
+in a task; a notebook or a test can call them directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import joblib
+import pandas as pd
+from fsspec.core import url_to_fs
+
+from regress_core.config import DataConfig, FeaturesConfig, SplitConfig
+from regress_core.data.contract import (
+    DataContract,
+    describe_contract,
+    dump_contract,
+    infer_contract,
+    load_contract,
+    select_features,
+)
+from regress_core.data.preprocessing import Preprocessor
+from regress_core.data.sources import BUNDLED, default_contract, load_source, source_kind
+from regress_core.data.split import split_frame
+from regress_core.data.tables import is_url
+from regress_core.data.validation import validate_frame
+from regress_core.errors import ConfigError, DataValidationError
+from regress_core.fileio import atomic_write, atomic_write_text, sha256_file
+from regress_core.pipeline.records import (
+    ScaledTables,
+    SplitTables,
+    TableRef,
+    ValidatedTable,
+    save_table,
+)
+from regress_core.pipeline.versioning import stage_key
+from regress_core.pipeline.workspace import Workspace
+
+
+def source_fingerprint(data: DataConfig) -> str:
+    """What identifies the source's content, cheaply: its bytes' hash, or the generator's settings."""
+    kind = source_kind(data.source)
+    if kind == "bundled":
+        return BUNDLED[data.source][1]
+    if kind in ("synthetic", "sklearn"):
+        return data.source
+    if is_url(data.source):
+        fs, path = url_to_fs(data.source)
+        return f"{data.source}@{fs.ukey(path)}"
+    path = Path(data.source.removeprefix("file://"))
+    return sha256_file(path) if path.is_file() else f"missing:{path}"
+
+
+def ingest_key(data: DataConfig) -> str:
+    return stage_key(
+        "ingest", source_fingerprint(data), section=data.model_dump(include={"source", "n_rows", "noise", "seed"})
+    )
+
+
+def ingest(data: DataConfig, ws: Workspace) -> TableRef:
+    """Load the source and write its raw snapshot as Parquet."""
+    key = ingest_key(data)
+    df = load_source(data.source, n_rows=data.n_rows, noise=data.noise, seed=data.seed)
+    df.columns = [str(name) for name in df.columns]
+    return save_table(df, ws.stage_dir("raw") / f"{key}.parquet", key=key)
+
+
+def resolve_contract(data: DataConfig, raw_df: pd.DataFrame) -> DataContract:
+    """The contract of the whole table: given, shipped with the source, or inferred."""
+    contract: DataContract | None = load_contract(data.contract) if data.contract else default_contract(data.source)
+    if contract is None:
+        if data.target is None:
+            raise ConfigError(f"no data contract for {data.source}: give --target COLUMN (or --contract FILE)")
+        contract = infer_contract(raw_df, target=data.target, name=Path(data.source).stem)
+    return contract.for_target(data.target)
+
+
+def validate_key(raw: TableRef, data: DataConfig) -> str:
+    contract_hash = sha256_file(data.contract) if data.contract and Path(data.contract).is_file() else ""
+    return stage_key(
+        "validate",
+        raw.key,
+        raw.sha256,
+        contract_hash,
+        section=data.model_dump(include={"target", "contract", "source", "features"}),
+    )
+
+
+def validate(raw: TableRef, data: DataConfig, ws: Workspace) -> ValidatedTable:
+    """Check the raw table against its contract with Great Expectations.
+
+    Raises:
+        DataValidationError: naming every failed expectation; the Data Docs report is saved.
+    """
+    key = validate_key(raw, data)
+    df = raw.read()
+    full = resolve_contract(data, df)
+    contract = select_features(full, data.features)
+    # Contract columns left out of data.features are not validated; unknown ones still fail.
+    left_out = set(full.column_names) - set(contract.column_names)
+    df = df.drop(columns=[name for name in df.columns if name in left_out])
+    docs_dir = ws.reports_dir / "validation" / key
+    report = validate_frame(df, contract, docs_dir=docs_dir)
+    if not report.success:
+        raise DataValidationError(
+            f"data validation failed: {report.summary()} (report: {report.docs_path})", report=report
+        )
+    contract_path = atomic_write_text(ws.stage_dir("contracts") / f"{key}.yaml", dump_contract(contract))
+    return ValidatedTable(
+        table=raw,
+        contract_path=str(contract_path),
+        contract_sha256=sha256_file(contract_path),
+        docs_path=str(report.docs_path),
+        n_expectations=report.n_expectations,
+        key=key,
+        inferred=describe_contract(contract) if default_contract(data.source) is None and not data.contract else None,
+    )
+
+
+def split_key(validated: ValidatedTable, split: SplitConfig) -> str:
+    return stage_key("split", validated.key, validated.table.sha256, section=split)
+
+
+def split(validated: ValidatedTable, split_config: SplitConfig, ws: Workspace) -> SplitTables:
+    """Split the validated table into train, validation and test Parquet files."""
+    key = split_key(validated, split_config)
+    parts = split_frame(
+        validated.table.read(), test_size=split_config.test_size, val_size=split_config.val_size, seed=split_config.seed
+    )
+    folder = ws.stage_dir("split") / key
+    refs = {
+        name: save_table(getattr(parts, name), folder / f"{name}.parquet", key=key) for name in ("train", "val", "test")
+    }
+    return SplitTables(**refs, key=key)
+
+
+def scale_key(splits: SplitTables, validated: ValidatedTable, features: FeaturesConfig) -> str:
+    return stage_key(
+        "scale", splits.key, splits.train.sha256, splits.val.sha256, validated.contract_sha256, section=features
+    )
+
+
+def scale(splits: SplitTables, validated: ValidatedTable, features: FeaturesConfig, ws: Workspace) -> ScaledTables:
+    """Fit the preprocessor on train only; write scaled train and validation tables."""
+    key = scale_key(splits, validated, features)
+    contract = load_contract(validated.contract_path)
+    train_df = splits.train.read()
+    preprocessor = Preprocessor(contract=contract, scaler=features.scaler, scale_target=features.scale_target).fit(
+        train_df
+    )
+    folder = ws.stage_dir("scale") / key
+    refs = {}
+    for name, df in (("train", train_df), ("val", splits.val.read())):
+        scaled = pd.DataFrame(
+            preprocessor.transform_features(df), columns=[f"x{i}" for i in range(preprocessor.n_features_out_)]
+        )
+        scaled["y"] = preprocessor.transform_target(df[contract.target])
+        refs[name] = save_table(scaled, folder / f"{name}.parquet", key=key)
+    preprocessor_path = atomic_write(folder / "preprocessor.joblib", lambda tmp: joblib.dump(preprocessor, tmp))
+    return ScaledTables(
+        **refs, preprocessor_path=str(preprocessor_path), preprocessor_sha256=sha256_file(preprocessor_path), key=key
+    )

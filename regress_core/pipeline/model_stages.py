@@ -1,0 +1,189 @@
+"""The model stages of the training pipeline: train, evaluate and publish.
+
+Like the data stages, each one reads files, writes its output under a cache key derived
+from its inputs, and returns a small record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+
+from regress_core.config import ModelConfig, RegressConfig, TrainConfig
+from regress_core.data.contract import (
+    load_contract,
+)
+from regress_core.data.preprocessing import Preprocessor
+from regress_core.evaluation.drift import feature_profile
+from regress_core.evaluation.metrics import baseline_metrics, regression_metrics
+from regress_core.evaluation.plots import plot_loss_curves, plot_predictions
+from regress_core.fileio import atomic_write_text, sha256_file
+from regress_core.model.predict import predict_scaled
+from regress_core.model.saving import load_model, save_weights
+from regress_core.model.training import EpochRecord, train_model
+from regress_core.pipeline.records import (
+    Evaluation,
+    ScaledTables,
+    SplitTables,
+    TableRef,
+    TrainedModel,
+    ValidatedTable,
+)
+from regress_core.pipeline.versioning import code_version, stage_key
+from regress_core.pipeline.workspace import Workspace
+from regress_core.registry.package import stage_package
+from regress_core.registry.store import Registry
+
+
+def _xy(table: TableRef) -> tuple[np.ndarray, np.ndarray]:
+    df = table.read()
+    return df.drop(columns="y").to_numpy(dtype=np.float32), df["y"].to_numpy(dtype=np.float32)
+
+
+def train_key(scaled: ScaledTables, model: ModelConfig, train_config: TrainConfig) -> str:
+    return stage_key(
+        "train",
+        scaled.key,
+        scaled.train.sha256,
+        scaled.val.sha256,
+        section={"model": model.model_dump(mode="json"), "train": train_config.model_dump(mode="json")},
+    )
+
+
+def train(
+    scaled: ScaledTables,
+    model: ModelConfig,
+    train_config: TrainConfig,
+    ws: Workspace,
+    *,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+    progress: bool = False,
+) -> TrainedModel:
+    """Train the model on the scaled tables and save its best weights."""
+    key = train_key(scaled, model, train_config)
+    x_train, y_train = _xy(scaled.train)
+    x_val, y_val = _xy(scaled.val)
+    result = train_model(
+        x_train=x_train,
+        y_train=y_train,
+        x_val=x_val,
+        y_val=y_val,
+        model_config=model,
+        train_config=train_config,
+        on_epoch=on_epoch,
+        progress=progress,
+    )
+    weights_path = save_weights(result.model, ws.stage_dir("train") / key / "model.pt")
+    history = [record.__dict__ for record in result.history]
+    summary = {
+        "epochs": len(result.history),
+        "best_epoch": result.best_epoch,
+        "best_val_loss": result.best_val_loss,
+        "stopped_early": result.stopped_early,
+        "device": result.device,
+        "precision": result.precision,
+        "seconds": round(sum(record.seconds for record in result.history), 3),
+        "parameters": sum(p.numel() for p in result.model.parameters()),
+    }
+    return TrainedModel(str(weights_path), sha256_file(weights_path), result.spec, history, summary, key)
+
+
+def evaluate_key(trained: TrainedModel, scaled: ScaledTables, splits: SplitTables) -> str:
+    return stage_key(
+        "evaluate",
+        trained.key,
+        trained.weights_sha256,
+        scaled.preprocessor_sha256,
+        splits.test.sha256,
+        splits.train.sha256,
+    )
+
+
+def evaluate(
+    trained: TrainedModel, scaled: ScaledTables, splits: SplitTables, validated: ValidatedTable, ws: Workspace
+) -> Evaluation:
+    """Test metrics in target units, baselines on the same rows, and plots."""
+    key = evaluate_key(trained, scaled, splits)
+    contract = load_contract(validated.contract_path)
+    preprocessor: Preprocessor = joblib.load(scaled.preprocessor_path)
+    model = load_model(trained.spec, trained.weights_path)
+    train_df, test_df = splits.train.read(), splits.test.read()
+    y_true = test_df[contract.target].to_numpy(dtype="float64")
+    y_pred = preprocessor.inverse_target(predict_scaled(model, preprocessor.transform_features(test_df)))
+    folder = ws.stage_dir("evaluate") / key
+    plots = plot_predictions(y_true, y_pred, out_dir=folder)
+    plots["loss_curves"] = plot_loss_curves(trained.history, out_dir=folder)
+    return Evaluation(
+        metrics=regression_metrics(y_true, y_pred),
+        baselines=baseline_metrics(train_df, test_df, contract=contract),
+        plots={name: str(path) for name, path in plots.items()},
+        key=key,
+    )
+
+
+def publish(
+    config: RegressConfig,
+    validated: ValidatedTable,
+    splits: SplitTables,
+    scaled: ScaledTables,
+    trained: TrainedModel,
+    evaluation: Evaluation,
+    ws: Workspace,
+    *,
+    run: str | None = None,
+) -> tuple[str, bool]:
+    """Publish the model package as a registry version.
+
+    A model identical to a published one (same weights, preprocessing and test rows) is
+    not published twice: the existing version is returned.
+
+    Returns:
+        The version name, and whether it is new.
+    """
+    from regress_core.evaluation.report import render_report
+
+    registry = Registry(ws.registry_dir)
+    contract = load_contract(validated.contract_path)
+    metadata: dict[str, Any] = {
+        "feature_profile": feature_profile(splits.train.read(), contract.names_of("numeric")),
+        "target": contract.target,
+        "features": contract.feature_names,
+        "spec": trained.spec.to_dict(),
+        "metrics": evaluation.metrics,
+        "baselines": evaluation.baselines,
+        "training": trained.summary,
+        "history": trained.history,
+        "data": {
+            "source": config.data.source,
+            "raw_sha256": validated.table.sha256,
+            "rows": validated.table.rows,
+            "split_rows": {"train": splits.train.rows, "val": splits.val.rows, "test": splits.test.rows},
+            "test_sha256": splits.test.sha256,
+        },
+        "cache_keys": {
+            "ingest": validated.table.key,
+            "validate": validated.key,
+            "split": splits.key,
+            "scale": scaled.key,
+            "train": trained.key,
+        },
+        "config": config.model_dump(mode="json"),
+        "code_version": code_version(),
+        "package_key": evaluation.key,
+        "run": run,
+    }
+    staging = stage_package(
+        registry,
+        weights_path=Path(trained.weights_path),
+        preprocessor_path=Path(scaled.preprocessor_path),
+        contract=contract,
+        metadata=metadata,
+        plots={name: Path(path) for name, path in evaluation.plots.items()},
+    )
+    atomic_write_text(staging / "report.html", render_report(json.loads((staging / "package.json").read_text())))
+    return registry.publish(staging, package_key=evaluation.key)

@@ -1,0 +1,27 @@
+"""The whole training pipeline as plain function calls, for notebooks, scripts and tests.
+
+The Prefect flow composes the same stages as tasks (with caching, logs and artifacts);
+this runs them in order in one process, with no orchestrator.
+"""
+
+from __future__ import annotations
+
+from regress_core.config import RegressConfig
+from regress_core.pipeline import data_stages, model_stages
+from regress_core.pipeline.workspace import Workspace
+from regress_core.registry.gate import Decision, gate_candidate
+from regress_core.registry.store import Registry
+
+
+def train_pipeline(config: RegressConfig) -> tuple[str, Decision]:
+    """Ingest, validate, split, scale, train, evaluate, publish and gate; return version and decision."""
+    ws = Workspace.at(config.registry.home)
+    raw = data_stages.ingest(config.data, ws)
+    validated = data_stages.validate(raw, config.data, ws)
+    splits = data_stages.split(validated, config.split, ws)
+    scaled = data_stages.scale(splits, validated, config.features, ws)
+    trained = model_stages.train(scaled, config.model, config.train, ws)
+    evaluation = model_stages.evaluate(trained, scaled, splits, validated, ws)
+    version, _ = model_stages.publish(config, validated, splits, scaled, trained, evaluation, ws)
+    decision = gate_candidate(Registry(ws.registry_dir), version=version, test_df=splits.test.read(), gate=config.gate)
+    return version, decision

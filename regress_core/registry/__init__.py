@@ -1,0 +1,1 @@
+"""The model registry: versioned packages, the champion pointer, the promotion gate and manual operations."""

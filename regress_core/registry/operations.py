@@ -1,0 +1,51 @@
+"""Manual model operations: promote a chosen version, roll back to the previous champion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from regress_core.errors import ConfigError, RegistryError
+from regress_core.registry.store import Registry
+
+MIN_REASON = 3
+
+
+def check_reason(reason: str) -> str:
+    """The stripped reason of a manual operation; refuses one shorter than MIN_REASON."""
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON:
+        raise ConfigError("a reason is required (a few words saying why), e.g. --reason 'rollback after bad scores'")
+    return reason
+
+
+def promote_version(registry: Registry, version: str, *, reason: str, run: str | None = None) -> dict[str, Any]:
+    """Make a given version the champion, bypassing the gate; audited with its reason.
+
+    Raises:
+        ConfigError: without a reason.
+        RegistryError: if the version is missing, altered, or already champion.
+    """
+    reason = check_reason(reason)
+    with registry.lock():
+        registry.recover()
+        registry.verify(version)
+        if registry.champion() == version:
+            raise RegistryError(f"{version} is already the champion")
+        return registry.set_champion(version, action="manual-promote", reason=reason, run=run)
+
+
+def rollback_champion(registry: Registry, *, reason: str, run: str | None = None) -> dict[str, Any]:
+    """Make the champion before the current one champion again; audited with its reason.
+
+    Raises:
+        RegistryError: if there is no earlier champion to return to.
+    """
+    reason = check_reason(reason)
+    with registry.lock():
+        registry.recover()
+        history = registry.history()
+        current = registry.champion()
+        if current is None or not history or history[-1].get("previous") is None:
+            raise RegistryError("nothing to roll back to: there is no earlier champion")
+        previous = history[-1]["previous"]
+        return registry.set_champion(previous, action="rollback", reason=reason, run=run)

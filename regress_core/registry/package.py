@@ -1,0 +1,141 @@
+"""Model packages: what a published version holds, and loading one safely for prediction."""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import platform
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from torch import nn
+
+from regress_core.data.contract import DataContract, dump_contract, load_contract
+from regress_core.data.preprocessing import Preprocessor
+from regress_core.errors import RegistryError
+from regress_core.fileio import atomic_write_json, atomic_write_text
+from regress_core.model.predict import predict_scaled
+from regress_core.model.saving import load_model
+from regress_core.model.spec import ModelSpec
+from regress_core.registry.store import Registry, utc_now
+
+WEIGHTS = "model.pt"
+PREPROCESSOR = "preprocessor.joblib"
+METADATA = "package.json"
+CONTRACT = "contract.yaml"
+LIBRARIES = ("torch", "scikit-learn", "pandas", "numpy", "pyarrow", "great-expectations", "prefect")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and the libraries a package depends on."""
+    versions = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def stage_package(
+    registry: Registry,
+    *,
+    weights_path: Path,
+    preprocessor_path: Path,
+    contract: DataContract,
+    metadata: dict[str, Any],
+    plots: dict[str, Path],
+) -> Path:
+    """Copy a trained model and everything that explains it into a staging folder.
+
+    Returns:
+        The staging folder, ready for `Registry.publish`.
+    """
+    staging = registry.new_staging_dir()
+    try:
+        shutil.copyfile(weights_path, staging / WEIGHTS)
+        shutil.copyfile(preprocessor_path, staging / PREPROCESSOR)
+        atomic_write_text(staging / CONTRACT, dump_contract(contract))
+        (staging / "plots").mkdir()
+        for name, path in plots.items():
+            shutil.copyfile(path, staging / "plots" / f"{name}.png")
+        body = {"created_at": utc_now(), "libraries": library_versions(), **metadata}
+        atomic_write_json(staging / METADATA, body)
+    except BaseException:
+        registry.discard_staging(staging)
+        raise
+    return staging
+
+
+@dataclass
+class ModelPackage:
+    """A verified, loaded model version ready to predict."""
+
+    version: str
+    model: nn.Module
+    preprocessor: Preprocessor
+    contract: DataContract
+    metadata: dict[str, Any]
+
+    def predict(self, df: pd.DataFrame) -> np.ndarray:
+        """Predictions in target units for the rows of `df`, shape (n_rows,), float64."""
+        x = self.preprocessor.transform_features(df)
+        return self.preprocessor.inverse_target(predict_scaled(self.model, x))
+
+
+def load_package(registry: Registry, version: str) -> ModelPackage:
+    """Verify a version's checksums, then load it. Nothing is unpickled before that."""
+    package_dir = registry.verify(version)
+    metadata = registry.metadata(version)
+    preprocessor = joblib.load(package_dir / PREPROCESSOR)
+    if not isinstance(preprocessor, Preprocessor):
+        raise RegistryError(f"model version {version} holds no valid preprocessor")
+    model = load_model(ModelSpec.from_dict(metadata["spec"]), package_dir / WEIGHTS)
+    contract = load_contract(package_dir / CONTRACT)
+    return ModelPackage(version=version, model=model, preprocessor=preprocessor, contract=contract, metadata=metadata)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_verified(root: str, version: str, manifest_sha256: str) -> ModelPackage:
+    return load_package(Registry(root), version)
+
+
+def load_package_once(registry: Registry, version: str) -> ModelPackage:
+    """Load a version once per process (workers score many partitions with it).
+
+    The manifest's hash is part of the cache key, and `load_package` verifies every file.
+    """
+    from regress_core.fileio import sha256_file
+
+    manifest = registry.version_dir(version) / "manifest.json"
+    if not manifest.is_file():
+        raise RegistryError(f"model version {version} not found in {registry.root}")
+    return _load_verified(str(registry.root), version, sha256_file(manifest))
+
+
+def resolve_version(registry: Registry, reference: str) -> str:
+    """Turn "champion" or a version name into a version name."""
+    if reference == "champion":
+        champion = registry.champion()
+        if champion is None:
+            raise RegistryError(f"no champion model yet in {registry.root}: train one first with `regress train`")
+        return champion
+    return registry.check_version_name(reference)
+
+
+def describe_version(registry: Registry, version: str) -> dict[str, Any]:
+    """A version's summary for listings: metrics, champion flag, creation time."""
+    metadata = registry.metadata(version)
+    return {
+        "version": version,
+        "created_at": metadata.get("created_at"),
+        "champion": registry.champion() == version,
+        "metrics": metadata.get("metrics", {}),
+        "preset": metadata.get("config", {}).get("preset"),
+        "source": metadata.get("data", {}).get("source"),
+    }

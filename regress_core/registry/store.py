@@ -1,0 +1,241 @@
+"""The model registry: immutable versioned packages, a champion pointer and an audit history.
+
+Layout under the registry folder:
+    versions/v0001/...   complete packages, each with manifest.json (SHA-256 of every file)
+    staging/<id>/        packages being written; never read
+    champion.json        the champion pointer, replaced atomically
+    history.jsonl        append-only audit history of champion changes
+    decisions/v0001.jsonl every promotion decision record about each version
+
+A version becomes visible only by renaming a finished staging folder, so a crash leaves
+either a complete version or nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from regress_core.errors import RegistryError
+from regress_core.failpoints import failpoint
+from regress_core.fileio import append_line, atomic_write_json, fsync_dir, sha256_file
+
+MANIFEST = "manifest.json"
+VERSION_PATTERN = re.compile(r"^v\d{4,}$")
+LOCK_TIMEOUT_S = 600
+STALE_STAGING_S = 24 * 3600
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def write_manifest(package_dir: Path) -> dict[str, str]:
+    """Record the SHA-256 of every file in a package folder, written last."""
+    files = {
+        str(path.relative_to(package_dir)): sha256_file(path)
+        for path in sorted(package_dir.rglob("*"))
+        if path.is_file() and path.name != MANIFEST
+    }
+    atomic_write_json(package_dir / MANIFEST, {"files": files})
+    return files
+
+
+class Registry:
+    """Versioned model packages in one folder, safe for concurrent runs on one machine."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.root / "versions"
+
+    def lock(self) -> FileLock:
+        """The lock around every read-compare-switch of the champion."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.root / ".lock"), timeout=LOCK_TIMEOUT_S)
+
+    def new_staging_dir(self) -> Path:
+        """A private folder to write a package into before it is published."""
+        path = self.root / "staging" / uuid.uuid4().hex
+        path.mkdir(parents=True)
+        return path
+
+    def check_version_name(self, version: str) -> str:
+        """Refuse version names that are malformed or could escape the registry."""
+        if not VERSION_PATTERN.match(version):
+            raise RegistryError(f"invalid model version {version!r}: expected a name like v0001")
+        return version
+
+    def version_dir(self, version: str) -> Path:
+        return self.versions_dir / self.check_version_name(version)
+
+    def publish(self, staging_dir: Path, *, package_key: str | None = None) -> tuple[str, bool]:
+        """Seal a staged package with its manifest and make it the next version.
+
+        Args:
+            staging_dir: A folder from `new_staging_dir`, fully written.
+            package_key: Identity of the package's content; a version with the same key
+                is returned instead of publishing a duplicate.
+
+        Returns:
+            The version name, and whether it is new.
+        """
+        write_manifest(staging_dir)
+        self.versions_dir.mkdir(parents=True, exist_ok=True)
+        failpoint("publish:staged")
+        with self.lock():
+            existing = self.find(package_key) if package_key else None
+            if existing is not None:
+                self.discard_staging(staging_dir)
+                return existing, False
+            numbers = [int(name[1:]) for name in self._names()]
+            version = f"v{(max(numbers) + 1) if numbers else 1:04d}"
+            os.rename(staging_dir, self.versions_dir / version)
+            fsync_dir(self.versions_dir)
+        failpoint("publish:renamed")
+        return version, True
+
+    def find(self, package_key: str) -> str | None:
+        """The published version whose package key matches, if any."""
+        for version in reversed(self.versions()):
+            if self.metadata(version).get("package_key") == package_key:
+                return version
+        return None
+
+    def _names(self) -> list[str]:
+        if not self.versions_dir.is_dir():
+            return []
+        return sorted(name for name in os.listdir(self.versions_dir) if VERSION_PATTERN.match(name))
+
+    def versions(self) -> list[str]:
+        """Published versions, oldest first."""
+        return [name for name in self._names() if (self.versions_dir / name / MANIFEST).is_file()]
+
+    def verify(self, version: str) -> Path:
+        """Check every file of a package against its manifest; return the package folder.
+
+        Raises:
+            RegistryError: if the version is missing, incomplete or altered.
+        """
+        package_dir = self.version_dir(version)
+        manifest_path = package_dir / MANIFEST
+        if not manifest_path.is_file():
+            raise RegistryError(f"model version {version} not found in {self.root}")
+        try:
+            expected = json.loads(manifest_path.read_text())["files"]
+        except (ValueError, KeyError) as exc:
+            raise RegistryError(f"model version {version} has an unreadable manifest: {exc}") from exc
+        present = {
+            str(p.relative_to(package_dir)) for p in package_dir.rglob("*") if p.is_file() and p.name != MANIFEST
+        }
+        for name in sorted(set(expected) | present):
+            path = package_dir / name
+            if name not in expected:
+                raise RegistryError(f"model version {version} was altered: unexpected file {name}")
+            if not path.is_file():
+                raise RegistryError(f"model version {version} is incomplete: {name} is missing")
+            if sha256_file(path) != expected[name]:
+                raise RegistryError(f"model version {version} was altered: checksum mismatch in {name}")
+        return package_dir
+
+    def metadata(self, version: str) -> dict[str, Any]:
+        """The package's metadata (package.json) with its version name added."""
+        path = self.version_dir(version) / "package.json"
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise RegistryError(f"model version {version} not found in {self.root}") from None
+        return {"version": version, **data}
+
+    def champion(self) -> str | None:
+        """The champion version, or None before the first promotion."""
+        pointer = self._pointer()
+        return pointer["version"] if pointer else None
+
+    def set_champion(self, version: str, *, action: str, reason: str, run: str | None = None) -> dict[str, Any]:
+        """Switch the champion pointer atomically and append the change to the history.
+
+        Callers hold `lock()` around the decision that leads here.
+        """
+        self.verify(version)
+        entry = {
+            "id": uuid.uuid4().hex,
+            "time": utc_now(),
+            "action": action,
+            "version": version,
+            "previous": self.champion(),
+            "reason": reason,
+            "run": run,
+        }
+        # The pointer carries its audit entry: the switch is this one atomic rename, and
+        # `recover` appends the entry to the history if a crash comes between the two.
+        atomic_write_json(self.root / "champion.json", {"version": version, "since": entry["time"], "entry": entry})
+        failpoint("gate:switched")
+        append_line(self.root / "history.jsonl", json.dumps(entry, sort_keys=True))
+        return entry
+
+    def recover(self) -> list[str]:
+        """Finish what a crashed run left undone; callers hold `lock()`.
+
+        Appends a champion switch missing from the history, and removes staging folders
+        older than a day (a crashed publish; never visible as a version).
+
+        Returns:
+            What was repaired, in words.
+        """
+        repaired = []
+        pointer = self._pointer()
+        entry = pointer.get("entry") if pointer else None
+        if entry and entry["id"] not in {item.get("id") for item in self.history()}:
+            append_line(self.root / "history.jsonl", json.dumps(entry, sort_keys=True))
+            repaired.append(f"appended the missing audit entry for {entry['version']}")
+        staging = self.root / "staging"
+        if staging.is_dir():
+            cutoff = time.time() - STALE_STAGING_S
+            for folder in staging.iterdir():
+                if folder.stat().st_mtime < cutoff:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    repaired.append(f"removed abandoned staging folder {folder.name}")
+        return repaired
+
+    def _pointer(self) -> dict[str, Any] | None:
+        try:
+            return json.loads((self.root / "champion.json").read_text())
+        except FileNotFoundError:
+            return None
+
+    def history(self) -> list[dict[str, Any]]:
+        """Every champion change, oldest first."""
+        path = self.root / "history.jsonl"
+        if not path.is_file():
+            return []
+        lines = path.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def record_decision(self, version: str, decision: dict[str, Any]) -> None:
+        """Append a gate decision about a version (a version can be gated by several runs)."""
+        record = {"time": utc_now(), **decision}
+        append_line(
+            self.root / "decisions" / f"{self.check_version_name(version)}.jsonl", json.dumps(record, sort_keys=True)
+        )
+
+    def decisions(self, version: str) -> list[dict[str, Any]]:
+        """Every gate decision about a version, oldest first."""
+        path = self.root / "decisions" / f"{self.check_version_name(version)}.jsonl"
+        if not path.is_file():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def discard_staging(self, staging_dir: Path) -> None:
+        shutil.rmtree(staging_dir, ignore_errors=True)

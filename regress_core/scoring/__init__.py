@@ -1,0 +1,1 @@
+"""Batch scoring: streaming predictions, partitions for a cluster, contract checks and atomic writers."""

@@ -1,0 +1,97 @@
+"""Helpers shared by the test tiers: small synthetic tables, quick settings, the command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FAST_TRAIN = {
+    "max_epochs": 15,
+    "patience": 5,
+    "batch_size": 32,
+    "lr": 0.01,
+    "lr_schedule": "constant",
+    "ema_decay": 0.0,
+}
+FAST_MODEL = {"kind": "mlp", "hidden_sizes": [16], "ensemble_size": 1, "dropout": 0.0}
+FAST_FEATURES = {"scaler": "standard"}
+# The same small, quick settings as command-line flags.
+FAST_ARGS = [
+    f"--set={section}.{key}={value}"
+    for section, values in (
+        ("train", {**FAST_TRAIN, "max_epochs": 10}),
+        ("model", FAST_MODEL),
+        ("features", FAST_FEATURES),
+    )
+    for key, value in values.items()
+]
+
+
+def regress(*args: str, home: str | None = None, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the `regress` command in a child process, as a user would."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if home:
+        env["REGRESS_HOME"] = home
+    return subprocess.run(
+        [sys.executable, "-m", "regress_cli.main", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600
+    )
+
+
+def make_table(n_rows: int = 120, *, seed: int = 0) -> pd.DataFrame:
+    """A small numeric regression table: y = 3a - 2b + noise."""
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0, 10, n_rows)
+    b = rng.uniform(-5, 5, n_rows)
+    return pd.DataFrame({"a": a, "b": b, "y": 3 * a - 2 * b + rng.normal(0, 0.5, n_rows)})
+
+
+def fast_config(home: str, **sections: dict) -> dict:
+    """Configuration values for a quick run on a small table."""
+    values = {
+        "registry": {"home": home},
+        "train": dict(FAST_TRAIN),
+        "model": dict(FAST_MODEL),
+        "features": dict(FAST_FEATURES),
+    }
+    for name, section in sections.items():
+        values[name] = {**values.get(name, {}), **section}
+    return values
+
+
+def train_package(home: str, *, seed: int = 0) -> str:
+    """Train and publish a small model with the core alone; return its version."""
+    from regress_core.config import build_config
+    from regress_core.pipeline.run import train_pipeline
+
+    source = Path(home) / "train.csv"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    make_table(200, seed=seed).to_csv(source, index=False)
+    version, _ = train_pipeline(build_config(values=fast_config(home, data={"source": str(source), "target": "y"})))
+    return version
+
+
+def scoring_input(n_rows: int = 500, *, seed: int = 5) -> pd.DataFrame:
+    """Rows to score: the training columns without the target, plus an id and a label."""
+    df = make_table(n_rows, seed=seed).drop(columns="y")
+    df.insert(0, "id", np.arange(1000, 1000 + n_rows))
+    df["label"] = [f"r{i}" for i in range(n_rows)]
+    return df
+
+
+def make_mixed_table(n_rows: int = 300, *, seed: int = 0) -> pd.DataFrame:
+    """A messy table: an id, a numeric, a categorical and a nullable numeric column."""
+    rng = np.random.default_rng(seed)
+    size = rng.uniform(20, 200, n_rows)
+    city = rng.choice(["north", "south", "east"], n_rows)
+    age = rng.uniform(0, 50, n_rows)
+    age[rng.random(n_rows) < 0.15] = np.nan
+    effect = {"north": 30.0, "south": -20.0, "east": 0.0}
+    price = 2 * size + np.vectorize(effect.get)(city) - 0.5 * np.nan_to_num(age, nan=25) + rng.normal(0, 5, n_rows)
+    return pd.DataFrame(
+        {"listing_id": [f"L{i:05d}" for i in range(n_rows)], "size": size, "city": city, "age": age, "price": price}
+    )
