@@ -136,6 +136,14 @@ class GateConfig(_Section):
         ge=0,
         description="The candidate's test RMSE may exceed the champion's on the same rows by at most this fraction.",
     )
+    linear_tolerance: float | None = Field(
+        0.0,
+        ge=0,
+        description=(
+            "The candidate's test RMSE may exceed that of LinearRegression fitted on the same training rows by at "
+            "most this fraction; null turns the check off."
+        ),
+    )
 
 
 class RegistryConfig(_Section):

@@ -53,7 +53,26 @@ class Decision:
         return {**asdict(self), "summary": self.summary}
 
 
-def _threshold_checks(metrics: dict[str, float], gate: GateConfig) -> list[Check]:
+def _linear_check(metrics: dict[str, float], baseline: dict[str, float], tolerance: float) -> Check:
+    """The candidate against a straight line: LinearRegression fitted on the same training rows."""
+    limit = baseline["rmse"] * (1 + tolerance)
+    ok = metrics["rmse"] <= limit
+    allowance = f" plus the {tolerance:.1%} tolerance" if tolerance else ""
+    if ok:
+        text = (
+            f"test RMSE {metrics['rmse']:.4f} <= LinearRegression's {baseline['rmse']:.4f} on the same rows{allowance}"
+        )
+    else:
+        text = (
+            f"test RMSE {metrics['rmse']:.4f} is worse than LinearRegression's {baseline['rmse']:.4f} on the same "
+            f"rows{allowance} (limit {limit:.4f}): a straight line fits this table better"
+        )
+    return Check("linear_baseline", metrics["rmse"], limit, ok, text)
+
+
+def _threshold_checks(
+    metrics: dict[str, float], gate: GateConfig, baselines: dict[str, dict[str, float]] | None = None
+) -> list[Check]:
     checks = []
     if gate.r2_min is not None:
         ok = metrics["r2"] >= gate.r2_min
@@ -71,6 +90,9 @@ def _threshold_checks(metrics: dict[str, float], gate: GateConfig) -> list[Check
             ok = metrics[key] <= limit
             text = f"test {key.upper()} {metrics[key]:.4f} {'<=' if ok else '>'} maximum {limit:.4f}"
             checks.append(Check(f"{key}_max", metrics[key], limit, ok, text))
+    linear = (baselines or {}).get("linear_regression")
+    if gate.linear_tolerance is not None and linear is not None:  # packages record it; bare metrics may not
+        checks.append(_linear_check(metrics, linear, gate.linear_tolerance))
     return checks
 
 
@@ -82,6 +104,7 @@ def decide(
     champion: str | None,
     champion_metrics: dict[str, float] | None,
     champion_error: str | None = None,
+    baselines: dict[str, dict[str, float]] | None = None,
 ) -> Decision:
     """Apply the thresholds and the champion comparison to a candidate's test metrics.
 
@@ -92,8 +115,9 @@ def decide(
         champion: Current champion version, None before the first promotion.
         champion_metrics: The champion re-scored on the candidate's test rows.
         champion_error: Why the champion could not be re-scored, if it could not.
+        baselines: Baseline metrics on the same test rows (`linear_regression` is checked).
     """
-    checks = _threshold_checks(metrics, gate)
+    checks = _threshold_checks(metrics, gate, baselines)
     bootstrap = champion is None
     if bootstrap:
         checks.append(
@@ -166,6 +190,7 @@ def gate_candidate(
             champion=champion,
             champion_metrics=champion_metrics,
             champion_error=champion_error,
+            baselines=metadata.get("baselines"),
         )
         registry.record_decision(version, decision.as_dict())
         if decision.promote:

@@ -12,7 +12,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from regress_cli import local_server
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.store import Registry
-from tests.helpers import FAST_FEATURES, FAST_MODEL, FAST_TRAIN
+from tests.helpers import FAST_FEATURES, FAST_GATE, FAST_MODEL, FAST_TRAIN
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,7 @@ def test_custom_training_run_through_the_worker(stack, tmp_path):
         "train": {**FAST_TRAIN, "max_epochs": 10},
         "model": FAST_MODEL,
         "features": FAST_FEATURES,
+        "gate": FAST_GATE,
         "registry": {"home": home},
     }
     run = run_deployment("training/nightly", parameters={"config": config}, timeout=400)

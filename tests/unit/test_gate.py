@@ -72,3 +72,48 @@ def test_thresholds_can_be_switched_off():
         champion_metrics=None,
     )
     assert decision.promote
+
+
+LINE = {"mse": 0.16, "rmse": 0.4, "mae": 0.3, "r2": 0.87}
+
+
+def test_a_model_worse_than_a_straight_line_is_refused_with_the_reason():
+    decision = decide(
+        version="v0001",
+        metrics=GOOD,
+        gate=GateConfig(),
+        champion=None,
+        champion_metrics=None,
+        baselines={"mean": GOOD, "linear_regression": LINE},
+    )
+    assert not decision.promote and checks(decision)["linear_baseline"] is False
+    assert decision.summary == "v0001 not promoted: failed linear_baseline"
+    text = next(check.text for check in decision.checks if check.name == "linear_baseline")
+    assert text == (
+        "test RMSE 0.5000 is worse than LinearRegression's 0.4000 on the same rows (limit 0.4000): "
+        "a straight line fits this table better"
+    )
+
+
+def test_the_linear_tolerance_is_configurable_and_the_check_can_be_turned_off():
+    baselines = {"linear_regression": LINE}
+    within = decide(
+        version="v0001",
+        metrics=GOOD,
+        gate=GateConfig(linear_tolerance=0.3),
+        champion=None,
+        champion_metrics=None,
+        baselines=baselines,
+    )
+    assert within.promote
+    text = next(check.text for check in within.checks if check.name == "linear_baseline")
+    assert text == "test RMSE 0.5000 <= LinearRegression's 0.4000 on the same rows plus the 30.0% tolerance"
+    off = decide(
+        version="v0001",
+        metrics=GOOD,
+        gate=GateConfig(linear_tolerance=None),
+        champion=None,
+        champion_metrics=None,
+        baselines=baselines,
+    )
+    assert off.promote and "linear_baseline" not in checks(off)
