@@ -4,8 +4,9 @@
     python benchmarks/model_quality.py --quick    # a small subsample and few epochs, to check the script works
 
 Everything trains on the same rows: the test set is train_test_split(test_size=0.2,
-random_state=42) of the bundled data; regress carves its validation rows from the
-training part (early stopping); the scikit-learn models fit on the whole training part.
+random_state=42) of the bundled data; regress trains as `regress train` does (its stages on
+a temporary workspace) and carves its validation rows from the training part; the
+scikit-learn models fit on the whole training part. For many tables, see model_suite.py.
 Prints RMSE, MAE, R2 (test, target units) and fit seconds, and writes them as JSON.
 """
 
@@ -16,40 +17,34 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def fit_regress(df, preset: str, *, seed: int, quick: bool) -> tuple[dict[str, float], float, str]:
-    """Train a preset with the pipeline's own stages' functions; return test metrics, seconds and precision."""
-    from regress_core.config import build_config
-    from regress_core.data.preprocessing import Preprocessor
-    from regress_core.data.sources import default_contract
-    from regress_core.data.split import split_frame
-    from regress_core.evaluation.metrics import regression_metrics
-    from regress_core.model.predict import predict_scaled
-    from regress_core.model.training import train_model
+def fit_regress(df: pd.DataFrame, preset: str, *, seed: int, quick: bool) -> tuple[dict[str, float], float, str]:
+    """Train a preset as `regress train` does; return test metrics, training seconds and precision."""
+    import tempfile
 
-    overrides = [f"train.seed={seed}"] + (["train.max_epochs=3"] if quick else [])
-    config = build_config(values={"preset": preset}, overrides=overrides)
+    from benchmarks.regress_runs import train_and_score
+    from regress_core.data.sources import default_contract
+
     contract = default_contract("california_housing")
-    parts = split_frame(df, test_size=config.split.test_size, val_size=config.split.val_size, seed=config.split.seed)
-    started = time.perf_counter()
-    pre = Preprocessor(contract=contract, scaler=config.features.scaler, scale_target=config.features.scale_target).fit(
-        parts.train
-    )
-    result = train_model(
-        x_train=pre.transform_features(parts.train),
-        y_train=pre.transform_target(parts.train[contract.target]),
-        x_val=pre.transform_features(parts.val),
-        y_val=pre.transform_target(parts.val[contract.target]),
-        model_config=config.model,
-        train_config=config.train,
-    )
-    seconds = time.perf_counter() - started
-    prediction = pre.inverse_target(predict_scaled(result.model, pre.transform_features(parts.test)))
-    return regression_metrics(parts.test[contract.target].to_numpy(), prediction), seconds, result.precision
+    assert contract is not None
+    with tempfile.TemporaryDirectory(prefix="regress-quality-") as tmp:
+        result = train_and_score(
+            df,
+            contract,
+            workdir=Path(tmp),
+            preset=preset,
+            train_seed=seed,
+            overrides=["train.max_epochs=3"] if quick else [],
+        )
+    return result["metrics"], result["seconds"], result["precision"]
 
 
 def fit_sklearn(df, name: str, *, quick: bool) -> tuple[dict[str, float], float]:

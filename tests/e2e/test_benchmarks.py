@@ -28,3 +28,29 @@ def test_model_quality_benchmark_quick_variant(tmp_path):
     assert all(row["rmse"] > 0 and row["seconds"] >= 0 for row in rows.values())
     assert "RMSE" in done.stdout
     assert json.loads(out.read_text())["precision"] in {"float32", "bfloat16"}
+
+
+def test_model_suite_benchmark_on_one_small_table(tmp_path):
+    out = tmp_path / "suite.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "model_suite.py"),
+            "--tables",
+            "linear-100,autompg-398",
+            "--seeds",
+            "0",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = {row["table"]: row for row in json.loads(out.read_text())["rows"]}
+    assert set(rows) == {"linear-100", "autompg-398"}
+    for row in rows.values():
+        assert {"regress r2", "LinearRegression r2", "HGB defaults r2", "HGB tuned r2", "chosen"} <= set(row)
+    assert rows["linear-100"]["LinearRegression r2"] > 0.9  # the peers see the same split
+    assert "regress is best on" in done.stdout and "noise ceiling" in done.stdout
