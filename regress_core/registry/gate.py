@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from regress_core.config import GateConfig
-from regress_core.errors import RegressError
+from regress_core.errors import RegistryError, RegressError
 from regress_core.evaluation.metrics import regression_metrics
 from regress_core.failpoints import failpoint
 from regress_core.registry.package import load_package
@@ -169,6 +169,18 @@ def gate_candidate(
     The champion is re-scored on the candidate's own test rows, and the whole
     read-compare-switch runs under the registry lock, so concurrent runs serialise.
     """
+    try:
+        return _gate_published(registry, version=version, test_df=test_df, gate=gate, run=run)
+    except (OSError, ValueError) as exc:  # a full disk, a read-only folder, a damaged registry file
+        raise RegistryError(
+            f"model {version} is published, but its promotion gate could not finish ({exc}); the champion is "
+            "unchanged; fix the cause and run the same command again: it reuses the published version and gates it"
+        ) from exc
+
+
+def _gate_published(
+    registry: Registry, *, version: str, test_df: pd.DataFrame, gate: GateConfig, run: str | None
+) -> Decision:
     metadata = registry.metadata(version)
     target = metadata["target"]
     with registry.lock():

@@ -8,6 +8,7 @@ registry is byte-for-byte unchanged and that no output file, partial or not, app
 import contextlib
 import hashlib
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ import pytest
 
 from regress_cli.main import main
 from regress_core.data.contract import dump_contract, infer_contract
-from tests.helpers import make_table, scoring_input, train_package
+from tests.helpers import FAST_ARGS, make_table, scoring_input, train_package
 
 DATA_ERROR, CONFIG_ERROR = 3, 2
 
@@ -227,3 +228,23 @@ def test_bad_scoring_options(workspace):
     )
     assert code == 4 and "invalid model version '../../etc'" in lines[0]
     assert not (root / "o.parquet").exists()
+
+
+def test_a_gate_that_cannot_finish_says_the_version_is_published_and_a_rerun_finishes_it(tmp_path):
+    home = str(tmp_path / "home")
+    data = write(tmp_path / "train.csv", good_train())
+    decisions = Path(home) / "registry" / "decisions"
+    decisions.parent.mkdir(parents=True)
+    decisions.write_text("not a folder")  # the gate cannot record its decision
+    args = ["train", "--data", data, "--target", "y", "--home", home, *FAST_ARGS]
+    code, lines = run_cli(*args)
+    assert code == 4
+    assert len(lines) == 1 and lines[0].startswith(
+        "regress: error: model v0001 is published, but its promotion gate could not finish ("
+    )
+    assert "the champion is unchanged; fix the cause and run the same command again" in lines[0]
+    assert not (Path(home) / "registry" / "champion.json").exists()
+    decisions.unlink()
+    code, lines = run_cli(*args)
+    assert code == 0 and lines == []
+    assert json.loads((Path(home) / "registry" / "champion.json").read_text())["version"] == "v0001"
