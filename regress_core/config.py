@@ -142,7 +142,9 @@ class TrainConfig(_Section):
         None,
         ge=0,
         le=1_000_000,
-        description=f"Fewest optimizer steps when max_epochs is sized to the table (small tables get more epochs). {UNSET}",
+        description=(
+            f"Fewest optimizer steps when max_epochs is sized to the table (small tables get more epochs). {UNSET}"
+        ),
     )
     patience: int | None = Field(
         None, ge=0, description=f"Epochs without improvement before stopping; 0 never stops early. {SIZED}"
