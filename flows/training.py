@@ -25,6 +25,9 @@ DEFAULT_CONFIG = RegressConfig()
 @flow(name="training", log_prints=True)
 def training(config: RegressConfig = DEFAULT_CONFIG, refresh_cache: bool = False) -> TrainingOutcome:
     """Train, evaluate and publish a regression model; promote it if it passes the gate."""
+    # The UI form and API callers send fields left empty as None; fill them from the preset
+    # before any stage keys its cache on them. Idempotent for build_config's result.
+    config = config.resolved()
     stage = StageRunner(Workspace.at(config.registry.home), refresh=refresh_cache)
     raw = stage(ingest_data, config.data)
     validated = stage(validate_data, raw, config.data)

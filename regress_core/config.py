@@ -68,59 +68,107 @@ class SplitConfig(_Section):
     seed: int = Field(42, description="Seed of both splits (42 matches the classic notebook).")
 
 
-class FeaturesConfig(_Section):
-    """Feature and target preprocessing, fitted on train only."""
+UNSET = "Empty: the preset's value."
+SIZED = "Empty: the preset's value, or sized to the table where the preset leaves it open."
 
-    scaler: Literal["standard", "quantile", "robust", "none"] = Field(
-        "quantile", description="Scaler applied to numeric features."
+
+class FeaturesConfig(_Section):
+    """Feature and target preprocessing, fitted on train only. Empty fields take the preset's value."""
+
+    scaler: Literal["standard", "quantile", "robust", "none"] | None = Field(
+        None, description=f"Scaler of numeric features for the networks. {UNSET}"
     )
-    scale_target: bool = Field(True, description="Standardise the target while training.")
+    scale_target: bool | None = Field(None, description=f"Standardise the target while training. {UNSET}")
+
+
+ModelKind = Literal["linear", "mlp", "embedding_mlp"]
 
 
 class ModelConfig(_Section):
-    """PyTorch model architecture."""
+    """PyTorch model architecture. Empty fields take the preset's value or are sized to the table."""
 
-    kind: Literal["linear", "mlp", "embedding_mlp"] = Field("embedding_mlp", description="Model family.")
-    hidden_sizes: list[int] = Field(
-        default_factory=lambda: [256, 256], description="Widths of the hidden layers (MLP)."
+    kind: Literal["auto", "linear", "mlp", "embedding_mlp"] | None = Field(
+        None,
+        description=(
+            "Model family; auto trains the candidates and keeps the best on validation rows "
+            f"(cross-validation on small tables). {UNSET}"
+        ),
     )
-    activation: Literal["relu", "gelu", "silu", "tanh"] = Field("relu")
-    dropout: float = Field(0.2, ge=0, lt=1, description="Dropout after each hidden layer.")
-    n_bins: int = Field(96, ge=2, le=512, description="Piecewise-linear bins per feature (embedding_mlp).")
-    embedding_dim: int = Field(32, ge=1, le=256, description="Per-feature embedding width.")
-    ensemble_size: int = Field(8, ge=1, le=64, description="Members trained in one network.")
+    candidates: list[ModelKind] | None = Field(
+        None,
+        description=(
+            "With kind auto, the families to compare. Empty: linear, mlp and embedding_mlp "
+            "(no plain mlp from 10,000 training rows on)."
+        ),
+    )
+    hidden_sizes: list[int] | None = Field(
+        None, description=f"Widths of the hidden layers (mlp, embedding_mlp). {SIZED}"
+    )
+    activation: Literal["relu", "gelu", "silu", "tanh"] | None = Field(None, description=UNSET)
+    dropout: float | None = Field(None, ge=0, lt=1, description=f"Dropout after each hidden layer. {UNSET}")
+    n_bins: int | None = Field(
+        None, ge=2, le=512, description=f"Piecewise-linear bins per embedded feature (embedding_mlp). {SIZED}"
+    )
+    embedding_dim: int | None = Field(None, ge=1, le=256, description=f"Per-feature embedding width. {SIZED}")
+    ensemble_size: int | None = Field(None, ge=1, le=64, description=f"Members trained in one network. {SIZED}")
 
     @model_validator(mode="after")
     def _check_hidden(self) -> ModelConfig:
-        if any(size < 1 for size in self.hidden_sizes):
-            raise ValueError(f"hidden_sizes must all be positive, got {self.hidden_sizes}")
-        if self.kind != "linear" and not self.hidden_sizes:
-            raise ValueError(f"model kind {self.kind!r} needs at least one hidden layer")
+        if self.hidden_sizes is not None:
+            if any(size < 1 for size in self.hidden_sizes):
+                raise ValueError(f"hidden_sizes must all be positive, got {self.hidden_sizes}")
+            if self.kind in ("mlp", "embedding_mlp") and not self.hidden_sizes:
+                raise ValueError(f"model kind {self.kind!r} needs at least one hidden layer")
+        if self.candidates is not None and not self.candidates:
+            raise ValueError("candidates must name at least one model kind (or be left out)")
         return self
 
 
 class TrainConfig(_Section):
-    """Optimisation of the PyTorch model."""
+    """Optimisation of the PyTorch model. Empty fields take the preset's value or are sized to the table."""
 
-    loss: Literal["mse", "mae", "huber"] = Field("mse")
+    loss: Literal["mse", "mae", "huber"] | None = Field(None, description=UNSET)
     huber_delta: float = Field(1.0, gt=0)
-    optimizer: Literal["sgd", "adam", "adamw"] = Field("adamw")
-    lr: float = Field(2e-3, gt=0, le=10, description="Peak learning rate.")
-    weight_decay: float = Field(3e-3, ge=0, description="L2 penalty (decoupled for AdamW).")
-    momentum: float = Field(0.0, ge=0, lt=1, description="SGD momentum.")
-    lr_schedule: Literal["constant", "cosine"] = Field("cosine", description="cosine decays to 0 over max_epochs.")
-    batch_size: int = Field(256, ge=0, description="Mini-batch size; 0 trains on full batches.")
-    max_epochs: int = Field(100, ge=1, le=100_000)
-    patience: int = Field(20, ge=0, description="Epochs without improvement before stopping; 0 never stops early.")
-    ema_decay: float = Field(0.99, ge=0, lt=1, description="Weight averaging; 0 turns it off.")
-    seed: int = Field(0, description="Seed of initialisation and batch order.")
+    optimizer: Literal["sgd", "adam", "adamw"] | None = Field(None, description=UNSET)
+    lr: float | None = Field(None, gt=0, le=10, description=f"Peak learning rate. {UNSET}")
+    weight_decay: float | None = Field(None, ge=0, description=f"L2 penalty (decoupled for AdamW). {UNSET}")
+    momentum: float | None = Field(None, ge=0, lt=1, description=f"SGD momentum. {UNSET}")
+    lr_schedule: Literal["constant", "cosine"] | None = Field(
+        None, description=f"cosine decays to 0 over the training budget. {UNSET}"
+    )
+    batch_size: int | None = Field(None, ge=0, description=f"Mini-batch size; 0 trains on full batches. {SIZED}")
+    max_epochs: int | None = Field(None, ge=1, le=100_000, description=f"Most epochs. {SIZED}")
+    min_steps: int | None = Field(
+        None,
+        ge=0,
+        le=1_000_000,
+        description=(
+            f"Fewest optimizer steps when max_epochs is sized to the table (small tables get more epochs). {UNSET}"
+        ),
+    )
+    patience: int | None = Field(
+        None, ge=0, description=f"Epochs without improvement before stopping; 0 never stops early. {SIZED}"
+    )
+    ema_decay: float | None = Field(None, ge=0, lt=1, description=f"Weight averaging; 0 turns it off. {UNSET}")
+    cv_folds: int | None = Field(
+        None,
+        ge=0,
+        le=20,
+        description=(
+            f"Folds of cross-validation on tables with fewer than cv_below_rows rows (0: one validation split). {UNSET}"
+        ),
+    )
+    cv_below_rows: int | None = Field(
+        None, ge=0, description=f"Train plus validation rows below which cross-validation replaces the split. {UNSET}"
+    )
+    seed: int = Field(0, description="Seed of initialisation, folds and batch order.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto picks CUDA when present.")
-    precision: Literal["auto", "float32", "bfloat16"] = Field(
-        "auto",
+    precision: Literal["auto", "float32", "bfloat16"] | None = Field(
+        None,
         description=(
             "Arithmetic of the training forward pass: auto uses bfloat16 mixed precision where the "
             "device computes it natively (CUDA with bfloat16, CPUs with AVX512-BF16 or AMX) and float32 "
-            "elsewhere. Weights, losses and predictions stay float32."
+            f"elsewhere. Weights, losses and predictions stay float32. {UNSET}"
         ),
     )
 
@@ -152,6 +200,26 @@ class RegistryConfig(_Section):
     home: str | None = Field(None, description="Workspace folder; defaults to $REGRESS_HOME, then ./regress-home.")
 
 
+# The default preset leaves batch size, epochs, patience, bins, widths and ensemble size open:
+# they are sized to the table (regress_core.model.budget). The others are complete recipes.
+DEFAULT_PRESET: dict[str, dict[str, Any]] = {
+    "features": {"scaler": "quantile", "scale_target": True},
+    "model": {"kind": "auto", "activation": "relu", "dropout": 0.2},
+    "train": {
+        "loss": "mse",
+        "optimizer": "adamw",
+        "lr": 2e-3,
+        "weight_decay": 3e-3,
+        "momentum": 0.0,
+        "lr_schedule": "cosine",
+        "min_steps": 1000,
+        "ema_decay": 0.99,
+        "cv_folds": 5,
+        "cv_below_rows": 3000,
+        "precision": "auto",
+    },
+}
+
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
     "notebook": {
@@ -167,6 +235,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "patience": 0,
             "lr_schedule": "constant",
             "ema_decay": 0.0,
+            "cv_folds": 0,
             "precision": "float32",
         },
     },
@@ -187,6 +256,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "patience": 20,
             "lr_schedule": "constant",
             "ema_decay": 0.0,
+            "cv_folds": 0,
             "precision": "float32",
         },
     },
@@ -216,49 +286,17 @@ class RegressConfig(_Section):
     gate: GateConfig = Field(default_factory=GateConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _apply_preset(cls, values: Any) -> Any:
-        if not isinstance(values, dict):
-            return values
-        name = values.get("preset", "default")
-        if name not in PRESETS:
-            return values  # the Literal check names the valid presets
-        explicit = {
-            key: value.model_dump(exclude_unset=True) if isinstance(value, BaseModel) else value
-            for key, value in values.items()
-        }
-        return deep_merge(PRESETS[name], _drop_defaults(explicit))
+    def resolved(self) -> RegressConfig:
+        """This configuration with every field it leaves empty filled from its preset.
 
-
-def _section_defaults() -> dict[str, dict[str, Any]]:
-    sections: dict[str, type[_Section]] = {
-        "data": DataConfig,
-        "split": SplitConfig,
-        "features": FeaturesConfig,
-        "model": ModelConfig,
-        "train": TrainConfig,
-        "gate": GateConfig,
-    }
-    return {name: section.model_construct().model_dump(mode="json") for name, section in sections.items()}
-
-
-def _drop_defaults(explicit: dict[str, Any]) -> dict[str, Any]:
-    """Leave out fields set to their default, so that a chosen preset fills them.
-
-    A form (the Prefect UI's) sends every field, defaults included; a value equal to the
-    default says nothing about intent, so the preset's value wins there.
-    """
-    defaults = _section_defaults()
-    kept: dict[str, Any] = {}
-    for key, value in explicit.items():
-        if key in defaults and isinstance(value, dict):
-            kept[key] = {
-                field: v for field, v in value.items() if field not in defaults[key] or defaults[key][field] != v
-            }
-        else:
-            kept[key] = value
-    return kept
+        Fields set here always win, whatever their value. Fields the preset also leaves empty
+        stay None: the training stage sizes them to the table. Idempotent.
+        """
+        preset = deep_merge(DEFAULT_PRESET, PRESETS[self.preset])
+        explicit = self.model_dump(mode="json")
+        for section in ("features", "model", "train"):
+            explicit[section] = {key: value for key, value in explicit[section].items() if value is not None}
+        return RegressConfig.model_validate(deep_merge(preset, explicit))
 
 
 class ScoringConfig(_Section):
@@ -365,6 +403,6 @@ def build_config(
     merged = deep_merge(merged, values or {})
     merged = deep_merge(merged, parse_overrides(list(overrides)))
     try:
-        return RegressConfig.model_validate(merged)
+        return RegressConfig.model_validate(merged).resolved()
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc)) from exc

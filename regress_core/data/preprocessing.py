@@ -15,6 +15,9 @@ from regress_core.data.contract import DataContract, normalize_frame
 from regress_core.errors import DataError
 
 SCALERS = ("standard", "quantile", "robust", "none")
+VIEWS = ("configured", "standard")  # the configured scaler; standardised (for the linear candidate)
+# Output names start with the ColumnTransformer branch that made them; these branches emit 0/1 columns.
+INDICATOR_BRANCHES = ("missing_flags__", "categorical__")
 
 
 def build_scaler(kind: str, *, n_rows: int, seed: int = 0) -> TransformerMixin:
@@ -46,6 +49,11 @@ class Preprocessor(BaseEstimator):
     Identifier columns are not features. Follows scikit-learn's contract: `fit` returns
     self, learned attributes end in `_`, and nothing transforms before `fit`.
 
+    It holds two views of the same columns, fitted on the same rows: "configured" scales
+    numeric columns with `scaler` (the networks' inputs), "standard" standardises them (the
+    linear candidate's inputs: a quantile scaler would bend a straight line). Both views have
+    the same columns in the same order; when `scaler` is "standard" they are one transformer.
+
     Args:
         contract: The data contract of the training table.
         scaler: One of "standard", "quantile", "robust", "none".
@@ -65,16 +73,16 @@ class Preprocessor(BaseEstimator):
     def target(self) -> str:
         return self.contract.target
 
-    def _branches(self, n_rows: int) -> list[tuple[str, object, list[str]]]:
+    def _branches(self, n_rows: int, scaler: str) -> list[tuple[str, object, list[str]]]:
         numeric, categorical = self.contract.names_of("numeric"), self.contract.names_of("categorical")
         nullable = {c.name for c in self.contract.columns if c.nullable}
         plain = [name for name in numeric if name not in nullable]
         gappy = [name for name in numeric if name in nullable]
         branches = []
         if plain:
-            branches.append(("numeric", build_scaler(self.scaler, n_rows=n_rows), plain))
+            branches.append(("numeric", build_scaler(scaler, n_rows=n_rows), plain))
         if gappy:
-            imputed = make_pipeline(SimpleImputer(strategy="median"), build_scaler(self.scaler, n_rows=n_rows))
+            imputed = make_pipeline(SimpleImputer(strategy="median"), build_scaler(scaler, n_rows=n_rows))
             branches += [
                 ("numeric_imputed", imputed, gappy),
                 ("missing_flags", MissingIndicator(features="all"), gappy),
@@ -96,7 +104,13 @@ class Preprocessor(BaseEstimator):
 
     def fit(self, df: pd.DataFrame) -> Preprocessor:
         """Fit every feature transform and the target scaling on the training rows."""
-        self.columns_ = ColumnTransformer(self._branches(len(df)), remainder="drop").fit(self._frame(df))
+        frame = self._frame(df)
+        self.columns_ = ColumnTransformer(self._branches(len(df), self.scaler), remainder="drop").fit(frame)
+        self.standard_columns_ = (
+            self.columns_
+            if self.scaler == "standard"
+            else ColumnTransformer(self._branches(len(df), "standard"), remainder="drop").fit(frame)
+        )
         y = df[self.target].to_numpy(dtype="float64")
         std = float(y.std())
         self.target_mean_ = float(y.mean()) if self.scale_target else 0.0
@@ -108,10 +122,33 @@ class Preprocessor(BaseEstimator):
         if not hasattr(self, "columns_"):
             raise NotFittedError("Preprocessor is not fitted yet; call fit first")
 
-    def transform_features(self, df: pd.DataFrame) -> np.ndarray:
-        """Return the model inputs, shape (n_rows, n_features_out_), float32."""
+    def _view(self, view: str) -> ColumnTransformer:
+        if view == "configured":
+            return self.columns_
+        if view != "standard":
+            raise ValueError(f"view must be one of {VIEWS}, got {view=}")
+        if not hasattr(self, "standard_columns_"):  # saved before the standard view existed
+            raise DataError("this preprocessor was saved without a standard-scaled view; retrain the model")
+        return self.standard_columns_
+
+    def transform_features(self, df: pd.DataFrame, *, view: str = "configured") -> np.ndarray:
+        """Return the model inputs, shape (n_rows, n_features_out_), float32.
+
+        Args:
+            df: Rows with every feature column.
+            view: "configured" (scaled with `scaler`) or "standard" (standardised).
+        """
         self._check_fitted()
-        return np.ascontiguousarray(self.columns_.transform(self._frame(df)), dtype=np.float32)
+        return np.ascontiguousarray(self._view(view).transform(self._frame(df)), dtype=np.float32)
+
+    def feature_names_out(self) -> list[str]:
+        """Names of the model inputs, each prefixed by its branch ("numeric__", "categorical__", ...)."""
+        self._check_fitted()
+        return [str(name) for name in self.columns_.get_feature_names_out()]
+
+    def indicator_columns(self) -> list[int]:
+        """Indices of the model inputs that are 0/1 by construction: one-hot categories and missing flags."""
+        return [index for index, name in enumerate(self.feature_names_out()) if name.startswith(INDICATOR_BRANCHES)]
 
     def count_unseen(self, df: pd.DataFrame) -> dict[str, int]:
         """Rows per categorical column whose category was not seen in training."""

@@ -44,13 +44,21 @@ def plot_predictions(y_true: np.ndarray, y_pred: np.ndarray, *, out_dir: Path) -
 
 
 def plot_loss_curves(history: list[dict[str, float]], *, out_dir: Path) -> Path:
-    """Write training and validation loss per epoch as a PNG file."""
+    """Write training and validation loss per validation check as a PNG file.
+
+    A model fitted in closed form (ridge) has no epochs: the figure says so.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    if not history:
+        figure, axis = plt.subplots(figsize=(6, 4))
+        axis.text(0.5, 0.5, "fitted in closed form: no training epochs", ha="center", va="center")
+        axis.set(title="Loss curves", xticks=[], yticks=[])
+        return _save_figure(figure, out_dir / "loss_curves.png")
     epochs = [row["epoch"] for row in history]
     figure, axis = plt.subplots(figsize=(6, 4))
     axis.plot(epochs, [row["train_loss"] for row in history], label="train")

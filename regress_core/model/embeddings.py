@@ -26,6 +26,36 @@ def compute_bin_edges(x: np.ndarray, *, n_bins: int) -> torch.Tensor:
     return torch.as_tensor(np.ascontiguousarray(edges), dtype=torch.float32)
 
 
+def encode_bins(x: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+    """How far each value fills each of its feature's bins.
+
+    The first and last bins extrapolate linearly beyond the training range when they have
+    width. Zero-width bins (many rows sharing a value, such as a cap) are steps, computed
+    on the value clipped to the training range: a value past the range encodes as the
+    range's end, never as a fraction of a zero width.
+
+    Args:
+        x: Values, shape (..., n_features).
+        edges: Sorted bin edges, shape (n_features, n_bins + 1), or any shape that
+            broadcasts against x's leading axes with those two last axes.
+
+    Returns:
+        Shape (..., n_features, n_bins).
+    """
+    left = edges[..., :-1]
+    raw_width = edges[..., 1:] - left
+    wide = raw_width > 1e-6
+    width = raw_width.clamp_min(1e-6)
+    inside = torch.minimum(torch.maximum(x, edges[..., 0]), edges[..., -1]).unsqueeze(-1)
+    fill = ((inside - left) / width).clamp(0.0, 1.0)
+    outer = (x.unsqueeze(-1) - left) / width
+    if fill.shape[-1] == 1:
+        return torch.where(wide, outer, fill)
+    first = torch.where(wide[..., :1], outer[..., :1].clamp_max(1.0), fill[..., :1])
+    last = torch.where(wide[..., -1:], outer[..., -1:].clamp_min(0.0), fill[..., -1:])
+    return torch.cat([first, fill[..., 1:-1], last], dim=-1)
+
+
 class PiecewiseLinearEmbeddings(nn.Module):
     """Encode each feature by how far it fills each of its bins, then embed it linearly.
 
@@ -54,26 +84,8 @@ class PiecewiseLinearEmbeddings(nn.Module):
         nn.init.uniform_(self.bias, -bound, bound)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """(batch, n_features) -> (batch, n_features, n_bins) bin fill fractions.
-
-        The first and last bins extrapolate linearly beyond the training range when they have
-        width. Zero-width bins (many rows sharing a value, such as a cap) are steps, computed
-        on the value clipped to the training range: a value past the range encodes as the
-        range's end, never as a fraction of a zero width.
-        """
-        edges = self.bin_edges
-        left = edges[:, :-1]
-        raw_width = edges[:, 1:] - left
-        wide = raw_width > 1e-6
-        width = raw_width.clamp_min(1e-6)
-        inside = torch.minimum(torch.maximum(x, edges[:, 0]), edges[:, -1]).unsqueeze(-1)
-        fill = ((inside - left) / width).clamp(0.0, 1.0)
-        outer = (x.unsqueeze(-1) - left) / width
-        if fill.shape[-1] == 1:
-            return torch.where(wide, outer, fill)
-        first = torch.where(wide[:, :1], outer[..., :1].clamp_max(1.0), fill[..., :1])
-        last = torch.where(wide[:, -1:], outer[..., -1:].clamp_min(0.0), fill[..., -1:])
-        return torch.cat([first, fill[..., 1:-1], last], dim=-1)
+        """(batch, n_features) -> (batch, n_features, n_bins) bin fill fractions (see `encode_bins`)."""
+        return encode_bins(x, self.bin_edges)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         encoded = torch.einsum("bft,ftd->bfd", self.encode(x), self.weight) + self.bias

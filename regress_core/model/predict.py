@@ -12,6 +12,9 @@ MAX_PREDICT_ROWS = 262_144
 
 def rows_per_chunk(model: nn.Module, *, budget: int = PREDICT_ELEMENTS) -> int:
     """Rows predicted at once, so that one layer's activations stay near `budget` floats."""
+    declared = getattr(model, "activations_per_row", None)
+    if isinstance(declared, int):
+        return int(min(MAX_PREDICT_ROWS, max(1024, budget // declared)))
     widest = max((m.out_features for m in model.modules() if isinstance(m, nn.Linear)), default=1)
     embeddings = getattr(model, "embeddings", None)
     if embeddings is not None:

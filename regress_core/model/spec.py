@@ -1,4 +1,8 @@
-"""A model's architecture as plain data, and building the network it describes."""
+"""A model's architecture as plain data, and building the network it describes.
+
+The spec is everything `load_model` needs besides the weights: it is stored as JSON in
+the package, so a model is rebuilt from data and tensors only, never from pickled code.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from regress_core.config import ModelConfig
+from regress_core.config import ModelConfig, RegressConfig
 from regress_core.model.embeddings import compute_bin_edges
+from regress_core.model.fold_network import FoldStackedMLP
 from regress_core.model.networks import LinearRegressor, TabularMLP
+
+KINDS = ("linear", "mlp", "embedding_mlp")
 
 
 @dataclass(frozen=True)
@@ -24,9 +31,14 @@ class ModelSpec:
         hidden_sizes: Widths of the hidden layers (empty for linear).
         activation: Hidden activation.
         dropout: Dropout after each hidden layer.
-        ensemble_size: Members of the batched ensemble.
-        n_bins: Piecewise-linear bins per feature (embedding_mlp only).
-        embedding_dim: Width of each feature's embedding (embedding_mlp only).
+        ensemble_size: Members of the batched ensemble (per fold model).
+        n_bins: Piecewise-linear bins per embedded input (embedding_mlp only).
+        embedding_dim: Width of each input's embedding (embedding_mlp only).
+        embedded: Inputs with embeddings (embedding_mlp only); None embeds every input, as
+            packages saved before inputs could pass through did.
+        n_folds: Cross-validation fold models averaged in one module; 1 is a single model.
+        view: The preprocessor's feature view the model reads: "configured" (the configured
+            scaler) or "standard" (standardised, for a closed-form linear fit).
     """
 
     kind: str
@@ -37,67 +49,126 @@ class ModelSpec:
     ensemble_size: int = 1
     n_bins: int | None = None
     embedding_dim: int | None = None
+    embedded: tuple[int, ...] | None = None
+    n_folds: int = 1
+    view: str = "configured"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if self.n_folds < 1:
+            raise ValueError(f"n_folds must be positive, got {self.n_folds}")
+        if self.view not in ("configured", "standard"):
+            raise ValueError(f"view must be configured or standard, got {self.view!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON data, without the fields the kind does not use."""
         data = asdict(self)
         data["hidden_sizes"] = list(self.hidden_sizes)
         if self.kind == "linear":
-            return {"kind": self.kind, "n_features": self.n_features}
-        if self.kind != "embedding_mlp":
-            data.pop("n_bins")
-            data.pop("embedding_dim")
+            return {"kind": self.kind, "n_features": self.n_features, "n_folds": self.n_folds, "view": self.view}
+        if self.kind == "embedding_mlp":
+            data["embedded"] = None if self.embedded is None else list(self.embedded)
+        else:
+            for name in ("n_bins", "embedding_dim", "embedded"):
+                data.pop(name)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
-        """Read a spec written by `to_dict` (or by an older version of it)."""
+        """Read a spec written by `to_dict` (or by an older version of it, with the old defaults)."""
         known = {name: value for name, value in data.items() if name in cls.__dataclass_fields__}
         known["hidden_sizes"] = tuple(known.get("hidden_sizes", ()))
+        if known.get("embedded") is not None:
+            known["embedded"] = tuple(known["embedded"])
         if known.get("kind") == "embedding_mlp":
             known.setdefault("embedding_dim", 16)
         return cls(**known)
 
+    @property
+    def embedded_inputs(self) -> list[int]:
+        """Indices of the inputs with embeddings (empty unless embedding_mlp)."""
+        if self.kind != "embedding_mlp":
+            return []
+        return list(range(self.n_features)) if self.embedded is None else list(self.embedded)
+
 
 def model_spec(config: ModelConfig, *, n_features: int) -> ModelSpec:
-    """The spec of the model `config` describes, for inputs `n_features` wide."""
-    if config.kind == "linear":
+    """The spec of a single model `config` describes completely, for inputs `n_features` wide.
+
+    Fields the configuration leaves to the preset take the default preset's value; fields
+    sized to the table must be given (`budget.plan_budget` sizes them otherwise).
+
+    Raises:
+        ValueError: the kind is auto, or a field the kind needs is left to be sized.
+    """
+    resolved = RegressConfig(model=config).resolved().model
+    if resolved.kind not in KINDS:
+        raise ValueError(f"model_spec needs one model kind, got {resolved.kind!r}")
+    if resolved.kind == "linear":
         return ModelSpec(kind="linear", n_features=n_features)
+    needed = ["hidden_sizes", "ensemble_size"] + (
+        ["n_bins", "embedding_dim"] if resolved.kind == "embedding_mlp" else []
+    )
+    missing = [name for name in needed if getattr(resolved, name) is None]
+    if missing:
+        raise ValueError(f"model_spec needs explicit {', '.join(missing)}; plan_budget sizes them to a table")
+    assert resolved.hidden_sizes is not None and resolved.ensemble_size is not None
+    assert resolved.activation is not None and resolved.dropout is not None
+    embedding = resolved.kind == "embedding_mlp"
     return ModelSpec(
-        kind=config.kind,
+        kind=resolved.kind,
         n_features=n_features,
-        hidden_sizes=tuple(config.hidden_sizes),
-        activation=config.activation,
-        dropout=config.dropout,
-        ensemble_size=config.ensemble_size,
-        n_bins=config.n_bins if config.kind == "embedding_mlp" else None,
-        embedding_dim=config.embedding_dim if config.kind == "embedding_mlp" else None,
+        hidden_sizes=tuple(resolved.hidden_sizes),
+        activation=resolved.activation,
+        dropout=resolved.dropout,
+        ensemble_size=resolved.ensemble_size,
+        n_bins=resolved.n_bins if embedding else None,
+        embedding_dim=resolved.embedding_dim if embedding else None,
     )
 
 
-def build_model(spec: ModelSpec, *, x_train: np.ndarray | None = None) -> nn.Module:
+def build_model(
+    spec: ModelSpec, *, x_train: np.ndarray | None = None, bin_edges: torch.Tensor | None = None
+) -> nn.Module:
     """Construct a model from its spec.
 
     Args:
         spec: The architecture.
-        x_train: Training inputs, shape (n_rows, n_features); sets the embedding bins.
-            None leaves placeholder bins, to be replaced by `load_state_dict`.
+        x_train: Training inputs, shape (n_rows, n_features); sets the embedding bins of a
+            single model.
+        bin_edges: The bins themselves, for fold models (n_folds, n_embedded, n_bins + 1).
+            With neither, placeholder bins wait for `load_state_dict`.
     """
+    embedded = spec.embedded_inputs
+    n_bins = spec.n_bins or 2
+    if embedded and bin_edges is None:
+        if x_train is not None and spec.n_folds == 1:
+            bin_edges = compute_bin_edges(x_train[:, embedded], n_bins=n_bins)
+        else:
+            shape = (spec.n_folds, len(embedded), n_bins + 1) if spec.n_folds > 1 else (len(embedded), n_bins + 1)
+            bin_edges = torch.zeros(shape)
+    if spec.n_folds > 1:
+        return FoldStackedMLP(
+            n_folds=spec.n_folds,
+            n_features=spec.n_features,
+            hidden_sizes=list(spec.hidden_sizes),
+            activation=spec.activation,
+            dropout=spec.dropout,
+            ensemble_size=spec.ensemble_size,
+            embedded=embedded,
+            bin_edges=bin_edges if embedded else None,
+            embedding_dim=spec.embedding_dim or 16,
+        )
     if spec.kind == "linear":
         return LinearRegressor(n_features=spec.n_features)
-    bin_edges = None
-    if spec.kind == "embedding_mlp":
-        n_bins = spec.n_bins or 2
-        if x_train is not None:
-            bin_edges = compute_bin_edges(x_train, n_bins=n_bins)
-        else:
-            bin_edges = torch.zeros(spec.n_features, n_bins + 1)
     return TabularMLP(
         n_features=spec.n_features,
         hidden_sizes=list(spec.hidden_sizes),
         activation=spec.activation,
         dropout=spec.dropout,
         ensemble_size=spec.ensemble_size,
-        bin_edges=bin_edges,
+        bin_edges=bin_edges if embedded else None,
         embedding_dim=spec.embedding_dim or 16,
+        embedded=embedded if embedded else None,
     )

@@ -26,7 +26,7 @@ from regress_core.data.contract import (
     load_contract,
     select_features,
 )
-from regress_core.data.preprocessing import Preprocessor
+from regress_core.data.preprocessing import VIEWS, Preprocessor
 from regress_core.data.sources import BUNDLED, default_contract, load_source, source_kind
 from regress_core.data.split import split_frame
 from regress_core.data.tables import is_url
@@ -148,7 +148,16 @@ def scale_key(splits: SplitTables, validated: ValidatedTable, features: Features
 
 
 def scale(splits: SplitTables, validated: ValidatedTable, features: FeaturesConfig, ws: Workspace) -> ScaledTables:
-    """Fit the preprocessor on train only; write scaled train and validation tables."""
+    """Fit the preprocessor on train only; write scaled train and validation tables in both views.
+
+    The configured view feeds the networks, the standardised one the closed-form linear
+    candidate; with the standard scaler configured they are the same tables.
+
+    Raises:
+        ConfigError: the features section is not resolved (scaler or scale_target unset).
+    """
+    if features.scaler is None or features.scale_target is None:
+        raise ConfigError("features.scaler and features.scale_target are unset; resolve the configuration first")
     key = scale_key(splits, validated, features)
     contract = load_contract(validated.contract_path)
     train_df = splits.train.read()
@@ -156,14 +165,26 @@ def scale(splits: SplitTables, validated: ValidatedTable, features: FeaturesConf
         train_df
     )
     folder = ws.stage_dir("scale") / key
-    refs = {}
-    for name, df in (("train", train_df), ("val", splits.val.read())):
-        scaled = pd.DataFrame(
-            preprocessor.transform_features(df), columns=[f"x{i}" for i in range(preprocessor.n_features_out_)]
-        )
-        scaled["y"] = preprocessor.transform_target(df[contract.target])
-        refs[name] = save_table(scaled, folder / f"{name}.parquet", key=key)
+    frames = {"train": train_df, "val": splits.val.read()}
+    refs: dict[str, TableRef] = {}
+    for view in VIEWS:
+        if view == "standard" and features.scaler == "standard":
+            refs.update({f"{name}_standard": refs[name] for name in frames})
+            continue
+        suffix = "" if view == "configured" else "_standard"
+        for name, df in frames.items():
+            scaled = pd.DataFrame(
+                preprocessor.transform_features(df, view=view),
+                columns=[f"x{i}" for i in range(preprocessor.n_features_out_)],
+            )
+            scaled["y"] = preprocessor.transform_target(df[contract.target])
+            refs[f"{name}{suffix}"] = save_table(scaled, folder / f"{name}{suffix}.parquet", key=key)
     preprocessor_path = atomic_write(folder / "preprocessor.joblib", lambda tmp: joblib.dump(preprocessor, tmp))
     return ScaledTables(
-        **refs, preprocessor_path=str(preprocessor_path), preprocessor_sha256=sha256_file(preprocessor_path), key=key
+        **refs,
+        preprocessor_path=str(preprocessor_path),
+        preprocessor_sha256=sha256_file(preprocessor_path),
+        indicators=tuple(preprocessor.indicator_columns()),
+        target_std=preprocessor.target_std_,
+        key=key,
     )

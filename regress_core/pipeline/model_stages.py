@@ -25,7 +25,8 @@ from regress_core.evaluation.plots import plot_loss_curves, plot_predictions
 from regress_core.fileio import atomic_write_text, sha256_file
 from regress_core.model.predict import predict_scaled
 from regress_core.model.saving import load_model, save_weights
-from regress_core.model.training import EpochRecord, train_model
+from regress_core.model.selection import TableViews, select_model
+from regress_core.model.training import EpochRecord
 from regress_core.pipeline.records import (
     Evaluation,
     ScaledTables,
@@ -64,33 +65,43 @@ def train(
     on_epoch: Callable[[EpochRecord], None] | None = None,
     progress: bool = False,
 ) -> TrainedModel:
-    """Train the model on the scaled tables and save its best weights."""
+    """Select and train the model on the scaled training and validation tables; save its weights.
+
+    The summary records the choice (`summary["selection"]`: scheme, chosen kind, every
+    candidate's validation RMSE in target units and seconds, and the sized budget) and the
+    chosen model's training (epochs, best epoch and loss, device, precision, seconds).
+    """
     key = train_key(scaled, model, train_config)
     x_train, y_train = _xy(scaled.train)
     x_val, y_val = _xy(scaled.val)
-    result = train_model(
+    views = TableViews(
         x_train=x_train,
-        y_train=y_train,
         x_val=x_val,
+        x_train_standard=_xy(scaled.train_standard)[0],
+        x_val_standard=_xy(scaled.val_standard)[0],
+        y_train=y_train,
         y_val=y_val,
-        model_config=model,
-        train_config=train_config,
-        on_epoch=on_epoch,
-        progress=progress,
+        indicators=scaled.indicators,
+        target_std=scaled.target_std,
     )
-    weights_path = save_weights(result.model, ws.stage_dir("train") / key / "model.pt")
-    history = [record.__dict__ for record in result.history]
-    summary = {
-        "epochs": len(result.history),
-        "best_epoch": result.best_epoch,
-        "best_val_loss": result.best_val_loss,
-        "stopped_early": result.stopped_early,
-        "device": result.device,
-        "precision": result.precision,
-        "seconds": round(sum(record.seconds for record in result.history), 3),
-        "parameters": sum(p.numel() for p in result.model.parameters()),
+    selection = select_model(views, model, train_config, on_epoch=on_epoch, progress=progress)
+    weights_path = save_weights(selection.model, ws.stage_dir("train") / key / "model.pt")
+    history = [record.__dict__ for record in selection.history]
+    chosen = next(score for score in selection.scores if score.name == selection.chosen)
+    summary: dict[str, Any] = {
+        "epochs": selection.history[-1].epoch if selection.history else 0,
+        "best_epoch": selection.best_epoch,
+        "best_val_loss": selection.best_val_loss,
+        "stopped_early": selection.stopped_early,
+        "device": selection.device,
+        "precision": selection.precision,
+        "seconds": round(chosen.seconds, 3),
+        "parameters": sum(p.numel() for p in selection.model.parameters()),
+        "selection": selection.summary(),
     }
-    return TrainedModel(str(weights_path), sha256_file(weights_path), result.spec, history, summary, key)
+    if selection.fold_best_epochs is not None:
+        summary["fold_best_epochs"] = selection.fold_best_epochs
+    return TrainedModel(str(weights_path), sha256_file(weights_path), selection.spec, history, summary, key)
 
 
 def evaluate_key(trained: TrainedModel, scaled: ScaledTables, splits: SplitTables) -> str:
@@ -114,7 +125,8 @@ def evaluate(
     model = load_model(trained.spec, trained.weights_path)
     train_df, test_df = splits.train.read(), splits.test.read()
     y_true = test_df[contract.target].to_numpy(dtype="float64")
-    y_pred = preprocessor.inverse_target(predict_scaled(model, preprocessor.transform_features(test_df)))
+    x_test = preprocessor.transform_features(test_df, view=trained.spec.view)
+    y_pred = preprocessor.inverse_target(predict_scaled(model, x_test))
     folder = ws.stage_dir("evaluate") / key
     plots = plot_predictions(y_true, y_pred, out_dir=folder)
     plots["loss_curves"] = plot_loss_curves(trained.history, out_dir=folder)

@@ -61,12 +61,22 @@ class SplitTables:
 
 @dataclass(frozen=True)
 class ScaledTables:
-    """Model-ready tables (scaled features and target) and the fitted preprocessor."""
+    """Model-ready tables (scaled features and target) and the fitted preprocessor.
+
+    `train` and `val` hold the configured feature view, `train_standard` and `val_standard`
+    the standardised one (the same files when the configured scaler is standard).
+    `indicators` are the inputs that are 0/1 by construction; `target_std` converts scaled
+    target units back to the target's.
+    """
 
     train: TableRef
     val: TableRef
+    train_standard: TableRef
+    val_standard: TableRef
     preprocessor_path: str
     preprocessor_sha256: str
+    indicators: tuple[int, ...]
+    target_std: float
     key: str
 
 

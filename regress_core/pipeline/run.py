@@ -15,6 +15,7 @@ from regress_core.registry.store import Registry
 
 def train_pipeline(config: RegressConfig) -> tuple[str, Decision]:
     """Ingest, validate, split, scale, train, evaluate, publish and gate; return version and decision."""
+    config = config.resolved()  # a no-op for build_config's result; fills a hand-made config's preset fields
     ws = Workspace.at(config.registry.home)
     raw = data_stages.ingest(config.data, ws)
     validated = data_stages.validate(raw, config.data, ws)

@@ -81,10 +81,12 @@ class ModelPackage:
     preprocessor: Preprocessor
     contract: DataContract
     metadata: dict[str, Any]
+    spec: ModelSpec
 
     def predict(self, df: pd.DataFrame) -> np.ndarray:
         """Predictions in target units for the rows of `df`, shape (n_rows,), float64."""
-        x = self.preprocessor.transform_features(df)
+        # The model reads the view it was trained on (a closed-form linear fit reads the standardised one).
+        x = self.preprocessor.transform_features(df, view=self.spec.view)
         return self.preprocessor.inverse_target(predict_scaled(self.model, x))
 
 
@@ -95,9 +97,12 @@ def load_package(registry: Registry, version: str) -> ModelPackage:
     preprocessor = joblib.load(package_dir / PREPROCESSOR)
     if not isinstance(preprocessor, Preprocessor):
         raise RegistryError(f"model version {version} holds no valid preprocessor")
-    model = load_model(ModelSpec.from_dict(metadata["spec"]), package_dir / WEIGHTS)
+    spec = ModelSpec.from_dict(metadata["spec"])
+    model = load_model(spec, package_dir / WEIGHTS)
     contract = load_contract(package_dir / CONTRACT)
-    return ModelPackage(version=version, model=model, preprocessor=preprocessor, contract=contract, metadata=metadata)
+    return ModelPackage(
+        version=version, model=model, preprocessor=preprocessor, contract=contract, metadata=metadata, spec=spec
+    )
 
 
 @functools.lru_cache(maxsize=4)

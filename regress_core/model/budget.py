@@ -1,0 +1,168 @@
+"""How much network and how much training a table gets, from its rows and its inputs.
+
+The configuration leaves some fields empty ("size it to the table"); `plan_budget` turns
+them into concrete values with closed-form rules of the rows a network trains on and of
+its inputs, so a run is reproducible and its choices can be printed. An explicit value in
+the configuration always wins over a rule. From 16,000 training rows on, the rules give the
+settings the embedding ensemble was tuned with on California Housing (batch 256, 100
+epochs, patience 20, 96 bins 32 wide, 256-256, 8 members).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from regress_core.config import ModelConfig, ModelKind, TrainConfig
+
+BASE_EPOCHS = 100
+CHECKS = 100  # validation checks per run at most, when the epochs are sized to the table
+PATIENCE_SHARE = 0.2  # patience as a share of the checks (20 of 100)
+MIN_PATIENCE = 20
+MIN_BATCH, MAX_BATCH = 32, 256
+MIN_BINS, MAX_BINS = 8, 96
+ROWS_PER_BIN = 20  # no bin edge fitted on fewer rows
+MAX_EMBEDDED_WIDTH = 1024  # embedded inputs x embedding width, at most
+MIN_EMBEDDING_DIM = 4
+FULL_SIZE_ROWS = 4000  # from this many training rows: 32-wide embeddings and 256-wide layers
+ENSEMBLE_SIZE = 8
+
+
+@dataclass(frozen=True, kw_only=True)
+class Budget:
+    """Concrete sizes and schedule of one network candidate.
+
+    Attributes:
+        batch_size: Rows per optimizer step (never more than the training rows).
+        max_epochs: Most epochs.
+        eval_every: Epochs between validation checks.
+        patience: Epochs without a better validation check before stopping; 0 never stops.
+        n_bins: Piecewise-linear bins per embedded input.
+        embedding_dim: Width of each embedded input.
+        hidden_sizes: Widths of the hidden layers.
+        ensemble_size: Members of the batched ensemble.
+        inputs: Model inputs.
+        embedded_inputs: Inputs with piecewise-linear embeddings (0 unless embedding_mlp).
+    """
+
+    batch_size: int
+    max_epochs: int
+    eval_every: int
+    patience: int
+    n_bins: int
+    embedding_dim: int
+    hidden_sizes: tuple[int, ...]
+    ensemble_size: int
+    inputs: int
+    embedded_inputs: int
+
+    def __post_init__(self) -> None:
+        positive = ("batch_size", "max_epochs", "eval_every", "n_bins", "embedding_dim", "ensemble_size", "inputs")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.patience < 0 or self.embedded_inputs < 0 or any(size < 1 for size in self.hidden_sizes):
+            raise ValueError(f"invalid budget: {self}")
+
+    @property
+    def patience_checks(self) -> int:
+        """Validation checks without improvement before stopping (0: never stop early)."""
+        return math.ceil(self.patience / self.eval_every)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON data, as recorded in the training summary."""
+        data = asdict(self)
+        data["hidden_sizes"] = list(self.hidden_sizes)
+        return data
+
+
+def batch_size_for(n_train: int) -> int:
+    """A power of two near an eighth of the rows, clipped to [32, 256]: at least ~8 steps per epoch."""
+    target = max(1, n_train // 8)
+    return int(min(MAX_BATCH, max(MIN_BATCH, 2 ** math.floor(math.log2(target)))))
+
+
+def epochs_for(n_train: int, batch_size: int, *, min_steps: int) -> int:
+    """At least 100 epochs and at least `min_steps` optimizer steps."""
+    steps_per_epoch = math.ceil(n_train / min(batch_size, n_train))
+    return max(BASE_EPOCHS, math.ceil(min_steps / steps_per_epoch))
+
+
+def bins_for(n_train: int) -> int:
+    """One bin per 20 training rows, clipped to [8, 96]."""
+    return int(min(MAX_BINS, max(MIN_BINS, n_train // ROWS_PER_BIN)))
+
+
+def embedding_dim_for(n_train: int, n_embedded: int) -> int:
+    """32 wide on large tables, 16 on small ones, narrower when many inputs are embedded."""
+    dim = 32 if n_train >= FULL_SIZE_ROWS else 16
+    if n_embedded:
+        dim = min(dim, max(MIN_EMBEDDING_DIM, MAX_EMBEDDED_WIDTH // n_embedded))
+    return dim
+
+
+def hidden_sizes_for(n_train: int) -> tuple[int, ...]:
+    """Two hidden layers, 256 wide from 4,000 training rows, 128 below (compute, not quality)."""
+    width = 256 if n_train >= FULL_SIZE_ROWS else 128
+    return (width, width)
+
+
+def plan_budget(
+    *,
+    kind: ModelKind,
+    n_train: int,
+    n_inputs: int,
+    n_embedded: int,
+    model: ModelConfig,
+    train: TrainConfig,
+) -> Budget:
+    """The concrete budget of one network, explicit configuration values first.
+
+    Args:
+        kind: The model family ("linear" trains one member and has no hidden layer).
+        n_train: Rows the network trains on (one fold's training part under cross-validation).
+        n_inputs: Model inputs.
+        n_embedded: Inputs that get piecewise-linear embeddings (embedding_mlp only).
+        model: Architecture settings; a field left None is sized here.
+        train: Optimisation settings; a field left None is sized here.
+    """
+    if n_train < 1 or n_inputs < 1:
+        raise ValueError(f"need training rows and inputs, got {n_train=} {n_inputs=}")
+    if train.batch_size is not None:
+        batch = n_train if train.batch_size == 0 else min(train.batch_size, n_train)
+    else:
+        batch = min(batch_size_for(n_train), n_train)
+    if train.max_epochs is None:
+        epochs = epochs_for(n_train, batch, min_steps=train.min_steps or 0)
+        eval_every = max(1, epochs // CHECKS)  # sized runs check at most CHECKS times
+    else:
+        epochs, eval_every = train.max_epochs, 1  # an explicit epoch count is checked every epoch, as always
+    if train.patience is not None:
+        patience = train.patience
+    else:
+        checks = max(MIN_PATIENCE, math.ceil(PATIENCE_SHARE * epochs / eval_every))
+        patience = checks * eval_every
+    embedded = n_embedded if kind == "embedding_mlp" else 0
+    if kind == "linear":
+        hidden: tuple[int, ...] = ()
+    elif model.hidden_sizes is not None:
+        hidden = tuple(model.hidden_sizes)
+    else:
+        hidden = hidden_sizes_for(n_train)
+    if model.ensemble_size is not None:
+        members = model.ensemble_size
+    else:
+        members = ENSEMBLE_SIZE if kind == "embedding_mlp" else 1
+    return Budget(
+        batch_size=batch,
+        max_epochs=epochs,
+        eval_every=eval_every,
+        patience=patience,
+        n_bins=model.n_bins if model.n_bins is not None else bins_for(n_train),
+        embedding_dim=model.embedding_dim if model.embedding_dim is not None else embedding_dim_for(n_train, embedded),
+        hidden_sizes=hidden,
+        ensemble_size=1 if kind == "linear" else members,
+        inputs=n_inputs,
+        embedded_inputs=embedded,
+    )
