@@ -47,4 +47,5 @@ def training(config: RegressConfig = DEFAULT_CONFIG, refresh_cache: bool = False
         home=str(stage.ws.root),
         contract_path=validated.contract_path,
         inferred_contract=validated.inferred,
+        selection=trained.summary.get("selection"),
     )

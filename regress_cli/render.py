@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from regress_core.evaluation.metrics import METRIC_NAMES
-from regress_core.evaluation.report import metrics_rows
+from regress_core.evaluation.report import describe_budget, describe_selection, metrics_rows
 from regress_core.pipeline.records import TrainingOutcome
 from regress_core.scoring.streaming import ScoreSummary
 
@@ -23,6 +23,10 @@ def print_training_outcome(outcome: TrainingOutcome) -> None:
     print(f"{'model':<20}" + "".join(f"{name.upper():>10}" for name in METRIC_NAMES))
     for name, values in metrics_rows({"metrics": outcome.metrics, "baselines": outcome.baselines}):
         print(f"{name:<20}" + "".join(f"{values[key]:>10.4f}" for key in METRIC_NAMES))
+    if outcome.selection:
+        print()
+        print(f"model selection: {describe_selection(outcome.selection)}")
+        print(f"  sized to the table: {describe_budget(outcome.selection.get('budget', {}))}")
     print()
     print(f"decision: {outcome.decision.summary}")
     for check in outcome.decision.checks:

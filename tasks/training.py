@@ -18,7 +18,7 @@ from regress_core.config import (
     TrainConfig,
 )
 from regress_core.errors import RegressError
-from regress_core.evaluation.report import metrics_rows
+from regress_core.evaluation.report import describe_budget, describe_selection, metrics_rows, selection_rows
 from regress_core.pipeline import data_stages, model_stages
 from regress_core.pipeline.records import Evaluation, ScaledTables, SplitTables, TableRef, TrainedModel, ValidatedTable
 from regress_core.pipeline.workspace import Workspace
@@ -94,6 +94,15 @@ def train_model(scaled: ScaledTables, model: ModelConfig, train_config: TrainCon
         )
 
     trained = model_stages.train(scaled, model, train_config, ws, on_epoch=log_epoch, progress=sys.stderr.isatty())
+    selection = trained.summary.get("selection")
+    if selection:
+        logger.info("model selection: %s", describe_selection(selection))
+        logger.info("sized to the table: %s", describe_budget(selection.get("budget", {})))
+        create_table_artifact(
+            selection_rows(selection),
+            key="model-selection",
+            description=f"Candidates compared on {selection.get('scheme')} (validation RMSE, target units)",
+        )
     logger.info(
         "trained %d epochs in %.1f s on %s (%s); best epoch %d",
         trained.summary["epochs"],

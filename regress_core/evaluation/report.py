@@ -20,6 +20,55 @@ def metrics_rows(metadata: dict[str, Any]) -> list[tuple[str, dict[str, float]]]
     return rows
 
 
+def selection_rows(selection: dict[str, Any]) -> list[dict[str, Any]]:
+    """The candidates a run compared, best validation score first, each with its score and time."""
+    rows = [
+        {
+            "candidate": row["name"],
+            "validation RMSE": round(float(row["val_rmse"]), 4),
+            "seconds": round(float(row["seconds"]), 1),
+            "chosen": row["name"] == selection.get("chosen"),
+        }
+        for row in selection.get("candidates", [])
+    ]
+    return sorted(rows, key=lambda row: row["validation RMSE"])
+
+
+def describe_selection(selection: dict[str, Any]) -> str:
+    """One line: how the candidates were compared, their scores and the winner."""
+    scores = ", ".join(f"{row['candidate']} {row['validation RMSE']:.4f}" for row in selection_rows(selection))
+    return f"{selection.get('chosen')} chosen on {selection.get('scheme')} (validation RMSE: {scores})"
+
+
+def describe_budget(budget: dict[str, Any]) -> str:
+    """One line: what was sized to the table."""
+    hidden = "-".join(str(size) for size in budget.get("hidden_sizes", [])) or "none"
+    return (
+        f"batch {budget.get('batch_size')}, up to {budget.get('max_epochs')} epochs "
+        f"(patience {budget.get('patience')}), "
+        f"hidden {hidden}, {budget.get('ensemble_size')} members, {budget.get('n_bins')} bins x "
+        f"{budget.get('embedding_dim')} for {budget.get('embedded_inputs')} of {budget.get('inputs')} inputs"
+    )
+
+
+def _selection_section(training: dict[str, Any]) -> str:
+    selection = training.get("selection")
+    if not selection:
+        return ""
+    header = "<tr><th>candidate</th><th>validation RMSE</th><th>seconds</th><th>chosen</th></tr>"
+    body = "".join(
+        f"<tr><td>{escape(row['candidate'])}</td><td>{row['validation RMSE']:.4f}</td><td>{row['seconds']:.1f}</td>"
+        f"<td>{'yes' if row['chosen'] else ''}</td></tr>"
+        for row in selection_rows(selection)
+    )
+    budget = escape(describe_budget(selection.get("budget", {})))
+    return (
+        f"<h2>Model selection</h2><p>{escape(str(selection.get('scheme')))}; the lowest validation RMSE wins "
+        f"(target units; test rows are never used to choose).</p><table>{header}{body}</table>"
+        f"<p>Sized to the table: {budget}</p>"
+    )
+
+
 def _metrics_table(metadata: dict[str, Any]) -> str:
     header = "<tr><th>model</th><th>MSE</th><th>RMSE</th><th>MAE</th><th>R2</th></tr>"
     body = "".join(
@@ -58,5 +107,6 @@ def render_report(metadata: dict[str, Any]) -> str:
         "<!doctype html><html><head><meta charset='utf-8'><title>regress model report</title>"
         f"<style>{STYLE}</style></head>"
         f"<body><h1>regress model report</h1><h2>Test metrics (target units)</h2>{_metrics_table(metadata)}"
+        f"{_selection_section(training)}"
         f"<h2>Run</h2><table>{fact_rows}</table><h2>Plots</h2>{plots}<h2>Configuration</h2><pre>{config}</pre></body></html>"
     )

@@ -60,3 +60,40 @@ def test_bad_configuration_is_one_line(overrides, message):
 def test_missing_config_file_is_reported(tmp_path):
     with pytest.raises(ConfigError, match="configuration file not found"):
         build_config(path=tmp_path / "nope.yaml")
+
+
+# An explicit value wins over the preset even when it equals another preset's value:
+# 0.002 is the default preset's learning rate, the notebook's is 0.001.
+def test_explicit_value_wins_from_set_even_when_it_equals_a_default():
+    config = build_config(values={"preset": "notebook"}, overrides=["train.lr=0.002"])
+    assert config.train.lr == 0.002
+    assert config.train.max_epochs == 100 and config.train.optimizer == "adam"  # the rest is the notebook's
+
+
+def test_explicit_value_wins_from_a_configuration_file(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("preset: notebook\ntrain:\n  lr: 0.002\nfeatures:\n  scaler: quantile\n")
+    config = build_config(path=path)
+    assert config.train.lr == 0.002 and config.features.scaler == "quantile"
+    assert config.model.hidden_sizes == [64, 32] and config.features.scale_target is False
+
+
+def test_explicit_value_wins_from_the_prefect_ui_form():
+    from flows.training import training
+
+    schema = training.parameters.model_dump()["definitions"]
+    assert schema["TrainConfig"]["properties"]["lr"]["default"] is None  # the form starts empty, not at 0.002
+    # The form sends every field: untouched ones empty, the one the user typed filled in.
+    form = RegressConfig().model_dump(mode="json")
+    form["preset"] = "notebook"
+    form["train"]["lr"] = 0.002
+    validated = training.validate_parameters({"config": form})["config"]
+    config = validated.resolved()
+    assert config.train.lr == 0.002 and config.train.batch_size == 0 and config.model.kind == "mlp"
+
+
+def test_resolution_is_idempotent_and_leaves_table_sized_fields_open():
+    config = build_config()
+    assert config.resolved() == config
+    assert config.model.kind == "auto" and config.train.lr == 2e-3
+    assert config.train.batch_size is None and config.model.n_bins is None  # sized to the table when training
