@@ -13,6 +13,7 @@ from typing import Any
 
 import joblib
 import numpy as np
+import pandas as pd
 
 from regress_core.config import ModelConfig, RegressConfig, TrainConfig
 from regress_core.data.contract import (
@@ -112,6 +113,7 @@ def evaluate_key(trained: TrainedModel, scaled: ScaledTables, splits: SplitTable
         scaled.preprocessor_sha256,
         splits.test.sha256,
         splits.train.sha256,
+        splits.val.sha256,
     )
 
 
@@ -123,7 +125,8 @@ def evaluate(
     contract = load_contract(validated.contract_path)
     preprocessor: Preprocessor = joblib.load(scaled.preprocessor_path)
     model = load_model(trained.spec, trained.weights_path)
-    train_df, test_df = splits.train.read(), splits.test.read()
+    # Baselines fit on every row the model could learn from (training and validation), like the model.
+    fit_df, test_df = pd.concat([splits.train.read(), splits.val.read()], ignore_index=True), splits.test.read()
     y_true = test_df[contract.target].to_numpy(dtype="float64")
     x_test = preprocessor.transform_features(test_df, view=trained.spec.view)
     y_pred = preprocessor.inverse_target(predict_scaled(model, x_test))
@@ -132,7 +135,7 @@ def evaluate(
     plots["loss_curves"] = plot_loss_curves(trained.history, out_dir=folder)
     return Evaluation(
         metrics=regression_metrics(y_true, y_pred),
-        baselines=baseline_metrics(train_df, test_df, contract=contract),
+        baselines=baseline_metrics(fit_df, test_df, contract=contract),
         plots={name: str(path) for name, path in plots.items()},
         key=key,
     )

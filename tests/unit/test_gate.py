@@ -90,8 +90,8 @@ def test_a_model_worse_than_a_straight_line_is_refused_with_the_reason():
     assert decision.summary == "v0001 not promoted: failed linear_baseline"
     text = next(check.text for check in decision.checks if check.name == "linear_baseline")
     assert text == (
-        "test RMSE 0.5000 is worse than LinearRegression's 0.4000 on the same rows (limit 0.4000): "
-        "a straight line fits this table better"
+        "test RMSE 0.5000 is worse than LinearRegression's 0.4000 on the same rows plus the 2.0% tolerance "
+        "(limit 0.4080): a straight line fits this table better"
     )
 
 
