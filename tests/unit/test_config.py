@@ -48,6 +48,7 @@ def test_file_then_values_then_overrides(tmp_path):
         (["train.max_epochs=ten"], "train.max_epochs: Input should be a valid integer"),
         (["preset=fancy"], "preset: Input should be 'default', 'notebook' or 'linear'"),
         (["nonsense"], "expected section.key=value"),
+        (["train.cv_folds=1"], "cv_folds must be 0 (one validation split) or at least 2"),
     ],
 )
 def test_bad_configuration_is_one_line(overrides, message):
@@ -60,3 +61,13 @@ def test_bad_configuration_is_one_line(overrides, message):
 def test_missing_config_file_is_reported(tmp_path):
     with pytest.raises(ConfigError, match="configuration file not found"):
         build_config(path=tmp_path / "nope.yaml")
+
+
+def test_resolution_fills_preset_fields_and_leaves_sized_ones_open():
+    config = build_config()
+    assert config.model.kind == "auto" and config.train.cv_folds == 5 and config.train.min_steps == 1000
+    assert config.train.batch_size is None and config.model.ensemble_size is None and config.model.n_bins is None
+    assert config.resolved() == config
+    unresolved = RegressConfig(model={"kind": "mlp"})
+    assert unresolved.train.lr is None and unresolved.resolved().train.lr == 2e-3
+    assert unresolved.resolved().model.kind == "mlp"
