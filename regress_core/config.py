@@ -97,8 +97,8 @@ class ModelConfig(_Section):
     candidates: list[ModelKind] | None = Field(
         None,
         description=(
-            "With kind auto, the families to compare. Empty: linear, mlp and embedding_mlp "
-            "(no plain mlp from 10,000 training rows on)."
+            "With kind auto, the families to compare. Empty: linear and embedding_mlp, plus mlp on "
+            "tables scored on a validation split with fewer than 10,000 training rows."
         ),
     )
     hidden_sizes: list[int] | None = Field(
@@ -155,7 +155,8 @@ class TrainConfig(_Section):
         ge=0,
         le=20,
         description=(
-            f"Folds of cross-validation on tables with fewer than cv_below_rows rows (0: one validation split). {UNSET}"
+            "Folds of cross-validation on tables with fewer than cv_below_rows train plus validation rows; "
+            f"0 uses the validation split. {UNSET}"
         ),
     )
     cv_below_rows: int | None = Field(
@@ -171,6 +172,12 @@ class TrainConfig(_Section):
             f"elsewhere. Weights, losses and predictions stay float32. {UNSET}"
         ),
     )
+
+    @model_validator(mode="after")
+    def _check_folds(self) -> TrainConfig:
+        if self.cv_folds == 1:
+            raise ValueError("cv_folds must be 0 (one validation split) or at least 2")
+        return self
 
 
 class GateConfig(_Section):

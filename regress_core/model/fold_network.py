@@ -22,6 +22,28 @@ def _uniform(shape: tuple[int, ...], bound: float) -> nn.Parameter:
     return nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
 
 
+DROPOUT_LEVELS = 1 << 16
+
+
+def cheap_dropout(h: torch.Tensor, p: float) -> torch.Tensor:
+    """Dropout whose mask comes from 16-bit uniform levels cut out of 64-bit random words.
+
+    On a CPU, drawing one Bernoulli sample per activation took a quarter of a fold-stacked
+    training step on small tables; a quarter as many 64-bit draws give every activation its
+    own 16-bit level, about half the cost forward and backward together. The keep
+    probability is rounded to a multiple of 1/65536; the survivors are rescaled by its
+    inverse, as dropout does. On other devices this is `nn.functional.dropout`.
+    """
+    if h.device.type != "cpu":
+        return nn.functional.dropout(h, p, True)
+    dropped = round(p * DROPOUT_LEVELS)
+    n = h.numel()
+    words = torch.randint(-(2**63), 2**63 - 1, (-(-n // 4),), dtype=torch.int64)
+    levels = words.view(torch.int16)[:n].view(h.shape)  # uniform in [-32768, 32767]
+    keep = levels >= dropped - DROPOUT_LEVELS // 2
+    return h * keep * (DROPOUT_LEVELS / (DROPOUT_LEVELS - dropped))
+
+
 class FoldStackedMLP(nn.Module):
     """K fold models of one architecture, each a batched ensemble of k members.
 
@@ -116,8 +138,8 @@ class FoldStackedMLP(nn.Module):
         h = (x.unsqueeze(2) * self.member_scale[:, None]).reshape(n_folds, n_rows * self.ensemble_size, -1)
         for weight, bias in zip(self.weights, self.biases, strict=True):
             h = self.activation(torch.baddbmm(bias, h, weight))
-            if self.dropout > 0:
-                h = nn.functional.dropout(h, self.dropout, self.training)
+            if self.dropout > 0 and self.training:
+                h = cheap_dropout(h, self.dropout)
         h = h.reshape(n_folds, n_rows, self.ensemble_size, -1)
         return torch.einsum("knmh,kmh->knm", h, self.head_weight) + self.head_bias
 

@@ -48,6 +48,7 @@ def test_file_then_values_then_overrides(tmp_path):
         (["train.max_epochs=ten"], "train.max_epochs: Input should be a valid integer"),
         (["preset=fancy"], "preset: Input should be 'default', 'notebook' or 'linear'"),
         (["nonsense"], "expected section.key=value"),
+        (["train.cv_folds=1"], "cv_folds must be 0 (one validation split) or at least 2"),
     ],
 )
 def test_bad_configuration_is_one_line(overrides, message):
@@ -97,3 +98,13 @@ def test_resolution_is_idempotent_and_leaves_table_sized_fields_open():
     assert config.resolved() == config
     assert config.model.kind == "auto" and config.train.lr == 2e-3
     assert config.train.batch_size is None and config.model.n_bins is None  # sized to the table when training
+
+
+def test_resolution_fills_preset_fields_and_leaves_sized_ones_open():
+    config = build_config()
+    assert config.model.kind == "auto" and config.train.cv_folds == 5 and config.train.min_steps == 1000
+    assert config.train.batch_size is None and config.model.ensemble_size is None and config.model.n_bins is None
+    assert config.resolved() == config
+    unresolved = RegressConfig(model={"kind": "mlp"})
+    assert unresolved.train.lr is None and unresolved.resolved().train.lr == 2e-3
+    assert unresolved.resolved().model.kind == "mlp"

@@ -1,12 +1,14 @@
+import json
+
 import numpy as np
 import pytest
 import torch
 
 from regress_core.config import ModelConfig
 from regress_core.model.embeddings import PiecewiseLinearEmbeddings, compute_bin_edges
-from regress_core.model.networks import LinearRegressor, TabularMLP
+from regress_core.model.networks import EnsembleLinear, LinearRegressor, TabularMLP
 from regress_core.model.saving import load_model, save_weights
-from regress_core.model.spec import build_model, model_spec
+from regress_core.model.spec import ModelSpec, build_model, model_spec
 
 
 def test_output_shapes():
@@ -66,3 +68,92 @@ def test_zero_width_end_bins_are_steps_not_amplifiers():
     torch.testing.assert_close(encoded[0], encoded[1])  # past the maximum encodes as the maximum
     assert encoded[2, 0, 0] < 0  # the first bin has width, so it still extrapolates below
     assert encoded.abs().max() <= 10
+
+
+def test_embedding_every_input_builds_the_weights_it_always_built():
+    # The parameters of the model before inputs could pass through, in their creation order.
+    x = np.random.default_rng(0).normal(size=(60, 3)).astype("float32")
+    edges = compute_bin_edges(x, n_bins=5)
+    torch.manual_seed(0)
+    embeddings = PiecewiseLinearEmbeddings(bin_edges=edges, dim=4)
+    signs = torch.randint(0, 2, (3, 12)).float() * 2 - 1
+    layer = torch.nn.Linear(12, 8)
+    head = EnsembleLinear(k=3, in_features=8, out_features=1)
+    torch.manual_seed(0)
+    model = TabularMLP(n_features=3, hidden_sizes=[8], ensemble_size=3, bin_edges=edges, embedding_dim=4)
+    expected = {
+        "embeddings.weight": embeddings.weight,
+        "embeddings.bias": embeddings.bias,
+        "member_scale": signs,
+        "backbone.0.weight": layer.weight,
+        "backbone.0.bias": layer.bias,
+        "head.weight": head.weight,
+        "head.bias": head.bias,
+    }
+    got = dict(model.named_parameters())
+    assert set(got) == set(expected)
+    for name, want in expected.items():
+        torch.testing.assert_close(got[name], want, rtol=0, atol=0)
+
+
+def test_inputs_left_out_of_the_embeddings_pass_through():
+    x = np.random.default_rng(0).normal(size=(40, 4)).astype("float32")
+    x[:, 3] = x[:, 3] > 0
+    spec = ModelSpec(
+        kind="embedding_mlp",
+        n_features=4,
+        hidden_sizes=(8,),
+        ensemble_size=2,
+        n_bins=4,
+        embedding_dim=3,
+        embedded=(0, 2),
+    )
+    model = build_model(spec, x_train=x)
+    assert model.embeddings.bin_edges.shape == (2, 5)
+    assert model.backbone[0].in_features == 2 * 3 + 2
+    assert model(torch.as_tensor(x)).shape == (40, 2)
+
+
+FOLD_SPECS = [
+    ModelSpec(kind="linear", n_features=3, n_folds=4),
+    ModelSpec(kind="mlp", n_features=3, hidden_sizes=(8, 4), ensemble_size=1, n_folds=4),
+    ModelSpec(
+        kind="embedding_mlp",
+        n_features=3,
+        hidden_sizes=(8,),
+        ensemble_size=3,
+        n_bins=4,
+        embedding_dim=2,
+        embedded=(0, 1),
+        n_folds=4,
+    ),
+    ModelSpec(kind="linear", n_features=3, view="standard"),
+]
+
+
+@pytest.mark.parametrize("spec", FOLD_SPECS, ids=lambda spec: f"{spec.kind}-{spec.n_folds}")
+def test_fold_models_and_views_round_trip_through_json_and_weights(tmp_path, spec):
+    x = np.random.default_rng(0).normal(size=(40, 3)).astype("float32")
+    edges = torch.sort(torch.randn(spec.n_folds, len(spec.embedded_inputs), (spec.n_bins or 2) + 1), dim=-1).values
+    model = build_model(spec, x_train=x, bin_edges=edges if spec.n_folds > 1 else None).eval()
+    again = ModelSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
+    assert again == spec
+    loaded = load_model(again, save_weights(model, tmp_path / "m.pt"))
+    torch.testing.assert_close(loaded(torch.as_tensor(x)), model(torch.as_tensor(x)), rtol=0, atol=0)
+    members = spec.n_folds * spec.ensemble_size
+    assert model(torch.as_tensor(x)).shape == (40, members)
+
+
+def test_fold_model_predictions_do_not_depend_on_the_rows_predicted_together():
+    spec = FOLD_SPECS[2]
+    model = build_model(spec, bin_edges=torch.sort(torch.randn(4, 2, 5), dim=-1).values).eval()
+    x = torch.randn(300, 3)
+    torch.testing.assert_close(model(x)[:123].mean(1), model(x[:123]).mean(1), rtol=0, atol=0)
+
+
+def test_specs_of_older_packages_still_load():
+    old = ModelSpec.from_dict(
+        {"kind": "embedding_mlp", "n_features": 8, "hidden_sizes": [256, 256], "ensemble_size": 8, "n_bins": 96}
+    )
+    assert old.embedded is None and old.embedded_inputs == list(range(8))
+    assert old.n_folds == 1 and old.view == "configured" and old.embedding_dim == 16

@@ -4,6 +4,7 @@ from sklearn.exceptions import NotFittedError
 
 from regress_core.data.contract import ColumnSpec, DataContract
 from regress_core.data.preprocessing import Preprocessor
+from regress_core.errors import DataError
 
 CONTRACT = DataContract(target="y", columns=[ColumnSpec(name="a"), ColumnSpec(name="b"), ColumnSpec(name="y")])
 
@@ -34,3 +35,22 @@ def test_none_scaler_passes_features_through(table):
 def test_transform_before_fit_is_refused(table):
     with pytest.raises(NotFittedError, match="not fitted yet"):
         Preprocessor(contract=CONTRACT).transform_features(table)
+
+
+def test_one_preprocessor_holds_the_configured_and_the_standard_view(table):
+    pre = Preprocessor(contract=CONTRACT, scaler="quantile").fit(table)
+    quantile, standard = pre.transform_features(table), pre.transform_features(table, view="standard")
+    assert quantile.shape == standard.shape
+    np.testing.assert_allclose(standard.mean(axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(standard.std(axis=0), 1, atol=1e-4)
+    assert not np.allclose(quantile, standard)
+    with pytest.raises(ValueError, match="view must be one of"):
+        pre.transform_features(table, view="quantile")
+
+
+def test_a_preprocessor_saved_before_views_existed_still_transforms(table):
+    pre = Preprocessor(contract=CONTRACT, scaler="quantile").fit(table)
+    del pre.standard_columns_
+    assert pre.transform_features(table).shape == (len(table), 2)
+    with pytest.raises(DataError, match="saved without a standard-scaled view"):
+        pre.transform_features(table, view="standard")
