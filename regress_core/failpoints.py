@@ -4,7 +4,7 @@ Set REGRESS_FAILPOINT to a point's name (for example `publish:staged`) and the p
 sends itself SIGKILL when it reaches that point, exactly as a crash or `kill -9` would.
 Unset (always, in normal use), a failpoint costs one dictionary lookup.
 
-Points: `train:epoch` (after the first training epoch), `publish:staged` (package fully
+Points: `train:epoch` (after the first validation check of a network), `publish:staged` (package fully
 staged, not yet renamed into versions/), `publish:renamed` (version visible, not yet gated),
 `gate:locked` (registry lock held, champion not yet switched), `gate:switched` (champion
 pointer switched, audit history not yet appended).

@@ -1,1 +1,1 @@
-"""PyTorch models: networks, embeddings, the training loop, saving and loading, prediction."""
+"""PyTorch models: networks, embeddings, budgets, candidates and selection, the training loops, saving and loading."""

@@ -1,19 +1,27 @@
-"""The candidate models' building blocks: which inputs to embed, and ridge regression in closed form.
+"""The candidates of model selection, fitted and scored on held-out rows.
 
-The networks (plain MLP, embedding ensemble) are trained by `training.fit_network` or,
-one per cross-validation fold, by `folds.fit_folds`; the linear candidate needs no
-training loop: one SVD gives the whole penalty path.
+Which inputs get embeddings; the linear candidate, ridge regression in closed form (one
+SVD gives the whole penalty path, no training loop); and the networks (plain MLP,
+embedding ensemble), trained by `training.fit_network` on a validation split or by
+`folds.fit_folds`, one model per cross-validation fold.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from torch import nn
 
+from regress_core.model.budget import Budget
+from regress_core.model.folds import Folds, fit_folds
 from regress_core.model.networks import LinearRegressor
+from regress_core.model.optim import TrainSettings
+from regress_core.model.predict import predict_scaled
+from regress_core.model.spec import ModelSpec
+from regress_core.model.training import EpochRecord, fit_network
 
 # Penalties tried, as multiples of the training rows (so the grid means the same at any size).
 RIDGE_ALPHAS = np.logspace(-4, 3, 29)
@@ -76,3 +84,84 @@ def fit_ridge(x_train: np.ndarray, y_train: np.ndarray) -> RidgeFit:
         model.linear.weight.copy_(best_coef.reshape(1, -1).float())
         model.linear.bias.fill_(float(y_mean - x_mean @ best_coef))
     return RidgeFit(model=model.eval(), alpha=best_alpha)
+
+
+@dataclass
+class FittedCandidate:
+    """One candidate after training: its model, its held-out predictions and how its training went."""
+
+    model: nn.Module
+    spec: ModelSpec
+    predictions: np.ndarray  # validation (or out-of-fold) predictions, scaled
+    budget: Budget | None = None
+    history: list[EpochRecord] = field(default_factory=list)
+    best_epoch: int = 0
+    stopped_early: bool = False
+    device: str = "cpu"
+    precision: str = "float64"
+    fold_best_epochs: list[int] | None = None
+
+
+def fit_ridge_candidate(x_std: np.ndarray, y: np.ndarray, folds: Folds) -> FittedCandidate:
+    """Ridge scored on each fold's held-out rows; kept refitted on every row (on a validation split, as fitted)."""
+    predictions = np.full(len(y), np.nan, dtype=np.float32)
+    for train_rows, held in folds:
+        fold_fit = fit_ridge(x_std[train_rows], y[train_rows])
+        predictions[held] = predict_scaled(fold_fit.model, x_std[held])
+    final = fit_ridge(x_std, y) if len(folds) > 1 else fold_fit
+    spec = ModelSpec(kind="linear", n_features=x_std.shape[1], view="standard")
+    return FittedCandidate(model=final.model, spec=spec, predictions=predictions)
+
+
+def fit_network_candidate(
+    spec: ModelSpec,
+    settings: TrainSettings,
+    budget: Budget,
+    *,
+    x: np.ndarray,
+    y: np.ndarray,
+    folds: Folds,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+    progress: bool = False,
+    name: str = "",
+) -> FittedCandidate:
+    """A network trained on every fold at once (several folds) or on the validation split, scored on held-out rows."""
+    if len(folds) > 1:
+        result = fit_folds(spec, settings, x=x, y=y, folds=folds, on_epoch=on_epoch, candidate=name)
+        return FittedCandidate(
+            model=result.model,
+            spec=spec,
+            predictions=result.oof,
+            budget=budget,
+            history=result.history,
+            best_epoch=max(result.best_epochs),
+            stopped_early=result.stopped_early,
+            device=result.device,
+            precision=result.precision,
+            fold_best_epochs=result.best_epochs,
+        )
+    (train_rows, held) = folds[0]
+    single = fit_network(
+        spec,
+        settings,
+        x_train=x[train_rows],
+        y_train=y[train_rows],
+        x_val=x[held],
+        y_val=y[held],
+        on_epoch=on_epoch,
+        progress=progress,
+        candidate=name,
+    )
+    predictions = np.full(len(y), np.nan, dtype=np.float32)
+    predictions[held] = predict_scaled(single.model, x[held])
+    return FittedCandidate(
+        model=single.model,
+        spec=spec,
+        predictions=predictions,
+        budget=budget,
+        history=single.history,
+        best_epoch=single.best_epoch,
+        stopped_early=single.stopped_early,
+        device=single.device,
+        precision=single.precision,
+    )

@@ -21,10 +21,12 @@ import torch
 from torch import nn
 
 from regress_core.errors import TrainingError
+from regress_core.failpoints import failpoint
 from regress_core.model.device import resolve_device, resolve_precision
 from regress_core.model.embeddings import compute_bin_edges
+from regress_core.model.optim import TrainSettings, check_finite, lr_at, make_ema, make_optimizer
 from regress_core.model.spec import ModelSpec, build_model
-from regress_core.model.training import EpochRecord, TrainSettings, check_finite, lr_at, make_ema, make_optimizer
+from regress_core.model.training import EpochRecord
 
 Folds = list[tuple[np.ndarray, np.ndarray]]
 
@@ -153,6 +155,7 @@ def fit_folds(
         total, started = 0.0, time.perf_counter()
         if on_epoch is not None:
             on_epoch(record)
+        failpoint("train:epoch")
         improved = fold_val < best_loss - 1e-7
         waited = torch.where(improved, 0, waited + 1)
         best_loss = torch.where(improved, fold_val, best_loss)

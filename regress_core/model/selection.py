@@ -23,13 +23,19 @@ from sklearn.model_selection import KFold
 from torch import nn
 
 from regress_core.config import ModelConfig, ModelKind, RegressConfig, TrainConfig
+from regress_core.errors import TrainingError
 from regress_core.model.budget import Budget, plan_budget
-from regress_core.model.candidates import continuous_columns, fit_ridge
+from regress_core.model.candidates import (
+    FittedCandidate,
+    continuous_columns,
+    fit_network_candidate,
+    fit_ridge_candidate,
+)
 from regress_core.model.choice import CandidateScore, choose, fold_scores
-from regress_core.model.folds import Folds, fit_folds
-from regress_core.model.predict import predict_scaled
+from regress_core.model.folds import Folds
+from regress_core.model.optim import TrainSettings
 from regress_core.model.spec import ModelSpec
-from regress_core.model.training import EpochRecord, TrainSettings, fit_network, network_spec
+from regress_core.model.training import EpochRecord, network_spec
 
 DEFAULT_CANDIDATES: tuple[ModelKind, ...] = ("linear", "mlp", "embedding_mlp")
 NO_MLP_FROM_ROWS = 10_000  # from this many training rows the plain MLP is not tried: it never wins there
@@ -82,27 +88,16 @@ class Selection:
             "scheme": self.scheme,
             "chosen": self.chosen,
             "candidates": [
-                {"name": s.name, "val_rmse": math.sqrt(s.mse) * self.target_std, "seconds": round(s.seconds, 3)}
-                for s in self.scores
+                {
+                    "name": score.name,
+                    # None (JSON null) for a candidate whose training diverged.
+                    "val_rmse": math.sqrt(score.mse) * self.target_std if math.isfinite(score.mse) else None,
+                    "seconds": round(score.seconds, 3),
+                }
+                for score in self.scores
             ],
             "budget": self.budget.to_dict(),
         }
-
-
-@dataclass
-class _Fitted:
-    """One candidate after training: its model and what the summary needs about it."""
-
-    model: nn.Module
-    spec: ModelSpec
-    predictions: np.ndarray  # validation (or out-of-fold) predictions, scaled
-    budget: Budget | None = None
-    history: list[EpochRecord] = field(default_factory=list)
-    best_epoch: int = 0
-    stopped_early: bool = False
-    device: str = "cpu"
-    precision: str = "float64"
-    fold_best_epochs: list[int] | None = None
 
 
 def candidate_names(model: ModelConfig, *, n_fit: int, use_cv: bool) -> list[ModelKind]:
@@ -139,61 +134,60 @@ def select_model(
     """
     resolved = RegressConfig(model=model, train=train).resolved()
     model, train = resolved.model, resolved.train
-    auto = model.kind == "auto"
-    n_pool = len(data.y_train) + len(data.y_val)
-    folds_wanted = train.cv_folds or 0
-    use_cv = folds_wanted >= 2 and n_pool < (train.cv_below_rows or 0)
+    n_train, n_pool = len(data.y_train), len(data.y_train) + len(data.y_val)
+    x = np.concatenate([data.x_train, data.x_val])
+    x_std = np.concatenate([data.x_train_standard, data.x_val_standard])
+    y = np.concatenate([data.y_train, data.y_val])
+    n_folds = train.cv_folds or 0
+    # Every fold holds out at least two rows; a table too small for that keeps its validation split.
+    use_cv = n_folds >= 2 and 2 * n_folds <= n_pool < (train.cv_below_rows or 0)
     if use_cv:
-        x = np.concatenate([data.x_train, data.x_val])
-        x_std = np.concatenate([data.x_train_standard, data.x_val_standard])
-        y = np.concatenate([data.y_train, data.y_val])
-        folds: Folds = list(KFold(n_splits=folds_wanted, shuffle=True, random_state=train.seed).split(x))
+        folds: Folds = list(KFold(n_splits=n_folds, shuffle=True, random_state=train.seed).split(x))
     else:
-        x, x_std = (
-            np.concatenate([data.x_train, data.x_val]),
-            np.concatenate([data.x_train_standard, data.x_val_standard]),
-        )
-        y = np.concatenate([data.y_train, data.y_val])
-        n_train = len(data.y_train)
-        folds = [(np.arange(n_train), np.arange(n_train, n_pool))]
+        n_folds, folds = 1, [(np.arange(n_train), np.arange(n_train, n_pool))]
     n_fit = min(len(train_rows) for train_rows, _ in folds)
     continuous = continuous_columns(x if use_cv else data.x_train, indicators=data.indicators)
-    names = candidate_names(model, n_fit=n_fit, use_cv=use_cv)
-    fitted: dict[str, _Fitted] = {}
-    scores = []
-    for name in names:
-        started = time.perf_counter()
-        if auto and name == "linear":
-            fitted[name] = _fit_ridge(x_std, y, folds, use_cv=use_cv)
-        else:
-            budget = plan_budget(
-                kind=name,
-                n_train=n_fit,
-                n_inputs=x.shape[1],
-                n_embedded=len(continuous),
-                model=model,
-                train=train,
-                n_folds=len(folds) if use_cv else 1,
-            )
-            spec = network_spec(name, budget, model=model, embedded=continuous, n_folds=len(folds) if use_cv else 1)
-            settings = TrainSettings.from_config(train, budget)
-            fitted[name] = _fit_network(spec, settings, budget, x, y, folds, use_cv, on_epoch, progress, name)
-        scores.append(fold_scores(name, fitted[name].predictions, y, folds, seconds=time.perf_counter() - started))
-    chosen = choose(scores, use_cv=use_cv)
-    best = fitted[chosen]
-    # The chosen network's budget; for ridge, the embedding ensemble's (trained or not): what a network got.
-    ensemble = fitted.get("embedding_mlp")
-    recorded = best.budget or (ensemble.budget if ensemble is not None else None)
-    if recorded is None:
-        recorded = plan_budget(
-            kind="embedding_mlp",
+
+    def budget_of(kind: ModelKind) -> Budget:
+        return plan_budget(
+            kind=kind,
             n_train=n_fit,
             n_inputs=x.shape[1],
             n_embedded=len(continuous),
             model=model,
             train=train,
-            n_folds=len(folds) if use_cv else 1,
+            n_folds=n_folds,
         )
+
+    names = candidate_names(model, n_fit=n_fit, use_cv=use_cv)
+    fitted: dict[str, FittedCandidate] = {}
+    scores = []
+    for name in names:
+        started = time.perf_counter()
+        if model.kind == "auto" and name == "linear":
+            fitted[name] = fit_ridge_candidate(x_std, y, folds)
+        else:
+            budget = budget_of(name)
+            spec = network_spec(name, budget, model=model, embedded=continuous, n_folds=n_folds)
+            settings = TrainSettings.from_config(train, budget)
+            try:
+                fitted[name] = fit_network_candidate(
+                    spec, settings, budget, x=x, y=y, folds=folds, on_epoch=on_epoch, progress=progress, name=name
+                )
+            except TrainingError:
+                if len(names) == 1:
+                    raise
+                # A diverged candidate scores infinity and is never chosen; the others still compete.
+                scores.append(CandidateScore(name, math.inf, (math.inf,) * len(folds), time.perf_counter() - started))
+                continue
+        scores.append(fold_scores(name, fitted[name].predictions, y, folds, seconds=time.perf_counter() - started))
+    chosen = choose(scores, use_cv=use_cv)
+    if chosen not in fitted:
+        raise TrainingError(f"every candidate diverged ({', '.join(names)}); lower train.lr or scale the target")
+    best = fitted[chosen]
+    # The chosen network's budget; for ridge, the embedding ensemble's (trained or not): what a network got.
+    ensemble = fitted.get("embedding_mlp")
+    recorded = best.budget or (ensemble.budget if ensemble is not None else None) or budget_of("embedding_mlp")
     score = next(s for s in scores if s.name == chosen)
     return Selection(
         model=best.model,
@@ -210,68 +204,4 @@ def select_model(
         precision=best.precision,
         fold_best_epochs=best.fold_best_epochs,
         target_std=data.target_std,
-    )
-
-
-def _fit_ridge(x_std: np.ndarray, y: np.ndarray, folds: Folds, *, use_cv: bool) -> _Fitted:
-    """Ridge scored on each fold's held-out rows; kept refitted on every pooled row (or, on a split, as fitted)."""
-    predictions = np.full(len(y), np.nan, dtype=np.float32)
-    for train_rows, held in folds:
-        fold_fit = fit_ridge(x_std[train_rows], y[train_rows])
-        predictions[held] = predict_scaled(fold_fit.model, x_std[held])
-    final = fit_ridge(x_std, y) if use_cv else fold_fit
-    spec = ModelSpec(kind="linear", n_features=x_std.shape[1], view="standard")
-    return _Fitted(model=final.model, spec=spec, predictions=predictions)
-
-
-def _fit_network(
-    spec: ModelSpec,
-    settings: TrainSettings,
-    budget: Budget,
-    x: np.ndarray,
-    y: np.ndarray,
-    folds: Folds,
-    use_cv: bool,
-    on_epoch: Callable[[EpochRecord], None] | None,
-    progress: bool,
-    name: str,
-) -> _Fitted:
-    if use_cv:
-        result = fit_folds(spec, settings, x=x, y=y, folds=folds, on_epoch=on_epoch, candidate=name)
-        return _Fitted(
-            model=result.model,
-            spec=spec,
-            predictions=result.oof,
-            budget=budget,
-            history=result.history,
-            best_epoch=max(result.best_epochs),
-            stopped_early=result.stopped_early,
-            device=result.device,
-            precision=result.precision,
-            fold_best_epochs=result.best_epochs,
-        )
-    (train_rows, held) = folds[0]
-    single = fit_network(
-        spec,
-        settings,
-        x_train=x[train_rows],
-        y_train=y[train_rows],
-        x_val=x[held],
-        y_val=y[held],
-        on_epoch=on_epoch,
-        progress=progress,
-        candidate=name,
-    )
-    predictions = np.full(len(y), np.nan, dtype=np.float32)
-    predictions[held] = predict_scaled(single.model, x[held])
-    return _Fitted(
-        model=single.model,
-        spec=spec,
-        predictions=predictions,
-        budget=budget,
-        history=single.history,
-        best_epoch=single.best_epoch,
-        stopped_early=single.stopped_early,
-        device=single.device,
-        precision=single.precision,
     )

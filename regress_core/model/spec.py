@@ -113,6 +113,7 @@ def model_spec(config: ModelConfig, *, n_features: int) -> ModelSpec:
     missing = [name for name in needed if getattr(resolved, name) is None]
     if missing:
         raise ValueError(f"model_spec needs explicit {', '.join(missing)}; plan_budget sizes them to a table")
+    # Checked above, and the default preset sets activation and dropout: narrowing for mypy.
     assert resolved.hidden_sizes is not None and resolved.ensemble_size is not None
     assert resolved.activation is not None and resolved.dropout is not None
     embedding = resolved.kind == "embedding_mlp"

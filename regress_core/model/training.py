@@ -1,7 +1,7 @@
 """Training a PyTorch regression model: seeded, mini-batched, early-stopped on validation.
 
-`fit_network` is the loop; it takes concrete settings (`TrainSettings`, nothing left to
-size). `train_model` trains one model a configuration describes, sizing what it leaves
+`fit_network` is the loop; it takes concrete settings (`optim.TrainSettings`, nothing left
+to size). `train_model` trains one model a configuration describes, sizing what it leaves
 open to the table with `budget.plan_budget`.
 """
 
@@ -23,6 +23,7 @@ from regress_core.errors import TrainingError
 from regress_core.failpoints import failpoint
 from regress_core.model.budget import Budget, plan_budget
 from regress_core.model.device import resolve_device, resolve_precision
+from regress_core.model.optim import TrainSettings, check_finite, lr_at, make_ema, make_loss, make_optimizer
 from regress_core.model.predict import predict_scaled
 from regress_core.model.spec import ModelSpec, build_model
 
@@ -43,61 +44,6 @@ class EpochRecord:
     candidate: str = ""
 
 
-@dataclass(frozen=True, kw_only=True)
-class TrainSettings:
-    """Concrete optimisation settings of one run.
-
-    Attributes:
-        batch_size: Rows per step, at least 1 (full batch: the number of training rows).
-        max_epochs: Most epochs.
-        eval_every: Epochs between validation checks (the last epoch is always checked).
-        patience: Epochs without a better check before stopping; 0 never stops early.
-    """
-
-    loss: str = "mse"
-    huber_delta: float = 1.0
-    optimizer: str = "adamw"
-    lr: float = 2e-3
-    weight_decay: float = 3e-3
-    momentum: float = 0.0
-    lr_schedule: str = "cosine"
-    batch_size: int = 256
-    max_epochs: int = 100
-    eval_every: int = 1
-    patience: int = 20
-    ema_decay: float = 0.99
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "auto"
-
-    def __post_init__(self) -> None:
-        if min(self.batch_size, self.max_epochs, self.eval_every) < 1 or self.patience < 0:
-            raise ValueError(f"invalid training settings: {self}")
-
-    @property
-    def patience_checks(self) -> int:
-        return math.ceil(self.patience / self.eval_every)
-
-    @classmethod
-    def from_config(cls, train: TrainConfig, budget: Budget) -> TrainSettings:
-        """Settings from a resolved TrainConfig (preset fields filled) and a network's budget."""
-        values = {name: getattr(train, name) for name in ("loss", "optimizer", "lr", "weight_decay", "momentum")}
-        values |= {"lr_schedule": train.lr_schedule, "ema_decay": train.ema_decay, "precision": train.precision}
-        missing = [name for name, value in values.items() if value is None]
-        if missing:
-            raise ValueError(f"train settings {', '.join(missing)} are unset; resolve the configuration first")
-        return cls(
-            **values,
-            huber_delta=train.huber_delta,
-            batch_size=budget.batch_size,
-            max_epochs=budget.max_epochs,
-            eval_every=budget.eval_every,
-            patience=budget.patience,
-            seed=train.seed,
-            device=train.device,
-        )
-
-
 @dataclass
 class TrainResult:
     """A trained model (on CPU, best validation weights) and how it got there."""
@@ -110,45 +56,6 @@ class TrainResult:
     stopped_early: bool = False
     device: str = "cpu"
     precision: str = "float32"
-
-
-def make_loss(settings: TrainSettings) -> nn.Module:
-    if settings.loss == "mae":
-        return nn.L1Loss()
-    if settings.loss == "huber":
-        return nn.HuberLoss(delta=settings.huber_delta)
-    return nn.MSELoss()
-
-
-def make_optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.Optimizer:
-    params = model.parameters()
-    if settings.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
-    if settings.optimizer == "adam":
-        return torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay)
-    return torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
-
-
-def lr_at(settings: TrainSettings, step: int, total_steps: int) -> float:
-    if settings.lr_schedule == "cosine":
-        return settings.lr * 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
-    return settings.lr
-
-
-def check_finite(loss: float, epoch: int, settings: TrainSettings) -> None:
-    if not math.isfinite(loss):
-        raise TrainingError(
-            f"training diverged at epoch {epoch}: loss is {loss}; "
-            f"lower train.lr (now {settings.lr:g}) or scale the target"
-        )
-
-
-def make_ema(model: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel | None:
-    if decay <= 0:
-        return None
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def fit_network(

@@ -58,3 +58,16 @@ def test_evaluation_equals_the_loaded_package_on_the_test_rows(home, tmp_path):
     if chosen != "linear":
         assert package.metadata["training"]["fold_best_epochs"] and package.metadata["history"]
     assert np.isfinite(package.predict(df)).all()
+
+
+def test_fit_frames_does_the_scale_and_train_stages_in_memory():
+    from regress_core.data.contract import infer_contract
+    from regress_core.pipeline.frames import fit_frames
+
+    df = make_table(150)
+    values = fast_config("unused", model=AUTO)
+    fitted = fit_frames(df.iloc[:100], df.iloc[100:130], infer_contract(df, target="y"), build_config(values=values))
+    assert fitted.selection.chosen == "linear" and fitted.selection.spec.view == "standard"
+    prediction = fitted.predict(df.iloc[130:])
+    assert prediction.shape == (20,)
+    assert regression_metrics(df["y"].to_numpy()[130:], prediction)["r2"] > 0.99
