@@ -181,7 +181,10 @@ def train_model(
     resolved = RegressConfig(model=model_config, train=train_config).resolved()
     kind = resolved.model.kind
     if kind is None or kind == "auto":
-        raise ValueError("train_model trains one model kind; use regress_core.model.selection for kind auto")
+        raise ValueError(
+            "train_model trains one model kind; for kind auto use regress_core.pipeline.frames.fit_frames "
+            "(or regress_core.model.selection.select_model)"
+        )
     n_features = x_train.shape[1]
     budget = plan_budget(
         kind=kind,

@@ -104,3 +104,11 @@ def test_device_auto_picks_cpu_without_cuda(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert resolve_device("auto").type == "cuda"
     assert resolve_device("cpu").type == "cpu"
+
+
+def test_one_kind_at_a_time_and_open_fields_sized_to_the_table():
+    with pytest.raises(ValueError, match="for kind auto use regress_core.pipeline.frames.fit_frames"):
+        fit(ModelConfig(kind="auto"))
+    sized = fit(ModelConfig(kind="embedding_mlp", hidden_sizes=[8], ensemble_size=2), max_epochs=3)
+    assert sized.spec.n_bins == 8 and sized.spec.embedding_dim == 16  # 150 rows: 8 bins, 16 wide
+    assert sized.spec.embedded == (0, 1)
