@@ -32,6 +32,7 @@ from regress_core.model.candidates import (
     fit_ridge_candidate,
 )
 from regress_core.model.choice import CandidateScore, choose, fold_scores
+from regress_core.model.device import threads_for
 from regress_core.model.folds import Folds
 from regress_core.model.optim import TrainSettings
 from regress_core.model.spec import ModelSpec
@@ -125,6 +126,8 @@ def select_model(
 ) -> Selection:
     """Train the candidates, score them on validation rows only, and return the chosen one fitted.
 
+    Small tables train on one CPU thread (`threads_for`).
+
     Args:
         data: Training and validation rows (never test rows) in both views.
         model: Architecture settings; fields the preset leaves open are sized per candidate.
@@ -132,6 +135,18 @@ def select_model(
         on_epoch: Called at every validation check of every network candidate.
         progress: Show a progress bar while a network trains on a validation split.
     """
+    with threads_for(len(data.y_train) + len(data.y_val)):
+        return _select_model(data, model, train, on_epoch=on_epoch, progress=progress)
+
+
+def _select_model(
+    data: TableViews,
+    model: ModelConfig,
+    train: TrainConfig,
+    *,
+    on_epoch: Callable[[EpochRecord], None] | None,
+    progress: bool,
+) -> Selection:
     resolved = RegressConfig(model=model, train=train).resolved()
     model, train = resolved.model, resolved.train
     n_train, n_pool = len(data.y_train), len(data.y_train) + len(data.y_val)
