@@ -114,7 +114,7 @@ def test_better_candidate_is_promoted_with_an_audit_record(home):
     better = run(home, data={"source": "linear"})
     assert better.decision.promote
     history = registry(home).history()
-    assert [(h["action"], h.version, h["previous"]) for h in history] == [
+    assert [(h["action"], h["version"], h["previous"]) for h in history] == [
         ("bootstrap", "v0001", None),
         ("promote", "v0002", "v0001"),
     ]
