@@ -45,7 +45,10 @@ def test_training_deployment_has_its_schedule_schema_and_concurrency_limit(stack
     assert "config" in schema["properties"]
     definitions = schema["definitions"]
     assert {"RegressConfig", "TrainConfig", "GateConfig", "DataConfig"} <= set(definitions)
-    assert definitions["TrainConfig"]["properties"]["lr"]["exclusiveMinimum"] == 0
+    # Empty until set (the preset fills it): a number above 0, or null, starting empty in the form.
+    lr = definitions["TrainConfig"]["properties"]["lr"]
+    number = next(option for option in lr["anyOf"] if option.get("type") == "number")
+    assert number["exclusiveMinimum"] == 0 and {"type": "null"} in lr["anyOf"] and lr["default"] is None
     assert "preset" in definitions["RegressConfig"]["properties"]
 
 
