@@ -111,4 +111,4 @@ class TrainingOutcome:
     home: str
     contract_path: str
     inferred_contract: str | None = None
-    selection: dict[str, Any] | None = None  # the candidates compared, when the model kind was auto
+    selection: dict[str, Any] | None = None  # the candidates compared (one for a fixed kind) and the sized budget
