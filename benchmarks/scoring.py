@@ -75,11 +75,11 @@ def run_bare(home: str, source: str, output: str, batch_rows: int) -> dict:
     import torch
 
     from regress_core.pipeline.workspace import Workspace
+    from regress_core.registry.catalog import Registry
     from regress_core.registry.package import load_package
-    from regress_core.registry.store import Registry
 
     started = time.perf_counter()
-    registry = Registry(Workspace.at(home).registry_dir)
+    registry = Registry(Workspace.at(home).registry_dir).only_model(hint="the benchmark's one model")
     package = load_package(registry, registry.champion())
     features = package.contract.feature_names
     scaler = package.preprocessor.columns_.named_transformers_["numeric"]
@@ -100,11 +100,11 @@ def run_naive(home: str, source: str, output: str, batch_rows: int) -> dict:
     import pandas as pd
 
     from regress_core.pipeline.workspace import Workspace
+    from regress_core.registry.catalog import Registry
     from regress_core.registry.package import load_package
-    from regress_core.registry.store import Registry
 
     started = time.perf_counter()
-    registry = Registry(Workspace.at(home).registry_dir)
+    registry = Registry(Workspace.at(home).registry_dir).only_model(hint="the benchmark's one model")
     package = load_package(registry, registry.champion())
     df = pd.read_parquet(source)
     pd.DataFrame({"id": df["id"], "prediction": package.predict(df)}).to_parquet(output, index=False)

@@ -7,25 +7,31 @@ from typing import Annotated, Any
 from prefect import flow
 from pydantic import Field
 
+from regress_core.registry.catalog import MODEL_NAME_PATTERN
 from regress_core.registry.operations import MIN_REASON
 from regress_core.registry.store import VERSION_PATTERN
 from tasks.operations import promote, rollback
 
 Reason = Annotated[str, Field(min_length=MIN_REASON, description="Why; recorded in the audit history.")]
 Home = Annotated[str | None, Field(description="Workspace folder; defaults to $REGRESS_HOME, then ./regress-home.")]
+Model = Annotated[
+    str | None,
+    Field(pattern=MODEL_NAME_PATTERN.pattern, description="Model name, e.g. california_housing; empty: the only one."),
+]
 
 
 @flow(name="promote_model")
 def promote_model(
     version: Annotated[str, Field(pattern=VERSION_PATTERN.pattern, description="Version to promote, e.g. v0003.")],
     reason: Reason,
+    model: Model = None,
     home: Home = None,
 ) -> dict[str, Any]:
-    """Make a chosen version the champion."""
-    return promote(version, reason, home)
+    """Make a chosen version of a model its champion."""
+    return promote(model, version, reason, home)
 
 
 @flow(name="rollback_model")
-def rollback_model(reason: Reason, home: Home = None) -> dict[str, Any]:
-    """Make the previous champion the champion again."""
-    return rollback(reason, home)
+def rollback_model(reason: Reason, model: Model = None, home: Home = None) -> dict[str, Any]:
+    """Make a model's previous champion its champion again."""
+    return rollback(model, reason, home)

@@ -1,10 +1,11 @@
-"""The batch scoring flow: the champion (or a given version) over new rows."""
+"""The batch scoring flow: a model's champion (or a given version) over new rows."""
 
 from __future__ import annotations
 
 from prefect import flow, unmapped
 
 from regress_core.config import ScoringConfig
+from regress_core.registry.catalog import ModelRef
 from regress_core.scoring.streaming import ScoreSummary
 from tasks.scoring import (
     combine_parts,
@@ -21,22 +22,22 @@ from tasks.scoring import (
 @flow(name="batch_scoring", log_prints=True)
 def batch_scoring(params: ScoringConfig) -> ScoreSummary:
     """Score a file, folder or glob of rows into one predictions Parquet file."""
-    version = resolve_model(params)
+    ref = resolve_model(params)
     if params.task_runner == "dask":
-        summary = partitioned_scoring.with_options(task_runner=dask_runner(params))(params, version)
+        summary = partitioned_scoring.with_options(task_runner=dask_runner(params))(params, ref)
     else:
-        summary = score_input(params, version)
+        summary = score_input(params, ref)
     return report_scoring(summary, params.drift_threshold)
 
 
 @flow(name="partitioned_scoring")
-def partitioned_scoring(params: ScoringConfig, version: str) -> ScoreSummary:
+def partitioned_scoring(params: ScoringConfig, ref: ModelRef) -> ScoreSummary:
     """Score each input file as its own mapped task, then combine the parts in order."""
-    plan = plan_partitions(params, version)
-    futures = score_one_partition.map(unmapped(params), unmapped(version), unmapped(plan), range(len(plan.files)))
+    plan = plan_partitions(params, ref)
+    futures = score_one_partition.map(unmapped(params), unmapped(ref), unmapped(plan), range(len(plan.files)))
     try:
         results = [future.result() for future in futures]
     except BaseException:
         discard_partitions(plan)
         raise
-    return combine_parts(params, version, plan, results)
+    return combine_parts(params, ref, plan, results)

@@ -30,15 +30,16 @@ def training(config: RegressConfig = DEFAULT_CONFIG, refresh_cache: bool = False
     config = config.resolved()
     stage = StageRunner(Workspace.at(config.registry.home), refresh=refresh_cache)
     raw = stage(ingest_data, config.data)
-    validated = stage(validate_data, raw, config.data)
+    validated = stage(validate_data, raw, config.data, config.registry.model)
     splits = stage(split_data, validated, config.split)
     scaled = stage(scale_features, splits, validated, config.features)
     trained = stage(train_model, scaled, config.model, config.train)
     evaluation = stage(evaluate_model, trained, scaled, splits, validated)
-    version = stage(publish_model, config, validated, splits, scaled, trained, evaluation)
-    decision = stage(gate_model, version, splits, config.gate)
+    published = stage(publish_model, config, validated, splits, scaled, trained, evaluation)
+    decision = stage(gate_model, published, splits, config.gate)
     return TrainingOutcome(
-        version=version,
+        model=published.model,
+        version=published.version,
         metrics=evaluation.metrics,
         baselines=evaluation.baselines,
         decision=decision,

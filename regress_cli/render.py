@@ -31,15 +31,21 @@ def print_training_outcome(outcome: TrainingOutcome) -> None:
     print(f"decision: {outcome.decision.summary}")
     for check in outcome.decision.checks:
         print(f"  [{'pass' if check.passed else 'FAIL'}] {check.text}")
+    if outcome.decision.comparison is not None:
+        comparison = outcome.decision.comparison
+        print(
+            f"  RMSE difference {comparison.difference:+.4f} (candidate minus champion) on {comparison.rows} rows, "
+            f"{comparison.interval_text}"
+        )
     print(f"cache hits: {', '.join(outcome.cached) or 'none'}")
-    print(f"model {outcome.version} in {outcome.home}")
+    print(f"model {outcome.model}@{outcome.version} in {outcome.home}")
 
 
 def print_scoring_summary(summary: ScoreSummary, *, drift_threshold: float) -> None:
     print()
     print(
         f"scored {summary.rows_scored} of {summary.rows_in} rows from {summary.files} file(s) "
-        f"with model {summary.model_version} in {summary.seconds:.1f} s"
+        f"with model {summary.model}@{summary.model_version} in {summary.seconds:.1f} s"
     )
     if summary.rows_rejected:
         print(f"rejected {summary.rows_rejected} rows, with reasons, in {summary.rejected_path}")
@@ -59,14 +65,18 @@ def print_versions(rows: list[dict[str, Any]], *, root: str, as_json: bool) -> N
     if not rows:
         print(f"no models yet in {root}")
         return
-    print(f"{'':2}{'version':<9}{'created':<27}{'RMSE':>8}{'MAE':>8}{'R2':>8}  preset   source")
-    for row in rows:
-        m = row["metrics"]
-        mark = "* " if row["champion"] else "  "
-        print(
-            f"{mark}{row['version']:<9}{row['created_at']:<27}{m['rmse']:>8.4f}{m['mae']:>8.4f}{m['r2']:>8.4f}"
-            f"  {row['preset'] or '':<8} {row['source']}"
-        )
+    for model in dict.fromkeys(row["model"] for row in rows):
+        versions = [row for row in rows if row["model"] == model]
+        champion = next((row["version"] for row in versions if row["champion"]), None)
+        print(f"model {model} (champion: {champion or 'none yet'})")
+        print(f"{'':4}{'version':<9}{'created':<27}{'RMSE':>8}{'MAE':>8}{'R2':>8}  preset   source")
+        for row in versions:
+            m = row["metrics"]
+            mark = "* " if row["champion"] else "  "
+            print(
+                f"  {mark}{row['version']:<9}{row['created_at']:<27}{m['rmse']:>8.4f}{m['mae']:>8.4f}{m['r2']:>8.4f}"
+                f"  {row['preset'] or '':<8} {row['source']}"
+            )
     print("* champion")
 
 
@@ -75,11 +85,14 @@ def print_history(entries: list[dict[str, Any]], *, as_json: bool) -> None:
         print_json(entries)
         return
     for entry in entries:
-        print(f"{entry['time']}  {entry['action']:<15} {entry['version']} (was {entry['previous']})  {entry['reason']}")
+        print(
+            f"{entry['time']}  {entry['action']:<15} {entry.get('model', '')}@{entry['version']} "
+            f"(was {entry['previous']})  {entry['reason']}"
+        )
 
 
 def print_champion_change(entry: dict[str, Any]) -> None:
-    print(f"champion is now {entry['version']} (was {entry['previous']})")
+    print(f"champion of {entry['model']} is now {entry['version']} (was {entry['previous']})")
 
 
 def print_ui_started(state: dict[str, Any]) -> None:

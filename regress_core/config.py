@@ -200,12 +200,35 @@ class GateConfig(_Section):
             "check off."
         ),
     )
+    min_comparison_rows: int = Field(
+        30,
+        ge=1,
+        description=(
+            "Fewest test rows, unseen in training and validation by both candidate and champion, to compare them "
+            "on; below it they are compared on all test rows, and the decision says so."
+        ),
+    )
+    require_significant: bool = Field(
+        False,
+        description=(
+            "Promote over a champion only when the whole 95% paired bootstrap interval of the RMSE difference "
+            "(candidate minus champion) lies within the tolerance; off: the interval is reported, not gated on."
+        ),
+    )
 
 
 class RegistryConfig(_Section):
     """Where runs keep their outputs."""
 
     home: str | None = Field(None, description="Workspace folder; defaults to $REGRESS_HOME, then ./regress-home.")
+    model: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
+        description=(
+            "Model name the run publishes under, with its own versions and champion; defaults to the data "
+            "contract's name (california_housing for the bundled data, sales for sales.csv)."
+        ),
+    )
 
 
 # The default preset leaves batch size, epochs, patience, bins, widths and ensemble size open:
@@ -312,7 +335,12 @@ class ScoringConfig(_Section):
 
     input: str = Field(..., description="CSV/Parquet file, folder or glob; local path or fsspec URL.")
     output: str = Field(..., description="Local .parquet path for the predictions.")
-    model: str = Field("champion", description="champion, or a version such as v0003.")
+    model: str = Field(
+        "champion",
+        description=(
+            "A model name (its champion) or name@v0003; champion or v0003 alone while the registry holds one model."
+        ),
+    )
     keep: list[str] = Field(default_factory=list, description="Input columns copied next to the prediction.")
     on_invalid: Literal["fail", "drop"] = Field(
         "fail",

@@ -22,11 +22,12 @@ class DataError(RegressError):
 
 
 class DataValidationError(DataError):
-    """Input data that fails its data contract; carries the report."""
+    """Input data that fails its data contract; carries the report and the contract's name."""
 
-    def __init__(self, message: str, *, report: object | None = None) -> None:
+    def __init__(self, message: str, *, report: object | None = None, contract_name: str | None = None) -> None:
         super().__init__(message)
         self.report = report
+        self.contract_name = contract_name
 
 
 class TrainingError(RegressError):

@@ -10,8 +10,9 @@ from prefect.cache_policies import NO_CACHE
 
 from regress_core.config import ScoringConfig
 from regress_core.pipeline.workspace import Workspace
-from regress_core.registry.package import ModelPackage, load_package_once, resolve_version
-from regress_core.registry.store import Registry
+from regress_core.registry.catalog import ModelRef, Registry
+from regress_core.registry.package import ModelPackage, load_package_once
+from regress_core.registry.store import ModelRegistry
 from regress_core.scoring.partitions import (
     ScoringPlan,
     combine_partitions,
@@ -25,25 +26,27 @@ if TYPE_CHECKING:
     from prefect_dask import DaskTaskRunner
 
 
-def _registry(params: ScoringConfig) -> Registry:
-    return Registry(Workspace.at(params.home).registry_dir)
+def _registry(params: ScoringConfig, ref: ModelRef) -> ModelRegistry:
+    return Registry(Workspace.at(params.home).registry_dir).model(ref.model)
 
 
-def _package(params: ScoringConfig, version: str) -> ModelPackage:
-    return load_package_once(_registry(params), version)
+def _package(params: ScoringConfig, ref: ModelRef) -> ModelPackage:
+    return load_package_once(_registry(params, ref), ref.version)
 
 
 @task(name="resolve-model", cache_policy=NO_CACHE)
-def resolve_model(params: ScoringConfig) -> str:
-    """Turn "champion" or a version name into a version name; loading the package verifies it."""
-    return resolve_version(_registry(params), params.model)
+def resolve_model(params: ScoringConfig) -> ModelRef:
+    """Turn the model reference (a name, name@version, or champion) into a version; loading verifies it."""
+    _, ref = Registry(Workspace.at(params.home).registry_dir).resolve(params.model)
+    get_run_logger().info("scoring with model %s", ref)
+    return ref
 
 
 @task(name="score", cache_policy=NO_CACHE)
-def score_input(params: ScoringConfig, version: str) -> ScoreSummary:
+def score_input(params: ScoringConfig, ref: ModelRef) -> ScoreSummary:
     """Stream the input through the model into the output file."""
     return score(
-        _package(params, version),
+        _package(params, ref),
         input_location=params.input,
         output=params.output,
         keep=params.keep,
@@ -53,15 +56,15 @@ def score_input(params: ScoringConfig, version: str) -> ScoreSummary:
 
 
 @task(name="plan-partitions", cache_policy=NO_CACHE)
-def plan_partitions(params: ScoringConfig, version: str) -> ScoringPlan:
+def plan_partitions(params: ScoringConfig, ref: ModelRef) -> ScoringPlan:
     """One partition per input file, for a verified package (the model itself loads in the partitions)."""
-    registry = _registry(params)
-    registry.verify(version)
+    registry = _registry(params, ref)
+    registry.verify(ref.version)
     plan = plan_scoring(
         input_location=params.input,
         output=params.output,
         keep=params.keep,
-        features=registry.metadata(version)["features"],
+        features=registry.metadata(ref.version)["features"],
         on_invalid=params.on_invalid,
         batch_rows=params.batch_rows,
     )
@@ -70,15 +73,15 @@ def plan_partitions(params: ScoringConfig, version: str) -> ScoringPlan:
 
 
 @task(name="score-partition", cache_policy=NO_CACHE)
-def score_one_partition(params: ScoringConfig, version: str, plan: ScoringPlan, index: int) -> PartResult:
+def score_one_partition(params: ScoringConfig, ref: ModelRef, plan: ScoringPlan, index: int) -> PartResult:
     """Score one input file into its part file."""
-    return score_partition(_package(params, version), plan, index)
+    return score_partition(_package(params, ref), plan, index)
 
 
 @task(name="combine-partitions", cache_policy=NO_CACHE)
-def combine_parts(params: ScoringConfig, version: str, plan: ScoringPlan, results: list[PartResult]) -> ScoreSummary:
+def combine_parts(params: ScoringConfig, ref: ModelRef, plan: ScoringPlan, results: list[PartResult]) -> ScoreSummary:
     """Concatenate the parts in input order into the output file."""
-    return combine_partitions(_package(params, version), plan, results)
+    return combine_partitions(_package(params, ref), plan, results)
 
 
 @task(name="discard-partitions", cache_policy=NO_CACHE)
@@ -95,8 +98,8 @@ def report_scoring(summary: ScoreSummary, drift_threshold: float) -> ScoreSummar
     for name, value in drifted.items():
         logger.warning("drift: feature %s has PSI %.3f (threshold %.2f)", name, value, drift_threshold)
     create_markdown_artifact(
-        f"**Scored {summary.rows_scored} of {summary.rows_in} rows** with model {summary.model_version} "
-        f"({summary.rows_rejected} rejected) in {summary.seconds:.1f} s.\n\n"
+        f"**Scored {summary.rows_scored} of {summary.rows_in} rows** with model "
+        f"{summary.model}@{summary.model_version} ({summary.rows_rejected} rejected) in {summary.seconds:.1f} s.\n\n"
         f"Output: `{summary.output_path}`"
         + (f"\n\nRejected rows: `{summary.rejected_path}`" if summary.rejected_path else ""),
         key="scoring-summary",
@@ -113,9 +116,10 @@ def report_scoring(summary: ScoreSummary, drift_threshold: float) -> ScoreSummar
         ),
     )
     logger.info(
-        "scored %d rows (%d rejected) with %s into %s",
+        "scored %d rows (%d rejected) with %s@%s into %s",
         summary.rows_scored,
         summary.rows_rejected,
+        summary.model,
         summary.model_version,
         summary.output_path,
     )

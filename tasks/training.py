@@ -17,13 +17,14 @@ from regress_core.config import (
     SplitConfig,
     TrainConfig,
 )
-from regress_core.errors import RegressError
+from regress_core.errors import DataValidationError, RegressError
 from regress_core.evaluation.report import describe_budget, describe_selection, metrics_rows, selection_rows
 from regress_core.pipeline import data_stages, model_stages
 from regress_core.pipeline.records import Evaluation, ScaledTables, SplitTables, TableRef, TrainedModel, ValidatedTable
 from regress_core.pipeline.workspace import Workspace
+from regress_core.registry.catalog import ModelRef, Registry, model_name_for
 from regress_core.registry.gate import Decision, gate_candidate
-from regress_core.registry.store import Registry
+from tasks.events import emit_decision, emit_validation_failed
 from tasks.runner import flow_run_id
 
 
@@ -47,9 +48,13 @@ def ingest_data(data: DataConfig, *, ws: Workspace) -> TableRef:
 
 
 @task(name="validate", cache_key_fn=lambda _, p: data_stages.validate_key(p["raw"], p["data"]))
-def validate_data(raw: TableRef, data: DataConfig, *, ws: Workspace) -> ValidatedTable:
-    """Validate the snapshot against its data contract (Great Expectations)."""
-    validated = data_stages.validate(raw, data, ws)
+def validate_data(raw: TableRef, data: DataConfig, model: str | None, *, ws: Workspace) -> ValidatedTable:
+    """Validate the snapshot against its data contract (Great Expectations); a failure is also an event."""
+    try:
+        validated = data_stages.validate(raw, data, ws)
+    except DataValidationError as exc:
+        emit_validation_failed(model or model_name_for(exc.contract_name or "dataset"), source=data.source, error=exc)
+        raise
     if validated.inferred:
         get_run_logger().info("inferred contract (saved as %s): %s", validated.contract_path, validated.inferred)
     create_markdown_artifact(
@@ -139,41 +144,42 @@ def publish_model(
     evaluation: Evaluation,
     *,
     ws: Workspace,
-) -> str:
-    """Publish the model package as a new registry version."""
-    version, new = model_stages.publish(config, validated, splits, scaled, trained, evaluation, ws, run=flow_run_id())
-    report = Registry(ws.registry_dir).version_dir(version) / "report.html"
-    create_link_artifact(report.as_uri(), link_text=f"Report of model {version}", key="model-report")
+) -> ModelRef:
+    """Publish the model package as a new version of its named model."""
+    ref, new = model_stages.publish(config, validated, splits, scaled, trained, evaluation, ws, run=flow_run_id())
+    report = Registry(ws.registry_dir).model(ref.model).version_dir(ref.version) / "report.html"
+    create_link_artifact(report.as_uri(), link_text=f"Report of model {ref}", key="model-report")
     if new:
-        get_run_logger().info("published model %s (%s)", version, report)
+        get_run_logger().info("published model %s (%s)", ref, report)
     else:
-        get_run_logger().info("identical to published model %s; not published again", version)
-    return version
+        get_run_logger().info("identical to published model %s; not published again", ref)
+    return ref
 
 
 @task(name="gate")
-def gate_model(version: str, splits: SplitTables, gate: GateConfig, *, ws: Workspace) -> Decision:
-    """Apply the promotion gate and switch the champion if the candidate earns it."""
+def gate_model(published: ModelRef, splits: SplitTables, gate: GateConfig, *, ws: Workspace) -> Decision:
+    """Apply the promotion gate and switch the model's champion if the candidate earns it."""
     decision = gate_candidate(
-        Registry(ws.registry_dir), version=version, test_df=splits.test.read(), gate=gate, run=flow_run_id()
-    )
-    lines = "\n".join(
-        f"| {check.name} | {'pass' if check.passed else 'FAIL'} | {check.text} |" for check in decision.checks
+        Registry(ws.registry_dir).model(published.model),
+        version=published.version,
+        test_df=splits.test.read(),
+        gate=gate,
+        run=flow_run_id(),
     )
     create_markdown_artifact(
-        f"## {decision.summary}\n\n| check | result | detail |\n|---|---|---|\n{lines}\n",
-        key="promotion-decision",
-        description="Promotion decision",
+        decision.as_markdown(), key="promotion-decision", description=f"Promotion decision for {published.model}"
     )
-    if decision.champion_metrics is not None:
+    comparison = decision.comparison
+    if comparison is not None:
         rows = [
-            ("candidate " + version, decision.metrics),
-            (f"champion {decision.champion}", decision.champion_metrics),
+            (f"candidate {published.version}", comparison.candidate),
+            (f"champion {decision.champion}", comparison.champion),
         ]
         create_table_artifact(
             [{"model": name, **{key: round(value, 4) for key, value in values.items()}} for name, values in rows],
             key="champion-comparison",
-            description="Candidate and champion on the same test rows",
+            description=f"Candidate and champion on {comparison.note}; {comparison.interval_text}",
         )
     get_run_logger().info(decision.summary)
+    emit_decision(decision)
     return decision

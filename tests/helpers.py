@@ -36,6 +36,15 @@ FAST_ARGS = [
 ]
 
 
+def model_registry(home: str, name: str | None = None):
+    """The registry's model of this name, or its only model."""
+    from regress_core.pipeline.workspace import Workspace
+    from regress_core.registry.catalog import Registry
+
+    registry = Registry(Workspace.at(home).registry_dir)
+    return registry.model(name) if name else registry.only_model(hint="a model name")
+
+
 def regress(*args: str, home: str | None = None, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run the `regress` command in a child process, as a user would."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -69,15 +78,15 @@ def fast_config(home: str, **sections: dict) -> dict:
 
 
 def train_package(home: str, *, seed: int = 0) -> str:
-    """Train and publish a small model with the core alone; return its version."""
+    """Train and publish a small model (named `train`) with the core alone; return its version."""
     from regress_core.config import build_config
     from regress_core.pipeline.run import train_pipeline
 
     source = Path(home) / "train.csv"
     source.parent.mkdir(parents=True, exist_ok=True)
     make_table(200, seed=seed).to_csv(source, index=False)
-    version, _ = train_pipeline(build_config(values=fast_config(home, data={"source": str(source), "target": "y"})))
-    return version
+    ref, _ = train_pipeline(build_config(values=fast_config(home, data={"source": str(source), "target": "y"})))
+    return ref.version
 
 
 def scoring_input(n_rows: int = 500, *, seed: int = 5) -> pd.DataFrame:

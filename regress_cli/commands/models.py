@@ -1,4 +1,4 @@
-"""`regress models`: list, show, promote, roll back and audit registry versions."""
+"""`regress models`: list, show, promote, roll back and audit the registry's named models."""
 
 from __future__ import annotations
 
@@ -7,20 +7,29 @@ from typing import Any
 
 from regress_cli.paths import add_home
 
+REFERENCE_HELP = "NAME (its champion), NAME@v0003, or v0003/champion while the registry holds one model"
+
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     models = commands.add_parser("models", help="inspect the model registry", parents=[common])
     model_commands = models.add_subparsers(dest="models_command", required=True)
-    listing = model_commands.add_parser("list", help="list versions and the champion", parents=[common])
+    listing = model_commands.add_parser("list", help="list models, their versions and champions", parents=[common])
+    listing.add_argument("model", nargs="?", help="only this model")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     show = model_commands.add_parser("show", help="show one version", parents=[common])
-    show.add_argument("version", help="a version such as v0001, or champion")
-    promote = model_commands.add_parser("promote", help="make a version the champion (audited)", parents=[common])
-    promote.add_argument("version", help="a version such as v0003")
+    show.add_argument("reference", help=REFERENCE_HELP)
+    promote = model_commands.add_parser(
+        "promote", help="make a version its model's champion (audited)", parents=[common]
+    )
+    promote.add_argument("reference", help="NAME@v0003, or v0003 while the registry holds one model")
     promote.add_argument("--reason", required=True, help="why; recorded in the audit history")
-    rollback = model_commands.add_parser("rollback", help="return to the previous champion (audited)", parents=[common])
+    rollback = model_commands.add_parser(
+        "rollback", help="return a model to its previous champion (audited)", parents=[common]
+    )
+    rollback.add_argument("model", nargs="?", help="the model (may be left out while the registry holds one)")
     rollback.add_argument("--reason", required=True, help="why; recorded in the audit history")
     history = model_commands.add_parser("history", help="every champion change", parents=[common])
+    history.add_argument("model", nargs="?", help="only this model")
     history.add_argument("--json", action="store_true", help="machine-readable output")
     for parser in (listing, show, promote, rollback, history):
         add_home(parser)
@@ -28,26 +37,38 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from regress_cli import render
+    from regress_core.errors import RegistryError
     from regress_core.pipeline.workspace import Workspace
-    from regress_core.registry.package import describe_version, resolve_version
-    from regress_core.registry.store import Registry
+    from regress_core.registry.catalog import Registry, check_model_name
+    from regress_core.registry.package import describe_version
 
     if args.models_command in ("promote", "rollback"):
         return run_operation(args)
     registry = Registry(Workspace.at(args.home).registry_dir)
-    if args.models_command == "history":
-        render.print_history(registry.history(), as_json=args.json)
-    elif args.models_command == "list":
-        rows = [describe_version(registry, version) for version in registry.versions()]
-        render.print_versions(rows, root=str(registry.root), as_json=args.json)
-    else:
-        version = resolve_version(registry, args.version)
-        registry.verify(version)
-        metadata = registry.metadata(version)
-        metadata.pop("history", None)
-        metadata["champion"] = registry.champion() == version
-        metadata["decisions"] = registry.decisions(version)
-        render.print_json(metadata)
+    if args.models_command in ("list", "history"):
+        names = registry.models()
+        if args.model:
+            check_model_name(args.model)
+            if args.model not in names:
+                known = ", ".join(names) or "none yet"
+                raise RegistryError(f"no model named {args.model!r} in {registry.root} (models: {known})")
+            names = [args.model]
+        models = [registry.model(name) for name in names]
+        if args.models_command == "history":
+            entries = [{"model": model.name, **entry} for model in models for entry in model.history()]
+            render.print_history(sorted(entries, key=lambda entry: entry["time"]), as_json=args.json)
+        else:
+            rows = [describe_version(model, version) for model in models for version in model.versions()]
+            render.print_versions(rows, root=str(registry.root), as_json=args.json)
+        return 0
+    model, ref = registry.resolve(args.reference)
+    model.verify(ref.version)
+    metadata = model.metadata(ref.version)
+    metadata.pop("history", None)
+    metadata["model"] = model.name
+    metadata["champion"] = model.champion() == ref.version
+    metadata["decisions"] = model.decisions(ref.version)
+    render.print_json(metadata)
     return 0
 
 
@@ -57,20 +78,28 @@ def run_operation(args: argparse.Namespace) -> int:
     from regress_cli.environment import quiet_expected_errors
     from regress_cli.prefect_api import prefect_api
     from regress_cli.render import print_champion_change
+    from regress_core.errors import ConfigError
     from regress_core.pipeline.workspace import Workspace
+    from regress_core.registry.catalog import Registry, parse_reference
     from regress_core.registry.operations import check_reason
-    from regress_core.registry.store import Registry
 
     check_reason(args.reason)
     home = str(Workspace.at(args.home).root)
+    registry = Registry(Workspace.at(home).registry_dir)
+    example = next(iter(registry.models()), "NAME")
     if args.models_command == "promote":
-        Registry(Workspace.at(home).registry_dir).check_version_name(args.version)
+        name, version = parse_reference(args.reference)
+        if version == "champion":
+            raise ConfigError(f"promote needs a version, e.g. {name or example}@v0003")
+        model = registry.model(name) if name else registry.only_model(hint=f"{example}@{version}")
+    else:
+        model = registry.model(args.model) if args.model else registry.only_model(hint=f"rollback {example}")
     if not args.debug:
         quiet_expected_errors()
     with prefect_api():
         if args.models_command == "promote":
-            entry = promote_model(version=args.version, reason=args.reason, home=home)
+            entry = promote_model(version=version, reason=args.reason, model=model.name, home=home)
         else:
-            entry = rollback_model(reason=args.reason, home=home)
+            entry = rollback_model(reason=args.reason, model=model.name, home=home)
     print_champion_change(entry)
     return 0

@@ -16,7 +16,11 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     score = commands.add_parser("score", help="score new rows with the champion or a given version", parents=[common])
     score.add_argument("--input", required=True, help="CSV/Parquet file, folder or glob; local path or fsspec URL")
     score.add_argument("--output", required=True, help="predictions Parquet file to write")
-    score.add_argument("--model", default="champion", help="champion (default) or a version such as v0003")
+    score.add_argument(
+        "--model",
+        default="champion",
+        help="NAME (its champion) or NAME@v0003; champion (default) or v0003 while the registry holds one model",
+    )
     score.add_argument(
         "--keep", action="append", default=[], metavar="COLUMN", help="copy an input column (e.g. an id) to the output"
     )

@@ -110,7 +110,9 @@ def validate(raw: TableRef, data: DataConfig, ws: Workspace) -> ValidatedTable:
     report = validate_frame(df, contract, docs_dir=docs_dir)
     if not report.success:
         raise DataValidationError(
-            f"data validation failed: {report.summary()} (report: {report.docs_path})", report=report
+            f"data validation failed: {report.summary()} (report: {report.docs_path})",
+            report=report,
+            contract_name=contract.name,
         )
     contract_path = atomic_write_text(ws.stage_dir("contracts") / f"{key}.yaml", dump_contract(contract))
     return ValidatedTable(

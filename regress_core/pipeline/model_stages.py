@@ -19,6 +19,7 @@ from regress_core.config import ModelConfig, RegressConfig, TrainConfig
 from regress_core.data.contract import (
     load_contract,
 )
+from regress_core.data.fingerprints import row_fingerprints, save_fingerprints
 from regress_core.data.preprocessing import Preprocessor
 from regress_core.evaluation.drift import feature_profile
 from regress_core.evaluation.metrics import baseline_metrics, regression_metrics
@@ -38,8 +39,8 @@ from regress_core.pipeline.records import (
 )
 from regress_core.pipeline.versioning import code_version, stage_key
 from regress_core.pipeline.workspace import Workspace
-from regress_core.registry.package import stage_package
-from regress_core.registry.store import Registry
+from regress_core.registry.catalog import ModelRef, Registry, model_name_for
+from regress_core.registry.package import SEEN_ROWS, stage_package
 
 
 def _xy(table: TableRef) -> tuple[np.ndarray, np.ndarray]:
@@ -151,20 +152,24 @@ def publish(
     ws: Workspace,
     *,
     run: str | None = None,
-) -> tuple[str, bool]:
-    """Publish the model package as a registry version.
+) -> tuple[ModelRef, bool]:
+    """Publish the model package as a new version of its named model.
 
-    A model identical to a published one (same weights, preprocessing and test rows) is
-    not published twice: the existing version is returned.
+    The model is `registry.model`, or else the data contract's name. The package records
+    the fingerprints of its training and validation rows, so a later champion comparison
+    can leave those rows out. A model identical to a published one of the same name (same
+    weights, preprocessing and test rows) is not published twice: that version is returned.
 
     Returns:
-        The version name, and whether it is new.
+        The version, and whether it is new.
     """
     from regress_core.evaluation.report import render_report
 
-    registry = Registry(ws.registry_dir)
     contract = load_contract(validated.contract_path)
+    registry = Registry(ws.registry_dir).model(config.registry.model or model_name_for(contract.name))
+    seen_columns = [*contract.feature_names, contract.target]
     metadata: dict[str, Any] = {
+        "model": registry.name,
         "feature_profile": feature_profile(splits.train.read(), contract.names_of("numeric")),
         "target": contract.target,
         "features": contract.feature_names,
@@ -187,6 +192,7 @@ def publish(
             "scale": scaled.key,
             "train": trained.key,
         },
+        "seen_rows": {"file": SEEN_ROWS, "columns": sorted(seen_columns), "splits": ["train", "val"]},
         "config": config.model_dump(mode="json"),
         "code_version": code_version(),
         "package_key": evaluation.key,
@@ -200,5 +206,12 @@ def publish(
         metadata=metadata,
         plots={name: Path(path) for name, path in evaluation.plots.items()},
     )
-    atomic_write_text(staging / "report.html", render_report(json.loads((staging / "package.json").read_text())))
-    return registry.publish(staging, package_key=evaluation.key)
+    try:
+        seen = np.concatenate([row_fingerprints(part.read(), seen_columns) for part in (splits.train, splits.val)])
+        save_fingerprints(staging / SEEN_ROWS, seen)
+        atomic_write_text(staging / "report.html", render_report(json.loads((staging / "package.json").read_text())))
+    except BaseException:
+        registry.discard_staging(staging)
+        raise
+    version, new = registry.publish(staging, package_key=evaluation.key)
+    return ModelRef(registry.name, version), new

@@ -102,6 +102,7 @@ class Evaluation:
 class TrainingOutcome:
     """What a training run produced and decided, for the command line and for callers of the flow."""
 
+    model: str
     version: str
     metrics: dict[str, float]
     baselines: dict[str, dict[str, float]]

@@ -9,12 +9,12 @@ from __future__ import annotations
 from regress_core.config import RegressConfig
 from regress_core.pipeline import data_stages, model_stages
 from regress_core.pipeline.workspace import Workspace
+from regress_core.registry.catalog import ModelRef, Registry
 from regress_core.registry.gate import Decision, gate_candidate
-from regress_core.registry.store import Registry
 
 
-def train_pipeline(config: RegressConfig) -> tuple[str, Decision]:
-    """Ingest, validate, split, scale, train, evaluate, publish and gate; return version and decision."""
+def train_pipeline(config: RegressConfig) -> tuple[ModelRef, Decision]:
+    """Ingest, validate, split, scale, train, evaluate, publish and gate; return the version and decision."""
     config = config.resolved()  # a no-op for build_config's result; fills a hand-made config's preset fields
     ws = Workspace.at(config.registry.home)
     raw = data_stages.ingest(config.data, ws)
@@ -23,6 +23,7 @@ def train_pipeline(config: RegressConfig) -> tuple[str, Decision]:
     scaled = data_stages.scale(splits, validated, config.features, ws)
     trained = model_stages.train(scaled, config.model, config.train, ws)
     evaluation = model_stages.evaluate(trained, scaled, splits, validated, ws)
-    version, _ = model_stages.publish(config, validated, splits, scaled, trained, evaluation, ws)
-    decision = gate_candidate(Registry(ws.registry_dir), version=version, test_df=splits.test.read(), gate=config.gate)
-    return version, decision
+    ref, _ = model_stages.publish(config, validated, splits, scaled, trained, evaluation, ws)
+    registry = Registry(ws.registry_dir).model(ref.model)
+    decision = gate_candidate(registry, version=ref.version, test_df=splits.test.read(), gate=config.gate)
+    return ref, decision

@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from regress_core.config import GateConfig
+from regress_core.data.fingerprints import load_fingerprints, row_fingerprints, seen_mask
 from regress_core.errors import RegistryError, RegressError
-from regress_core.evaluation.metrics import regression_metrics
 from regress_core.failpoints import failpoint
+from regress_core.registry.comparison import Comparison, compare
 from regress_core.registry.package import load_package
-from regress_core.registry.store import Registry
+from regress_core.registry.store import ModelRegistry
 
 
 @dataclass(frozen=True)
@@ -37,20 +39,39 @@ class Decision:
     checks: list[Check] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
     champion_metrics: dict[str, float] | None = None
+    model: str | None = None
+    comparison: Comparison | None = None
+
+    @property
+    def failed(self) -> list[str]:
+        return [check.name for check in self.checks if not check.passed]
 
     @property
     def summary(self) -> str:
-        failed = [check.name for check in self.checks if not check.passed]
+        name = f"{self.model}@{self.version}" if self.model else self.version
         if self.champion == self.version:
-            return f"{self.version} is already the champion; nothing changed"
+            return f"{name} is already the champion; nothing changed"
         if self.promote and self.bootstrap:
-            return f"{self.version} promoted: first champion (bootstrap), all thresholds passed"
+            return f"{name} promoted: first champion (bootstrap), all thresholds passed"
         if self.promote:
-            return f"{self.version} promoted over {self.champion}: all checks passed"
-        return f"{self.version} not promoted: failed {', '.join(failed)}"
+            return f"{name} promoted over {self.champion}: all checks passed"
+        return f"{name} not promoted: failed {', '.join(self.failed)}"
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "summary": self.summary}
+
+    def as_markdown(self) -> str:
+        """The decision and every check as a Markdown table, with the comparison's interval."""
+        lines = [f"## {self.summary}", "", "| check | result | detail |", "|---|---|---|"]
+        lines += [f"| {check.name} | {'pass' if check.passed else 'FAIL'} | {check.text} |" for check in self.checks]
+        if self.comparison is not None:
+            lines += [
+                "",
+                f"Compared on {self.comparison.note}: RMSE difference {self.comparison.difference:+.4f} "
+                f"(candidate minus champion), {self.comparison.interval_text}, from {self.comparison.samples} "
+                "paired bootstrap resamples.",
+            ]
+        return "\n".join(lines) + "\n"
 
 
 def _linear_check(metrics: dict[str, float], baseline: dict[str, float], tolerance: float) -> Check:
@@ -68,6 +89,29 @@ def _linear_check(metrics: dict[str, float], baseline: dict[str, float], toleran
             f"rows{allowance} (limit {limit:.4f}): a straight line fits this table better"
         )
     return Check("linear_baseline", metrics["rmse"], limit, ok, text)
+
+
+def _champion_check(comparison: Comparison, champion: str, gate: GateConfig) -> Check:
+    """The candidate against its champion on the compared rows, within the tolerance (and, if asked, beyond noise)."""
+    candidate_rmse, champion_rmse = comparison.candidate["rmse"], comparison.champion["rmse"]
+    allowance = champion_rmse * gate.champion_tolerance
+    limit = champion_rmse + allowance
+    ok = comparison.difference <= allowance
+    text = (
+        f"test RMSE {candidate_rmse:.4f} vs champion {champion} {champion_rmse:.4f} on {comparison.note}: "
+        f"difference {comparison.difference:+.4f}, {comparison.interval_text}; "
+        f"{'within' if ok else 'beyond'} the {gate.champion_tolerance:.1%} tolerance (limit {limit:.4f})"
+    )
+    if gate.require_significant:
+        sure = comparison.interval[1] <= allowance
+        ok = ok and sure
+        text += (
+            "; the whole interval is within the tolerance"
+            if sure
+            else f"; gate.require_significant: the interval reaches {comparison.interval[1]:+.4f}, past the "
+            f"allowance {allowance:+.4f}, so the gain may be noise"
+        )
+    return Check("champion", candidate_rmse, limit, ok, text)
 
 
 def _threshold_checks(
@@ -102,9 +146,10 @@ def decide(
     metrics: dict[str, float],
     gate: GateConfig,
     champion: str | None,
-    champion_metrics: dict[str, float] | None,
+    comparison: Comparison | None,
     champion_error: str | None = None,
     baselines: dict[str, dict[str, float]] | None = None,
+    model: str | None = None,
 ) -> Decision:
     """Apply the thresholds and the champion comparison to a candidate's test metrics.
 
@@ -112,10 +157,11 @@ def decide(
         version: The candidate version.
         metrics: Candidate test metrics in target units.
         gate: Thresholds and tolerance.
-        champion: Current champion version, None before the first promotion.
-        champion_metrics: The champion re-scored on the candidate's test rows.
+        champion: Current champion version of the same model, None before the first promotion.
+        comparison: Candidate and champion on the test rows neither has seen.
         champion_error: Why the champion could not be re-scored, if it could not.
         baselines: Baseline metrics on the same test rows (`linear_regression` is checked).
+        model: The model's name.
     """
     checks = _threshold_checks(metrics, gate, baselines)
     bootstrap = champion is None
@@ -131,7 +177,7 @@ def decide(
         )
     elif champion == version:
         checks.append(Check("champion", None, None, True, f"{version} is already the champion"))
-    elif champion_metrics is None:
+    elif comparison is None or champion is None:
         checks.append(
             Check(
                 "champion",
@@ -142,13 +188,7 @@ def decide(
             )
         )
     else:
-        limit = champion_metrics["rmse"] * (1 + gate.champion_tolerance)
-        ok = metrics["rmse"] <= limit
-        text = (
-            f"test RMSE {metrics['rmse']:.4f} vs champion {champion} {champion_metrics['rmse']:.4f} on the same rows: "
-            f"{'within' if ok else 'beyond'} the {gate.champion_tolerance:.1%} tolerance (limit {limit:.4f})"
-        )
-        checks.append(Check("champion", metrics["rmse"], limit, ok, text))
+        checks.append(_champion_check(comparison, champion, gate))
     promote = all(check.passed for check in checks) and champion != version
     return Decision(
         version=version,
@@ -157,17 +197,20 @@ def decide(
         champion=champion,
         checks=checks,
         metrics=metrics,
-        champion_metrics=champion_metrics,
+        champion_metrics=comparison.champion if comparison else None,
+        model=model,
+        comparison=comparison,
     )
 
 
 def gate_candidate(
-    registry: Registry, *, version: str, test_df: pd.DataFrame, gate: GateConfig, run: str | None = None
+    registry: ModelRegistry, *, version: str, test_df: pd.DataFrame, gate: GateConfig, run: str | None = None
 ) -> Decision:
     """Decide on a published candidate and, if it earns it, switch the champion.
 
-    The champion is re-scored on the candidate's own test rows, and the whole
-    read-compare-switch runs under the registry lock, so concurrent runs serialise.
+    The candidate meets the champion of its own model only. Both are scored on the
+    candidate's test rows that neither trained or validated on (`comparison`), and the
+    whole read-compare-switch runs under the model's lock, so concurrent runs serialise.
     """
     try:
         return _gate_published(registry, version=version, test_df=test_df, gate=gate, run=run)
@@ -178,21 +221,47 @@ def gate_candidate(
         ) from exc
 
 
+def _seen_rows(
+    registry: ModelRegistry, version: str, metadata: dict[str, Any], test_df: pd.DataFrame
+) -> np.ndarray | None:
+    """True for each test row the version trained or validated on; None when its package records no rows."""
+    info = metadata.get("seen_rows")
+    if not info:
+        return None
+    seen = load_fingerprints(registry.version_dir(version) / info["file"])
+    return seen_mask(row_fingerprints(test_df, info["columns"]), seen)
+
+
+def _compare_with_champion(
+    registry: ModelRegistry, *, version: str, champion: str, test_df: pd.DataFrame, gate: GateConfig
+) -> Comparison:
+    candidate, current = load_package(registry, version), load_package(registry, champion)
+    y = test_df[candidate.metadata["target"]].to_numpy(dtype="float64")
+    seen_by_candidate = _seen_rows(registry, version, candidate.metadata, test_df)
+    return compare(
+        y,
+        candidate.predict(test_df),
+        current.predict(test_df),
+        seen_by_candidate=seen_by_candidate if seen_by_candidate is not None else np.zeros(len(y), dtype=bool),
+        seen_by_champion=_seen_rows(registry, champion, current.metadata, test_df),
+        min_rows=gate.min_comparison_rows,
+    )
+
+
 def _gate_published(
-    registry: Registry, *, version: str, test_df: pd.DataFrame, gate: GateConfig, run: str | None
+    registry: ModelRegistry, *, version: str, test_df: pd.DataFrame, gate: GateConfig, run: str | None
 ) -> Decision:
     metadata = registry.metadata(version)
-    target = metadata["target"]
     with registry.lock():
         registry.recover()
         failpoint("gate:locked")
         champion = registry.champion()
-        champion_metrics, champion_error = None, None
+        comparison, champion_error = None, None
         if champion is not None and champion != version:
             try:
-                package = load_package(registry, champion)
-                prediction = package.predict(test_df)
-                champion_metrics = regression_metrics(test_df[target].to_numpy(dtype="float64"), prediction)
+                comparison = _compare_with_champion(
+                    registry, version=version, champion=champion, test_df=test_df, gate=gate
+                )
             except (RegressError, KeyError, ValueError) as exc:
                 champion_error = str(exc)
         decision = decide(
@@ -200,9 +269,10 @@ def _gate_published(
             metrics=metadata["metrics"],
             gate=gate,
             champion=champion,
-            champion_metrics=champion_metrics,
+            comparison=comparison,
             champion_error=champion_error,
             baselines=metadata.get("baselines"),
+            model=registry.name,
         )
         registry.record_decision(version, decision.as_dict())
         if decision.promote:

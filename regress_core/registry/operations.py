@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from regress_core.errors import ConfigError, RegistryError
-from regress_core.registry.store import Registry
+from regress_core.registry.store import ModelRegistry
 
 MIN_REASON = 3
 
@@ -18,7 +18,7 @@ def check_reason(reason: str) -> str:
     return reason
 
 
-def promote_version(registry: Registry, version: str, *, reason: str, run: str | None = None) -> dict[str, Any]:
+def promote_version(registry: ModelRegistry, version: str, *, reason: str, run: str | None = None) -> dict[str, Any]:
     """Make a given version the champion, bypassing the gate; audited with its reason.
 
     Raises:
@@ -30,11 +30,11 @@ def promote_version(registry: Registry, version: str, *, reason: str, run: str |
         registry.recover()
         registry.verify(version)
         if registry.champion() == version:
-            raise RegistryError(f"{version} is already the champion")
+            raise RegistryError(f"{registry.name}@{version} is already the champion")
         return registry.set_champion(version, action="manual-promote", reason=reason, run=run)
 
 
-def rollback_champion(registry: Registry, *, reason: str, run: str | None = None) -> dict[str, Any]:
+def rollback_champion(registry: ModelRegistry, *, reason: str, run: str | None = None) -> dict[str, Any]:
     """Make the champion before the current one champion again; audited with its reason.
 
     Raises:
@@ -46,6 +46,6 @@ def rollback_champion(registry: Registry, *, reason: str, run: str | None = None
         history = registry.history()
         current = registry.champion()
         if current is None or not history or history[-1].get("previous") is None:
-            raise RegistryError("nothing to roll back to: there is no earlier champion")
+            raise RegistryError(f"nothing to roll back to: model {registry.name} has no earlier champion")
         previous = history[-1]["previous"]
         return registry.set_champion(previous, action="rollback", reason=reason, run=run)

@@ -22,12 +22,13 @@ from regress_core.fileio import atomic_write_json, atomic_write_text
 from regress_core.model.predict import predict_scaled
 from regress_core.model.saving import load_model
 from regress_core.model.spec import ModelSpec
-from regress_core.registry.store import Registry, utc_now
+from regress_core.registry.store import ModelRegistry, utc_now
 
 WEIGHTS = "model.pt"
 PREPROCESSOR = "preprocessor.joblib"
 METADATA = "package.json"
 CONTRACT = "contract.yaml"
+SEEN_ROWS = "seen_rows.npy"  # fingerprints of the training and validation rows (data.fingerprints)
 LIBRARIES = ("torch", "scikit-learn", "pandas", "numpy", "pyarrow", "great-expectations", "prefect")
 
 
@@ -43,7 +44,7 @@ def library_versions() -> dict[str, str]:
 
 
 def stage_package(
-    registry: Registry,
+    registry: ModelRegistry,
     *,
     weights_path: Path,
     preprocessor_path: Path,
@@ -76,6 +77,7 @@ def stage_package(
 class ModelPackage:
     """A verified, loaded model version ready to predict."""
 
+    name: str
     version: str
     model: nn.Module
     preprocessor: Preprocessor
@@ -90,7 +92,7 @@ class ModelPackage:
         return self.preprocessor.inverse_target(predict_scaled(self.model, x))
 
 
-def load_package(registry: Registry, version: str) -> ModelPackage:
+def load_package(registry: ModelRegistry, version: str) -> ModelPackage:
     """Verify a version's checksums, then load it. Nothing is unpickled before that."""
     package_dir = registry.verify(version)
     metadata = registry.metadata(version)
@@ -101,16 +103,22 @@ def load_package(registry: Registry, version: str) -> ModelPackage:
     model = load_model(spec, package_dir / WEIGHTS)
     contract = load_contract(package_dir / CONTRACT)
     return ModelPackage(
-        version=version, model=model, preprocessor=preprocessor, contract=contract, metadata=metadata, spec=spec
+        name=registry.name,
+        version=version,
+        model=model,
+        preprocessor=preprocessor,
+        contract=contract,
+        metadata=metadata,
+        spec=spec,
     )
 
 
 @functools.lru_cache(maxsize=4)
-def _load_verified(root: str, version: str, manifest_sha256: str) -> ModelPackage:
-    return load_package(Registry(root), version)
+def _load_verified(root: str, name: str, version: str, manifest_sha256: str) -> ModelPackage:
+    return load_package(ModelRegistry(root, name), version)
 
 
-def load_package_once(registry: Registry, version: str) -> ModelPackage:
+def load_package_once(registry: ModelRegistry, version: str) -> ModelPackage:
     """Load a version once per process (workers score many partitions with it).
 
     The manifest's hash is part of the cache key, and `load_package` verifies every file.
@@ -119,24 +127,15 @@ def load_package_once(registry: Registry, version: str) -> ModelPackage:
 
     manifest = registry.version_dir(version) / "manifest.json"
     if not manifest.is_file():
-        raise RegistryError(f"model version {version} not found in {registry.root}")
-    return _load_verified(str(registry.root), version, sha256_file(manifest))
+        raise RegistryError(f"model version {registry.name}@{version} not found in {registry.root}")
+    return _load_verified(str(registry.root), registry.name, version, sha256_file(manifest))
 
 
-def resolve_version(registry: Registry, reference: str) -> str:
-    """Turn "champion" or a version name into a version name."""
-    if reference == "champion":
-        champion = registry.champion()
-        if champion is None:
-            raise RegistryError(f"no champion model yet in {registry.root}: train one first with `regress train`")
-        return champion
-    return registry.check_version_name(reference)
-
-
-def describe_version(registry: Registry, version: str) -> dict[str, Any]:
-    """A version's summary for listings: metrics, champion flag, creation time."""
+def describe_version(registry: ModelRegistry, version: str) -> dict[str, Any]:
+    """A version's summary for listings: model, metrics, champion flag, creation time."""
     metadata = registry.metadata(version)
     return {
+        "model": registry.name,
         "version": version,
         "created_at": metadata.get("created_at"),
         "champion": registry.champion() == version,

@@ -1,6 +1,6 @@
-"""The model registry: immutable versioned packages, a champion pointer and an audit history.
+"""One named model in the registry: immutable versioned packages, a champion pointer and an audit history.
 
-Layout under the registry folder:
+Layout under the model's folder (`<registry>/models/<name>/`, see `catalog`):
     versions/v0001/...   complete packages, each with manifest.json (SHA-256 of every file)
     staging/<id>/        packages being written; never read
     champion.json        the champion pointer, replaced atomically
@@ -50,11 +50,15 @@ def write_manifest(package_dir: Path) -> dict[str, str]:
     return files
 
 
-class Registry:
-    """Versioned model packages in one folder, safe for concurrent runs on one machine."""
+class ModelRegistry:
+    """The versions of one named model in one folder, safe for concurrent runs on one machine."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, name: str) -> None:
         self.root = Path(root)
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"ModelRegistry({str(self.root)!r}, {self.name!r})"
 
     @property
     def versions_dir(self) -> Path:
@@ -131,7 +135,7 @@ class Registry:
         package_dir = self.version_dir(version)
         manifest_path = package_dir / MANIFEST
         if not manifest_path.is_file():
-            raise RegistryError(f"model version {version} not found in {self.root}")
+            raise RegistryError(f"model version {self.name}@{version} not found in {self.root}")
         try:
             expected = json.loads(manifest_path.read_text())["files"]
         except (ValueError, KeyError) as exc:
@@ -155,7 +159,7 @@ class Registry:
         try:
             data = json.loads(path.read_text())
         except FileNotFoundError:
-            raise RegistryError(f"model version {version} not found in {self.root}") from None
+            raise RegistryError(f"model version {self.name}@{version} not found in {self.root}") from None
         return {"version": version, **data}
 
     def champion(self) -> str | None:
@@ -172,6 +176,7 @@ class Registry:
         entry = {
             "id": uuid.uuid4().hex,
             "time": utc_now(),
+            "model": self.name,
             "action": action,
             "version": version,
             "previous": self.champion(),

@@ -142,6 +142,7 @@ class ScoreSummary:
     psi: dict[str, float]
     seconds: float
     unseen_categories: dict[str, int] = field(default_factory=dict)
+    model: str = ""
 
 
 def _as_frame(batch: pa.RecordBatch | pd.DataFrame) -> pd.DataFrame:
@@ -318,6 +319,7 @@ def score(
 def output_metadata(package: ModelPackage, input_hash: str, rows: int) -> dict[str, str]:
     """Key-value metadata recorded in the predictions file."""
     return {
+        "regress.model": package.name,
         "regress.model_version": package.version,
         "regress.input_sha256": input_hash,
         "regress.scored_at": utc_now(),
@@ -344,6 +346,7 @@ def summarize(
         rows_scored=result.rows_scored,
         rows_rejected=result.rows_rejected,
         model_version=package.version,
+        model=package.name,
         input_sha256=input_hash,
         psi=result.drift.psi(),
         seconds=time.time() - started,

@@ -12,9 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from regress_core.pipeline.workspace import Workspace
-from regress_core.registry.store import Registry
-from tests.helpers import FAST_ARGS, make_table
+from tests.helpers import FAST_ARGS, make_table, model_registry
 
 FAST = FAST_ARGS
 
@@ -46,7 +44,7 @@ def finish(process):
 
 def assert_consistent(home):
     """Every visible version verifies; the champion names one; history and pointer agree."""
-    registry = Registry(Workspace.at(home).registry_dir)
+    registry = model_registry(home)
     for version in registry.versions():
         registry.verify(version)
     champion = registry.champion()

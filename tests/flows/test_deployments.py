@@ -11,8 +11,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from regress_cli import local_server
 from regress_core.pipeline.workspace import Workspace
-from regress_core.registry.store import Registry
-from tests.helpers import FAST_FEATURES, FAST_GATE, FAST_MODEL, FAST_TRAIN
+from tests.helpers import FAST_FEATURES, FAST_GATE, FAST_MODEL, FAST_TRAIN, model_registry
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +64,7 @@ def test_custom_training_run_through_the_worker(stack, tmp_path):
     }
     run = run_deployment("training/nightly", parameters={"config": config}, timeout=400)
     assert run.state.is_completed(), run.state
-    registry = Registry(Workspace.at(home).registry_dir)
+    registry = model_registry(home)
     assert registry.versions() == ["v0001"] and registry.champion() == "v0001"
     assert registry.history()[0]["run"] == str(run.id)
 
@@ -94,7 +93,7 @@ def test_promote_and_rollback_deployments_change_the_champion(stack, tmp_path):
     home = str(tmp_path / "ops")
     train_package(home, seed=0)
     train_package(home, seed=1)
-    registry = Registry(Workspace.at(home).registry_dir)
+    registry = model_registry(home)
     first_champion = registry.champion()
     other = "v0002" if first_champion == "v0001" else "v0001"
     run = run_deployment(

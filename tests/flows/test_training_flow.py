@@ -11,8 +11,7 @@ from flows.training import training
 from regress_core.config import build_config
 from regress_core.errors import DataValidationError
 from regress_core.pipeline.workspace import Workspace
-from regress_core.registry.store import Registry
-from tests.helpers import fast_config, make_table
+from tests.helpers import fast_config, make_table, model_registry
 
 ALL_STAGES = ["ingest", "validate", "split", "scale", "train", "evaluate"]
 
@@ -22,7 +21,7 @@ def run(home, **sections):
 
 
 def registry(home):
-    return Registry(Workspace.at(home).registry_dir)
+    return model_registry(home)
 
 
 async def artifact_keys():

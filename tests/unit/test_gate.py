@@ -1,7 +1,24 @@
+import numpy as np
+
 from regress_core.config import GateConfig
+from regress_core.registry.comparison import compare
 from regress_core.registry.gate import decide
 
 GOOD = {"mse": 0.25, "rmse": 0.5, "mae": 0.4, "r2": 0.8}
+
+
+def comparison_of(candidate_rmse: float, champion_rmse: float, n_rows: int = 400):
+    """Two models whose errors are ±rmse on every row of a zero target, none of the rows seen."""
+    signs = np.where(np.arange(n_rows) % 2 == 0, 1.0, -1.0)
+    unseen = np.zeros(n_rows, dtype=bool)
+    return compare(
+        np.zeros(n_rows),
+        candidate_rmse * signs,
+        champion_rmse * signs,
+        seen_by_candidate=unseen,
+        seen_by_champion=unseen,
+        min_rows=30,
+    )
 
 
 def checks(decision):
@@ -9,7 +26,7 @@ def checks(decision):
 
 
 def test_first_model_bootstraps_explicitly():
-    decision = decide(version="v0001", metrics=GOOD, gate=GateConfig(), champion=None, champion_metrics=None)
+    decision = decide(version="v0001", metrics=GOOD, gate=GateConfig(), champion=None, comparison=None)
     assert decision.promote and decision.bootstrap
     assert "first champion (bootstrap)" in decision.summary
     assert "no champion yet" in decision.checks[-1].text
@@ -17,7 +34,7 @@ def test_first_model_bootstraps_explicitly():
 
 def test_threshold_failures_block_promotion_and_are_named():
     gate = GateConfig(r2_min=0.9, rmse_max=0.4, mae_max=1.0)
-    decision = decide(version="v0001", metrics=GOOD, gate=gate, champion=None, champion_metrics=None)
+    decision = decide(version="v0001", metrics=GOOD, gate=gate, champion=None, comparison=None)
     assert not decision.promote
     assert checks(decision) == {"r2_min": False, "rmse_max": False, "mae_max": True, "champion": True}
     assert decision.summary == "v0001 not promoted: failed r2_min, rmse_max"
@@ -25,29 +42,30 @@ def test_threshold_failures_block_promotion_and_are_named():
 
 
 def test_candidate_within_tolerance_of_champion_is_promoted():
-    champion = {**GOOD, "rmse": 0.498}
     decision = decide(
         version="v0002",
         metrics=GOOD,
         gate=GateConfig(champion_tolerance=0.01),
         champion="v0001",
-        champion_metrics=champion,
+        comparison=comparison_of(0.5, 0.498),
     )
     assert decision.promote and not decision.bootstrap
     assert "within the 1.0% tolerance" in decision.checks[-1].text
 
 
 def test_candidate_worse_than_champion_is_rejected():
-    champion = {**GOOD, "rmse": 0.45}
     decision = decide(
         version="v0002",
         metrics=GOOD,
         gate=GateConfig(champion_tolerance=0.01),
         champion="v0001",
-        champion_metrics=champion,
+        comparison=comparison_of(0.5, 0.45),
     )
     assert not decision.promote
-    assert "test RMSE 0.5000 vs champion v0001 0.4500 on the same rows: beyond" in decision.checks[-1].text
+    assert decision.checks[-1].text.startswith(
+        "test RMSE 0.5000 vs champion v0001 0.4500 on all 400 test rows, none seen in training or validation by "
+        "either model: difference +0.0500, 95% bootstrap interval of the difference [+0.0500, +0.0500]; beyond"
+    )
 
 
 def test_champion_that_cannot_be_scored_blocks_promotion():
@@ -56,7 +74,7 @@ def test_champion_that_cannot_be_scored_blocks_promotion():
         metrics=GOOD,
         gate=GateConfig(),
         champion="v0001",
-        champion_metrics=None,
+        comparison=None,
         champion_error="missing feature columns: z",
     )
     assert not decision.promote
@@ -69,7 +87,7 @@ def test_thresholds_can_be_switched_off():
         metrics={**GOOD, "r2": -3.0},
         gate=GateConfig(r2_min=None),
         champion=None,
-        champion_metrics=None,
+        comparison=None,
     )
     assert decision.promote
 
@@ -83,7 +101,7 @@ def test_a_model_worse_than_a_straight_line_is_refused_with_the_reason():
         metrics=GOOD,
         gate=GateConfig(),
         champion=None,
-        champion_metrics=None,
+        comparison=None,
         baselines={"mean": GOOD, "linear_regression": LINE},
     )
     assert not decision.promote and checks(decision)["linear_baseline"] is False
@@ -102,7 +120,7 @@ def test_the_linear_tolerance_is_configurable_and_the_check_can_be_turned_off():
         metrics=GOOD,
         gate=GateConfig(linear_tolerance=0.3),
         champion=None,
-        champion_metrics=None,
+        comparison=None,
         baselines=baselines,
     )
     assert within.promote
@@ -113,7 +131,7 @@ def test_the_linear_tolerance_is_configurable_and_the_check_can_be_turned_off():
         metrics=GOOD,
         gate=GateConfig(linear_tolerance=None),
         champion=None,
-        champion_metrics=None,
+        comparison=None,
         baselines=baselines,
     )
     assert off.promote and "linear_baseline" not in checks(off)

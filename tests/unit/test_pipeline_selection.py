@@ -7,8 +7,8 @@ from regress_core.config import build_config
 from regress_core.evaluation.metrics import regression_metrics
 from regress_core.pipeline.run import train_pipeline
 from regress_core.pipeline.workspace import Workspace
+from regress_core.registry.catalog import Registry
 from regress_core.registry.package import load_package
-from regress_core.registry.store import Registry
 from tests.helpers import fast_config, make_table
 
 AUTO = {"kind": "auto", "candidates": ["linear", "mlp"]}
@@ -18,9 +18,8 @@ def train(home, tmp_path, df, **sections):
     source = tmp_path / "train.csv"
     df.to_csv(source, index=False)
     values = fast_config(home, data={"source": str(source), "target": "y"}, **sections)
-    version, _ = train_pipeline(build_config(values=values))
-    registry = Registry(Workspace.at(home).registry_dir)
-    return load_package(registry, version)
+    ref, _ = train_pipeline(build_config(values=values))
+    return load_package(Registry(Workspace.at(home).registry_dir).model(ref.model), ref.version)
 
 
 @pytest.mark.parametrize("features", [{"scaler": "quantile"}, {"scaler": "standard"}])

@@ -11,16 +11,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from regress_core.errors import ConfigError, DataError, DataValidationError, RegistryError
-from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.package import load_package
-from regress_core.registry.store import Registry
 from regress_core.scoring.streaming import score
-from tests.helpers import scoring_input, train_package
+from tests.helpers import model_registry, scoring_input, train_package
 
 
 @pytest.fixture(scope="module")
 def package(trained_home):
-    registry = Registry(Workspace.at(trained_home).registry_dir)
+    registry = model_registry(trained_home)
     return load_package(registry, registry.champion())
 
 
@@ -155,14 +153,14 @@ def test_drift_is_small_on_like_data_and_large_on_shifted_data(tmp_path, package
 def test_tampered_or_missing_package_is_refused(tmp_path):
     home = str(tmp_path / "home")
     version = train_package(home)
-    registry = Registry(Workspace.at(home).registry_dir)
+    registry = model_registry(home)
     with open(registry.version_dir(version) / "preprocessor.joblib", "ab") as handle:
         handle.write(b"\x00")
     with pytest.raises(
         RegistryError, match=f"model version {version} was altered: checksum mismatch in preprocessor.joblib"
     ):
         load_package(registry, version)
-    with pytest.raises(RegistryError, match="model version v0099 not found"):
+    with pytest.raises(RegistryError, match="model version train@v0099 not found"):
         load_package(registry, "v0099")
 
 

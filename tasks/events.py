@@ -1,0 +1,72 @@
+"""Prefect events a team can act on: a model promoted, a promotion refused, data that failed validation.
+
+Each event's resource is the named model (`regress.model.<name>`); the version, where there
+is one, is a related resource with the role `model-version`. Inside a run Prefect also relates
+the flow run, flow and deployment. `automations/model-events.yaml` turns them into
+notifications.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect.events import emit_event
+
+from regress_core.errors import DataValidationError
+from regress_core.registry.gate import Decision
+
+PROMOTED = "regress.model.promoted"
+REFUSED = "regress.model.promotion-refused"
+VALIDATION_FAILED = "regress.data.validation-failed"
+
+
+def model_resource(model: str) -> dict[str, str]:
+    return {"prefect.resource.id": f"regress.model.{model}", "prefect.resource.name": model, "regress.model": model}
+
+
+def version_resource(model: str, version: str) -> dict[str, str]:
+    return {
+        "prefect.resource.id": f"regress.model-version.{model}.{version}",
+        "prefect.resource.role": "model-version",
+        "prefect.resource.name": f"{model}@{version}",
+        "regress.version": version,
+    }
+
+
+def emit_model_event(event: str, model: str, version: str | None, payload: dict[str, Any]) -> None:
+    emit_event(
+        event=event,
+        resource=model_resource(model),
+        related=[version_resource(model, version)] if version else [],
+        payload=payload,
+    )
+
+
+def emit_decision(decision: Decision) -> None:
+    """`regress.model.promoted` or `regress.model.promotion-refused`; nothing when it is already the champion."""
+    if decision.champion == decision.version or decision.model is None:
+        return
+    payload = {
+        "summary": decision.summary,
+        "previous_champion": decision.champion,
+        "metrics": decision.metrics,
+        "checks": [{"name": check.name, "passed": check.passed, "text": check.text} for check in decision.checks],
+        "failed_checks": decision.failed,
+    }
+    if decision.comparison is not None:
+        payload["comparison"] = {
+            "rows": decision.comparison.rows,
+            "difference": decision.comparison.difference,
+            "interval": list(decision.comparison.interval),
+        }
+    emit_model_event(PROMOTED if decision.promote else REFUSED, decision.model, decision.version, payload)
+
+
+def emit_champion_change(entry: dict[str, Any]) -> None:
+    """A manual promotion or rollback is a promotion too, with its action and reason."""
+    payload = {"summary": f"{entry['action']}: {entry['reason']}", "previous_champion": entry["previous"], **entry}
+    emit_model_event(PROMOTED, entry["model"], entry["version"], payload)
+
+
+def emit_validation_failed(model: str, *, source: str, error: DataValidationError) -> None:
+    emit_model_event(VALIDATION_FAILED, model, None, {"source": source, "error": str(error)})
