@@ -100,8 +100,8 @@ def read_state(ws: Workspace) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def start(ws: Workspace, *, port: int | None = None) -> dict:
-    """Start server, work pool, deployments and worker; return their state."""
+def start(ws: Workspace, *, port: int | None = None, notify: str | None = None) -> dict:
+    """Start server, work pool, deployments, model-event automations and worker; return their state."""
     existing = read_state(ws)
     if existing and _alive(existing["server_pid"]):
         raise RegressError(f"already running at {existing['url']}; stop it first with `regress ui stop`")
@@ -121,6 +121,9 @@ def start(ws: Workspace, *, port: int | None = None) -> dict:
             env,
             logs / "deploy.log",
         )
+        automations = [sys.executable, "-m", "regress_cli.automations", *(["--notify", notify] if notify else [])]
+        _run(automations, env, logs / "deploy.log")
+        state["notify"] = notify
         state["worker_pid"] = _spawn(_prefect("worker", "start", "--pool", POOL), logs / "worker.log", env)
     except BaseException:
         stop(ws)

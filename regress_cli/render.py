@@ -101,5 +101,10 @@ def print_ui_started(state: dict[str, Any]) -> None:
         "deployments: training/nightly, batch_scoring/score, promote_model/promote, rollback_model/rollback; "
         f"logs in {state['logs']}"
     )
+    notify = state.get("notify")
+    print(
+        "automations on model events: "
+        + (f"notifying {notify}" if notify else "installed without a notification (add one: --notify BLOCK)")
+    )
     print(f"to send command-line runs to this server: export PREFECT_API_URL={state['api_url']}")
     print("stop with: regress ui stop (or make ui-stop)")
