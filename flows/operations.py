@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from prefect import flow
 from pydantic import Field
 
-from regress_core.registry.catalog import MODEL_NAME_PATTERN
+from regress_core.config import MODEL_NAME_CHARACTERS
 from regress_core.registry.operations import MIN_REASON
 from regress_core.registry.store import VERSION_PATTERN
 from tasks.operations import promote, rollback
@@ -16,7 +16,7 @@ Reason = Annotated[str, Field(min_length=MIN_REASON, description="Why; recorded 
 Home = Annotated[str | None, Field(description="Workspace folder; defaults to $REGRESS_HOME, then ./regress-home.")]
 Model = Annotated[
     str | None,
-    Field(pattern=MODEL_NAME_PATTERN.pattern, description="Model name, e.g. california_housing; empty: the only one."),
+    Field(pattern=MODEL_NAME_CHARACTERS, description="Model name, e.g. california_housing; empty: the only one."),
 ]
 
 

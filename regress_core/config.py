@@ -217,13 +217,17 @@ class GateConfig(_Section):
     )
 
 
+# Characters of a model name; `registry.catalog` also refuses names that read as a version or "champion".
+MODEL_NAME_CHARACTERS = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+
+
 class RegistryConfig(_Section):
     """Where runs keep their outputs."""
 
     home: str | None = Field(None, description="Workspace folder; defaults to $REGRESS_HOME, then ./regress-home.")
     model: str | None = Field(
         None,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
+        pattern=MODEL_NAME_CHARACTERS,
         description=(
             "Model name the run publishes under, with its own versions and champion; defaults to the data "
             "contract's name (california_housing for the bundled data, sales for sales.csv)."

@@ -24,10 +24,11 @@ from pathlib import Path
 
 import yaml
 
+from regress_core.config import MODEL_NAME_CHARACTERS
 from regress_core.errors import RegistryError
 from regress_core.registry.store import MANIFEST, VERSION_PATTERN, ModelRegistry
 
-MODEL_NAME_PATTERN = re.compile(r"^(?!v\d{4,}$)(?!champion$)[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+MODEL_NAME_PATTERN = re.compile(r"^(?!v\d{4,}$)(?!champion$)" + MODEL_NAME_CHARACTERS.removeprefix("^"))
 CHAMPION = "champion"
 SEPARATOR = "@"
 LEGACY_NAME = "default"

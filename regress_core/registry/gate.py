@@ -216,8 +216,9 @@ def gate_candidate(
         return _gate_published(registry, version=version, test_df=test_df, gate=gate, run=run)
     except (OSError, ValueError) as exc:  # a full disk, a read-only folder, a damaged registry file
         raise RegistryError(
-            f"model {version} is published, but its promotion gate could not finish ({exc}); the champion is "
-            "unchanged; fix the cause and run the same command again: it reuses the published version and gates it"
+            f"model {registry.name}@{version} is published, but its promotion gate could not finish ({exc}); the "
+            "champion is unchanged; fix the cause and run the same command again: it reuses the published version "
+            "and gates it"
         ) from exc
 
 

@@ -14,7 +14,7 @@ NOTEBOOK_GATE = ["--set", "gate.r2_min=0.3", "--set", "gate.linear_tolerance=nul
 def test_train_notebook_preset_then_score_the_bundled_rows(home, tmp_path):
     done = regress("train", "--preset", "notebook", *NOTEBOOK_GATE, home=home)
     assert done.returncode == 0, done.stderr
-    assert "decision: v0001 promoted: first champion (bootstrap)" in done.stdout
+    assert "decision: california_housing@v0001 promoted: first champion (bootstrap)" in done.stdout
     listed = json.loads(regress("models", "list", "--json", home=home).stdout)
     # The classic recipe underfits: R2 near the published 0.43-0.46 of the notebook.
     assert 0.3 < listed[0]["metrics"]["r2"] < 0.65

@@ -226,25 +226,26 @@ def test_bad_scoring_options(workspace):
     code, lines = run_cli(
         "score", "--input", path, "--output", str(root / "o.parquet"), "--model", "../../etc", "--home", home
     )
-    assert code == 4 and "invalid model version '../../etc'" in lines[0]
+    assert code == 4 and "invalid model name '../../etc'" in lines[0]
     assert not (root / "o.parquet").exists()
 
 
 def test_a_gate_that_cannot_finish_says_the_version_is_published_and_a_rerun_finishes_it(tmp_path):
     home = str(tmp_path / "home")
     data = write(tmp_path / "train.csv", good_train())
-    decisions = Path(home) / "registry" / "decisions"
+    model = Path(home) / "registry" / "models" / "train"
+    decisions = model / "decisions"
     decisions.parent.mkdir(parents=True)
     decisions.write_text("not a folder")  # the gate cannot record its decision
     args = ["train", "--data", data, "--target", "y", "--home", home, *FAST_ARGS]
     code, lines = run_cli(*args)
     assert code == 4
     assert len(lines) == 1 and lines[0].startswith(
-        "regress: error: model v0001 is published, but its promotion gate could not finish ("
+        "regress: error: model train@v0001 is published, but its promotion gate could not finish ("
     )
     assert "the champion is unchanged; fix the cause and run the same command again" in lines[0]
-    assert not (Path(home) / "registry" / "champion.json").exists()
+    assert not (model / "champion.json").exists()
     decisions.unlink()
     code, lines = run_cli(*args)
     assert code == 0 and lines == []
-    assert json.loads((Path(home) / "registry" / "champion.json").read_text())["version"] == "v0001"
+    assert json.loads((model / "champion.json").read_text())["version"] == "v0001"

@@ -13,15 +13,15 @@ FAST = FAST_ARGS
 def test_train_then_list_and_show(home):
     done = regress("train", "--data", "linear", *FAST, home=home)
     assert done.returncode == 0, done.stderr
-    assert "decision: v0001 promoted: first champion (bootstrap)" in done.stdout
+    assert "decision: linear@v0001 promoted: first champion (bootstrap)" in done.stdout
     assert "this model" in done.stdout and "linear regression" in done.stdout
     listed = json.loads(regress("models", "list", "--json", home=home).stdout)
-    assert listed[0]["version"] == "v0001" and listed[0]["champion"] is True
+    assert (listed[0]["model"], listed[0]["version"], listed[0]["champion"]) == ("linear", "v0001", True)
     assert set(listed[0]["metrics"]) >= {"mse", "rmse", "mae", "r2"} and listed[0]["created_at"]
     shown = json.loads(regress("models", "show", "champion", home=home).stdout)
-    assert shown["version"] == "v0001" and shown["decisions"][0]["promote"] is True
+    assert shown["version"] == "v0001" and shown["model"] == "linear" and shown["decisions"][0]["promote"] is True
     table = regress("models", "list", home=home).stdout
-    assert "* v0001" in table
+    assert "model linear (champion: v0001)" in table and "* v0001" in table
 
 
 @pytest.mark.parametrize(
@@ -35,8 +35,10 @@ def test_train_then_list_and_show(home):
         (["train", "--set", "model.nope=1"], 2, "model.nope: unknown key"),
         (["train", "--data", "missing.csv", "--target", "y"], 3, "regress: error: input not found"),
         (["train", "--config", "nope.yaml"], 2, "configuration file not found"),
-        (["models", "show", "../x"], 4, "invalid model version '../x'"),
-        (["models", "show", "v0009"], 4, "model version v0009 not found"),
+        (["models", "show", "../x"], 4, "invalid model name '../x'"),
+        (["models", "show", "x@../v1"], 4, "invalid model version '../v1'"),
+        (["models", "show", "v0009"], 4, "no models yet in"),
+        (["models", "show", "sales@v0009"], 4, "no model named 'sales'"),
     ],
 )
 def test_errors_are_one_line_with_a_distinct_exit_code(home, args, code, message):
@@ -86,7 +88,7 @@ def test_contract_infer_writes_an_editable_contract(tmp_path):
 def test_no_models_yet(home):
     assert regress("models", "list", home=home).stdout.startswith("no models yet")
     done = regress("models", "show", "champion", home=home)
-    assert done.returncode == 4 and "no champion model yet" in done.stderr
+    assert done.returncode == 4 and "no models yet" in done.stderr
 
 
 def test_score_after_train_as_a_new_user_would(home, tmp_path):
@@ -103,7 +105,7 @@ def test_score_after_train_as_a_new_user_would(home, tmp_path):
         home=home,
     )
     assert done.returncode == 0, done.stderr
-    assert "scored 3 of 3 rows from 1 file(s) with model v0001" in done.stdout
+    assert "scored 3 of 3 rows from 1 file(s) with model linear@v0001" in done.stdout
     out = pd.read_parquet(tmp_path / "pred.parquet")
     assert out.id.tolist() == ["7", "8", "9"]  # a kept CSV column comes out as written, as text
     assert out.prediction.is_monotonic_increasing  # y = 2x + 1
@@ -124,7 +126,7 @@ def test_score_refuses_bad_rows_with_exit_3(home, tmp_path):
 def test_score_without_a_champion(home, tmp_path):
     pd.DataFrame({"x": [1.0]}).to_csv(tmp_path / "in.csv", index=False)
     done = regress("score", "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "p.parquet"), home=home)
-    assert done.returncode == 4 and "no champion model yet" in done.stderr
+    assert done.returncode == 4 and "no models yet" in done.stderr
 
 
 def test_messy_table_trains_and_scores_with_one_command(home, tmp_path):

@@ -101,4 +101,4 @@ def test_two_runs_at_once_publish_distinct_versions_and_serialise_promotion(tmp_
     later = [d[0] for v, d in decided.items() if v != first_champion["version"]][0]
     assert later["champion"] == first_champion["version"]  # the second decision saw the first's switch
     assert registry.champion() == (later["version"] if later["promote"] else first_champion["version"])
-    assert not list(Path(home, "registry", "staging").iterdir())
+    assert not list(Path(home, "registry", "models", "data", "staging").iterdir())

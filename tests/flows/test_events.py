@@ -9,10 +9,10 @@ from prefect.client.orchestration import get_client
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
 from flows.training import training
+from regress_cli.automations import definitions, install
 from regress_core.config import build_config
 from regress_core.data.contract import dump_contract, infer_contract
 from regress_core.errors import ConfigError, DataValidationError
-from regress_cli.automations import definitions, install
 from tests.helpers import fast_config, make_table
 
 

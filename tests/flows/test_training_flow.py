@@ -40,7 +40,7 @@ async def artifact_keys():
 
 def test_full_run_publishes_and_bootstraps_the_champion(home):
     summary = run(home, data={"source": "linear"})
-    assert summary.version == "v0001"
+    assert (summary.model, summary.version) == ("linear", "v0001")
     assert summary.cached == []
     assert summary.metrics["r2"] > 0.9
     assert set(summary.baselines) == {"mean", "linear_regression"}
@@ -70,7 +70,7 @@ def test_rerun_hits_every_cache_and_publishes_nothing_new(home):
     second = run(home, data={"source": "parabola"}, train={"max_epochs": 60}, model={"hidden_sizes": [32, 32]})
     assert second.cached == ALL_STAGES
     assert second.version == first.version == "v0001"
-    assert second.decision.summary == "v0001 is already the champion; nothing changed"
+    assert second.decision.summary == "parabola@v0001 is already the champion; nothing changed"
     assert len(registry(home).history()) == 1
 
 

@@ -51,7 +51,7 @@ def test_predictions_match_the_model_exactly_in_input_order(tmp_path, package, r
 def test_output_records_model_version_input_hash_and_time(tmp_path, package, rows):
     summary = score(package, input_location=str(tmp_path / "in.parquet"), output=str(tmp_path / "out.parquet"))
     metadata = {k.decode(): v.decode() for k, v in pq.read_metadata(tmp_path / "out.parquet").metadata.items()}
-    assert metadata["regress.model_version"] == package.version
+    assert (metadata["regress.model"], metadata["regress.model_version"]) == (package.name, package.version)
     assert metadata["regress.input_sha256"] == summary.input_sha256 and len(summary.input_sha256) == 64
     assert metadata["regress.scored_at"].startswith("20")
 
