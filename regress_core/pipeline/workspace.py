@@ -48,4 +48,4 @@ class Workspace:
 
     def relative(self, path: str | Path) -> str:
         """A path inside the workspace, relative to its folder (what cache records store)."""
-        return Path(path).resolve().relative_to(self.root).as_posix()
+        return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
