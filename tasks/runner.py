@@ -9,12 +9,17 @@ from typing import Any
 from prefect import Task, get_run_logger
 from prefect.context import get_run_context
 
+from regress_core.pipeline.records import changed_files, rehome
 from regress_core.pipeline.workspace import Workspace
 
 
 @dataclass
 class StageRunner:
-    """Calls each task with the workspace, persisting results (and cache records) inside it."""
+    """Calls each task with the workspace, persisting results (and cache records) inside it.
+
+    A cached record is pointed at this workspace's folder (the workspace may have been copied
+    or moved), and a stage whose cached files are missing or changed runs again.
+    """
 
     ws: Workspace
     refresh: bool = False
@@ -23,15 +28,26 @@ class StageRunner:
     seconds: dict[str, float] = field(default_factory=dict)
 
     def __call__(self, task: Task, *args: Any) -> Any:
-        bound = task.with_options(result_storage=self.ws.results_dir, refresh_cache=self.refresh or None)
         started = time.perf_counter()
-        state = bound(*args, ws=self.ws, return_state=True)
-        self.seconds[task.name] = round(time.perf_counter() - started, 3)
+        state = self._run(task, args, refresh=self.refresh)
+        result = rehome(state.result(), self.ws.root)
         hit = state.name == "Cached"
+        changed = changed_files(result) if hit else []
+        if changed:
+            get_run_logger().warning(
+                "%s: cached file %s is missing or changed; running the stage again", task.name, changed[0]
+            )
+            state = self._run(task, args, refresh=True)
+            result, hit = rehome(state.result(), self.ws.root), False
+        self.seconds[task.name] = round(time.perf_counter() - started, 3)
         (self.cached if hit else self.ran).append(task.name)
         if hit:
             get_run_logger().info("%s: cache hit, reusing its stored output", task.name)
-        return state.result()
+        return result
+
+    def _run(self, task: Task, args: tuple[Any, ...], *, refresh: bool) -> Any:
+        bound = task.with_options(result_storage=self.ws.results_dir, refresh_cache=refresh or None)
+        return bound(*args, ws=self.ws, return_state=True)
 
 
 def flow_run_id() -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -109,3 +110,39 @@ def make_mixed_table(n_rows: int = 300, *, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(
         {"listing_id": [f"L{i:05d}" for i in range(n_rows)], "size": size, "city": city, "age": age, "price": price}
     )
+
+
+class TouchOnLoad:
+    """An attacker's stand-in: creates a file when unpickled, or when skops rebuilds it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self) -> tuple:
+        return (Path.touch, (Path(self.path),))
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict) -> None:
+        Path(state["path"]).touch()
+
+
+def pickle_payload(marker: Path) -> bytes:
+    return pickle.dumps(TouchOnLoad(marker))
+
+
+def skops_payload(marker: Path) -> bytes:
+    import skops.io
+
+    return skops.io.dumps(TouchOnLoad(marker))
+
+
+def swap_package_file(package_dir: Path, name: str, data: bytes, *, remove: tuple[str, ...] = ()) -> None:
+    """Write a file into a published package, remove others, and rewrite the manifest to match."""
+    from regress_core.registry.store import write_manifest
+
+    for other in remove:
+        (package_dir / other).unlink()
+    (package_dir / name).write_bytes(data)
+    write_manifest(package_dir)

@@ -65,6 +65,16 @@ class Preprocessor(BaseEstimator):
         self.scaler = scaler
         self.scale_target = scale_target
 
+    def __getstate__(self) -> dict[str, object]:
+        # The contract is saved as plain data and validated again on load, so a saved
+        # preprocessor holds scikit-learn and numpy objects only.
+        state = dict(super().__getstate__())
+        state["contract"] = self.contract.model_dump(mode="json")
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        super().__setstate__({**state, "contract": DataContract.model_validate(state["contract"])})
+
     @property
     def features(self) -> list[str]:
         return self.contract.feature_names

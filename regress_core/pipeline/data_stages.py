@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import joblib
 import pandas as pd
 from fsspec.core import url_to_fs
 
@@ -27,12 +26,13 @@ from regress_core.data.contract import (
     select_features,
 )
 from regress_core.data.preprocessing import VIEWS, Preprocessor
+from regress_core.data.preprocessor_io import save_preprocessor
 from regress_core.data.sources import BUNDLED, default_contract, load_source, source_kind
 from regress_core.data.split import split_frame
 from regress_core.data.tables import is_url
 from regress_core.data.validation import validate_frame
 from regress_core.errors import ConfigError, DataValidationError
-from regress_core.fileio import atomic_write, atomic_write_text, sha256_file
+from regress_core.fileio import atomic_write_text, sha256_file
 from regress_core.pipeline.records import (
     ScaledTables,
     SplitTables,
@@ -69,7 +69,7 @@ def ingest(data: DataConfig, ws: Workspace) -> TableRef:
     key = ingest_key(data)
     df = load_source(data.source, n_rows=data.n_rows, noise=data.noise, seed=data.seed)
     df.columns = [str(name) for name in df.columns]
-    return save_table(df, ws.stage_dir("raw") / f"{key}.parquet", key=key)
+    return save_table(df, ws.stage_dir("raw") / f"{key}.parquet", ws, key=key)
 
 
 def resolve_contract(data: DataConfig, raw_df: pd.DataFrame) -> DataContract:
@@ -117,11 +117,12 @@ def validate(raw: TableRef, data: DataConfig, ws: Workspace) -> ValidatedTable:
     contract_path = atomic_write_text(ws.stage_dir("contracts") / f"{key}.yaml", dump_contract(contract))
     return ValidatedTable(
         table=raw,
-        contract_path=str(contract_path),
+        contract_file=ws.relative(contract_path),
         contract_sha256=sha256_file(contract_path),
-        docs_path=str(report.docs_path),
+        docs_file=ws.relative(report.docs_path) if report.docs_path else None,
         n_expectations=report.n_expectations,
         key=key,
+        home=str(ws.root),
         inferred=describe_contract(contract) if default_contract(data.source) is None and not data.contract else None,
     )
 
@@ -138,7 +139,8 @@ def split(validated: ValidatedTable, split_config: SplitConfig, ws: Workspace) -
     )
     folder = ws.stage_dir("split") / key
     refs = {
-        name: save_table(getattr(parts, name), folder / f"{name}.parquet", key=key) for name in ("train", "val", "test")
+        name: save_table(getattr(parts, name), folder / f"{name}.parquet", ws, key=key)
+        for name in ("train", "val", "test")
     }
     return SplitTables(**refs, key=key)
 
@@ -180,13 +182,14 @@ def scale(splits: SplitTables, validated: ValidatedTable, features: FeaturesConf
                 columns=[f"x{i}" for i in range(preprocessor.n_features_out_)],
             )
             scaled["y"] = preprocessor.transform_target(df[contract.target])
-            refs[f"{name}{suffix}"] = save_table(scaled, folder / f"{name}{suffix}.parquet", key=key)
-    preprocessor_path = atomic_write(folder / "preprocessor.joblib", lambda tmp: joblib.dump(preprocessor, tmp))
+            refs[f"{name}{suffix}"] = save_table(scaled, folder / f"{name}{suffix}.parquet", ws, key=key)
+    preprocessor_path = save_preprocessor(preprocessor, folder / "preprocessor.skops")
     return ScaledTables(
         **refs,
-        preprocessor_path=str(preprocessor_path),
+        preprocessor_file=ws.relative(preprocessor_path),
         preprocessor_sha256=sha256_file(preprocessor_path),
         indicators=tuple(preprocessor.indicator_columns()),
         target_std=preprocessor.target_std_,
         key=key,
+        home=str(ws.root),
     )

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 
@@ -20,7 +19,6 @@ from regress_core.data.contract import (
     load_contract,
 )
 from regress_core.data.fingerprints import row_fingerprints, save_fingerprints
-from regress_core.data.preprocessing import Preprocessor
 from regress_core.evaluation.drift import feature_profile
 from regress_core.evaluation.metrics import baseline_metrics, regression_metrics
 from regress_core.evaluation.plots import plot_loss_curves, plot_predictions
@@ -103,7 +101,9 @@ def train(
     }
     if selection.fold_best_epochs is not None:
         summary["fold_best_epochs"] = selection.fold_best_epochs
-    return TrainedModel(str(weights_path), sha256_file(weights_path), selection.spec, history, summary, key)
+    return TrainedModel(
+        ws.relative(weights_path), sha256_file(weights_path), selection.spec, history, summary, key, str(ws.root)
+    )
 
 
 def evaluate_key(trained: TrainedModel, scaled: ScaledTables, splits: SplitTables) -> str:
@@ -124,8 +124,8 @@ def evaluate(
     """Test metrics in target units, baselines on the same rows, and plots."""
     key = evaluate_key(trained, scaled, splits)
     contract = load_contract(validated.contract_path)
-    preprocessor: Preprocessor = joblib.load(scaled.preprocessor_path)
-    model = load_model(trained.spec, trained.weights_path)
+    preprocessor = scaled.load_preprocessor()
+    model = load_model(trained.spec, trained.checked_weights_path())
     # Baselines fit on every row the model could learn from (training and validation), like the model.
     fit_df, test_df = pd.concat([splits.train.read(), splits.val.read()], ignore_index=True), splits.test.read()
     y_true = test_df[contract.target].to_numpy(dtype="float64")
@@ -137,8 +137,9 @@ def evaluate(
     return Evaluation(
         metrics=regression_metrics(y_true, y_pred),
         baselines=baseline_metrics(fit_df, test_df, contract=contract),
-        plots={name: str(path) for name, path in plots.items()},
+        plot_files={name: ws.relative(path) for name, path in plots.items()},
         key=key,
+        home=str(ws.root),
     )
 
 
@@ -200,8 +201,9 @@ def publish(
     }
     staging = stage_package(
         registry,
-        weights_path=Path(trained.weights_path),
-        preprocessor_path=Path(scaled.preprocessor_path),
+        # The manifest will vouch for these files: copy them only as the stages recorded them.
+        weights_path=trained.checked_weights_path(),
+        preprocessor_path=scaled.checked_preprocessor_path(),
         contract=contract,
         metadata=metadata,
         plots={name: Path(path) for name, path in evaluation.plots.items()},

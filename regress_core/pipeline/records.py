@@ -1,41 +1,67 @@
-"""Small typed records that pipeline stages hand each other instead of frames."""
+"""Small typed records that pipeline stages hand each other instead of frames.
+
+A record names its files relative to the workspace folder it holds in `home` (the `*_file`
+fields; the `*_path` properties resolve them), so that a cached record read from a copied or
+moved workspace is pointed at that workspace's own files with `rehome`. Every file a later
+stage reads has its content hash recorded, and is checked before it is read.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
+from regress_core.data.preprocessing import Preprocessor
+from regress_core.data.preprocessor_io import load_preprocessor
 from regress_core.data.tables import read_parquet, write_parquet
 from regress_core.errors import DataError
 from regress_core.fileio import sha256_file
 from regress_core.model.spec import ModelSpec
+from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.gate import Decision
+
+R = TypeVar("R")
+
+
+def _resolve(home: str, file: str) -> str:
+    return str(Path(home) / file)
+
+
+def _check_file(path: str, sha256: str, what: str) -> Path:
+    if not Path(path).is_file() or sha256_file(path) != sha256:
+        raise DataError(f"cached {what} {path} is missing or changed; re-run with --refresh-cache")
+    return Path(path)
 
 
 @dataclass(frozen=True)
 class TableRef:
-    """A Parquet file with its content hash and row count."""
+    """A Parquet file in the workspace with its content hash and row count."""
 
-    path: str
+    file: str
     sha256: str
     rows: int
+    home: str
     key: str = ""
+
+    @property
+    def path(self) -> str:
+        return _resolve(self.home, self.file)
+
+    def hashed_files(self) -> dict[str, str]:
+        return {self.path: self.sha256}
 
     def read(self) -> pd.DataFrame:
         """Read the table, refusing a file that changed since it was recorded."""
-        path = Path(self.path)
-        if not path.is_file() or sha256_file(path) != self.sha256:
-            raise DataError(f"cached table {path} is missing or changed; re-run with --refresh-cache")
-        return read_parquet(path)
+        return read_parquet(_check_file(self.path, self.sha256, "table"))
 
 
-def save_table(df: pd.DataFrame, path: Path, *, key: str = "") -> TableRef:
-    """Write a frame as Parquet atomically and return its reference."""
+def save_table(df: pd.DataFrame, path: Path, ws: Workspace, *, key: str = "") -> TableRef:
+    """Write a frame as Parquet atomically into the workspace and return its reference."""
     write_parquet(df, path)
-    return TableRef(path=str(path), sha256=sha256_file(path), rows=len(df), key=key)
+    return TableRef(file=ws.relative(path), sha256=sha256_file(path), rows=len(df), home=str(ws.root), key=key)
 
 
 @dataclass(frozen=True)
@@ -43,12 +69,24 @@ class ValidatedTable:
     """A table that passed its contract, with the contract used."""
 
     table: TableRef
-    contract_path: str
+    contract_file: str
     contract_sha256: str
-    docs_path: str | None
+    docs_file: str | None
     n_expectations: int
     key: str
+    home: str
     inferred: str | None = None  # what was inferred, when no contract was given
+
+    @property
+    def contract_path(self) -> str:
+        return _resolve(self.home, self.contract_file)
+
+    @property
+    def docs_path(self) -> str | None:
+        return _resolve(self.home, self.docs_file) if self.docs_file else None
+
+    def hashed_files(self) -> dict[str, str]:
+        return {**self.table.hashed_files(), self.contract_path: self.contract_sha256}
 
 
 @dataclass(frozen=True)
@@ -57,6 +95,9 @@ class SplitTables:
     val: TableRef
     test: TableRef
     key: str
+
+    def hashed_files(self) -> dict[str, str]:
+        return {**self.train.hashed_files(), **self.val.hashed_files(), **self.test.hashed_files()}
 
 
 @dataclass(frozen=True)
@@ -73,29 +114,93 @@ class ScaledTables:
     val: TableRef
     train_standard: TableRef
     val_standard: TableRef
-    preprocessor_path: str
+    preprocessor_file: str
     preprocessor_sha256: str
     indicators: tuple[int, ...]
     target_std: float
     key: str
+    home: str
+
+    @property
+    def preprocessor_path(self) -> str:
+        return _resolve(self.home, self.preprocessor_file)
+
+    def hashed_files(self) -> dict[str, str]:
+        tables = (self.train, self.val, self.train_standard, self.val_standard)
+        return {**{t.path: t.sha256 for t in tables}, self.preprocessor_path: self.preprocessor_sha256}
+
+    def checked_preprocessor_path(self) -> Path:
+        """The fitted preprocessor's file, refusing one that changed since it was recorded."""
+        return _check_file(self.preprocessor_path, self.preprocessor_sha256, "preprocessor")
+
+    def load_preprocessor(self) -> Preprocessor:
+        """Load the fitted preprocessor, refusing a file that changed since it was recorded."""
+        path = self.checked_preprocessor_path()
+        try:
+            return load_preprocessor(path)
+        except ValueError as exc:
+            raise DataError(f"cached preprocessor {path} {exc}") from exc
 
 
 @dataclass(frozen=True)
 class TrainedModel:
-    weights_path: str
+    weights_file: str
     weights_sha256: str
     spec: ModelSpec
     history: list[dict[str, float]]
     summary: dict[str, Any]
     key: str
+    home: str
+
+    @property
+    def weights_path(self) -> str:
+        return _resolve(self.home, self.weights_file)
+
+    def hashed_files(self) -> dict[str, str]:
+        return {self.weights_path: self.weights_sha256}
+
+    def checked_weights_path(self) -> Path:
+        """The weights file, refusing one that changed since it was recorded."""
+        return _check_file(self.weights_path, self.weights_sha256, "model weights")
 
 
 @dataclass(frozen=True)
 class Evaluation:
     metrics: dict[str, float]
     baselines: dict[str, dict[str, float]]
-    plots: dict[str, str] = field(default_factory=dict)
+    plot_files: dict[str, str] = field(default_factory=dict)
     key: str = ""
+    home: str = ""
+
+    @property
+    def plots(self) -> dict[str, str]:
+        return {name: _resolve(self.home, file) for name, file in self.plot_files.items()}
+
+
+def rehome(record: R, home: str | Path) -> R:
+    """The record, and the records inside it, pointed at the workspace folder `home`.
+
+    A cached record names the folder it was written in; a copied or moved workspace reads
+    its own files once its records are rehomed. Anything that is not a record is returned as is.
+    """
+    if not is_dataclass(record) or isinstance(record, type):
+        return record
+    changes: dict[str, Any] = {}
+    for item in fields(record):
+        value = getattr(record, item.name)
+        if item.name == "home":
+            changes["home"] = str(home)
+        elif is_dataclass(value) and not isinstance(value, type):
+            changes[item.name] = rehome(value, home)
+    return replace(record, **changes) if changes else record
+
+
+def changed_files(record: object) -> list[str]:
+    """Files of a record that are missing or differ from their recorded content hash, sorted."""
+    hashed = getattr(record, "hashed_files", None)
+    if hashed is None:
+        return []
+    return sorted(path for path, sha256 in hashed().items() if not Path(path).is_file() or sha256_file(path) != sha256)
 
 
 @dataclass(frozen=True)

@@ -45,3 +45,7 @@ class Workspace:
 
     def stage_dir(self, stage: str) -> Path:
         return self.cache_dir / stage
+
+    def relative(self, path: str | Path) -> str:
+        """A path inside the workspace, relative to its folder (what cache records store)."""
+        return Path(path).resolve().relative_to(self.root.resolve()).as_posix()

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import os
 import platform
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 from torch import nn
 
 from regress_core.data.contract import DataContract, dump_contract, load_contract
 from regress_core.data.preprocessing import Preprocessor
+from regress_core.data.preprocessor_io import load_preprocessor
 from regress_core.errors import RegistryError
 from regress_core.fileio import atomic_write_json, atomic_write_text
 from regress_core.model.predict import predict_scaled
@@ -25,7 +26,9 @@ from regress_core.model.spec import ModelSpec
 from regress_core.registry.store import ModelRegistry, utc_now
 
 WEIGHTS = "model.pt"
-PREPROCESSOR = "preprocessor.joblib"
+PREPROCESSOR = "preprocessor.skops"
+PICKLED_PREPROCESSOR = "preprocessor.joblib"  # packages published before the skops format
+TRUST_PICKLE_ENV = "REGRESS_TRUST_PICKLE"
 METADATA = "package.json"
 CONTRACT = "contract.yaml"
 SEEN_ROWS = "seen_rows.npy"  # fingerprints of the training and validation rows (data.fingerprints)
@@ -92,13 +95,39 @@ class ModelPackage:
         return self.preprocessor.inverse_target(predict_scaled(self.model, x))
 
 
-def load_package(registry: ModelRegistry, version: str) -> ModelPackage:
-    """Verify a version's checksums, then load it. Nothing is unpickled before that."""
-    package_dir = registry.verify(version)
-    metadata = registry.metadata(version)
-    preprocessor = joblib.load(package_dir / PREPROCESSOR)
+def _load_preprocessor(package_dir: Path, version: str) -> Preprocessor:
+    path = package_dir / PREPROCESSOR
+    if path.is_file():
+        try:
+            return load_preprocessor(path)
+        except ValueError as exc:
+            raise RegistryError(f"model version {version}'s {PREPROCESSOR} {exc}") from exc
+    if not (package_dir / PICKLED_PREPROCESSOR).is_file():
+        raise RegistryError(f"model version {version} holds no preprocessor")
+    if os.environ.get(TRUST_PICKLE_ENV) != "1":
+        raise RegistryError(
+            f"model version {version} holds a pickled preprocessor ({PICKLED_PREPROCESSOR}), which could run code "
+            f"when loaded: retrain it, or set {TRUST_PICKLE_ENV}=1 to load it if you trust everyone who could write "
+            "the registry"
+        )
+    import joblib  # only on this explicit opt-in
+
+    preprocessor = joblib.load(package_dir / PICKLED_PREPROCESSOR)
     if not isinstance(preprocessor, Preprocessor):
         raise RegistryError(f"model version {version} holds no valid preprocessor")
+    return preprocessor
+
+
+def load_package(registry: ModelRegistry, version: str) -> ModelPackage:
+    """Verify a version's checksums (and signature, with a signing key set), then load it.
+
+    The preprocessor loads from skops's format, building only trusted types; a package from
+    before that format holds a pickle, loaded only with `REGRESS_TRUST_PICKLE=1` set.
+    Weights load as tensors only.
+    """
+    package_dir = registry.verify(version)
+    metadata = registry.metadata(version)
+    preprocessor = _load_preprocessor(package_dir, version)
     spec = ModelSpec.from_dict(metadata["spec"])
     model = load_model(spec, package_dir / WEIGHTS)
     contract = load_contract(package_dir / CONTRACT)

@@ -28,6 +28,7 @@ from filelock import FileLock
 from regress_core.errors import RegistryError
 from regress_core.failpoints import failpoint
 from regress_core.fileio import append_line, atomic_write_json, fsync_dir, sha256_file
+from regress_core.registry.signing import check_signature, signature_fields
 
 MANIFEST = "manifest.json"
 VERSION_PATTERN = re.compile(r"^v\d{4,}$")
@@ -40,13 +41,13 @@ def utc_now() -> str:
 
 
 def write_manifest(package_dir: Path) -> dict[str, str]:
-    """Record the SHA-256 of every file in a package folder, written last."""
+    """Record the SHA-256 of every file in a package folder, written last (signed when a key is set)."""
     files = {
         str(path.relative_to(package_dir)): sha256_file(path)
         for path in sorted(package_dir.rglob("*"))
         if path.is_file() and path.name != MANIFEST
     }
-    atomic_write_json(package_dir / MANIFEST, {"files": files})
+    atomic_write_json(package_dir / MANIFEST, {"files": files, **signature_fields(files)})
     return files
 
 
@@ -130,16 +131,19 @@ class ModelRegistry:
         """Check every file of a package against its manifest; return the package folder.
 
         Raises:
-            RegistryError: if the version is missing, incomplete or altered.
+            RegistryError: if the version is missing, incomplete or altered, or its signature
+                does not match the signing key in the environment.
         """
         package_dir = self.version_dir(version)
         manifest_path = package_dir / MANIFEST
         if not manifest_path.is_file():
             raise RegistryError(f"model version {self.name}@{version} not found in {self.root}")
         try:
-            expected = json.loads(manifest_path.read_text())["files"]
+            manifest = json.loads(manifest_path.read_text())
+            expected = manifest["files"]
         except (ValueError, KeyError) as exc:
             raise RegistryError(f"model version {version} has an unreadable manifest: {exc}") from exc
+        check_signature(manifest, version)
         present = {
             str(p.relative_to(package_dir)) for p in package_dir.rglob("*") if p.is_file() and p.name != MANIFEST
         }

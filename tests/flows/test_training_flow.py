@@ -50,7 +50,7 @@ def test_full_run_publishes_and_bootstraps_the_champion(home):
     package = reg.verify("v0001")
     for name in (
         "model.pt",
-        "preprocessor.joblib",
+        "preprocessor.skops",
         "package.json",
         "contract.yaml",
         "report.html",

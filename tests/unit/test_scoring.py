@@ -154,10 +154,10 @@ def test_tampered_or_missing_package_is_refused(tmp_path):
     home = str(tmp_path / "home")
     version = train_package(home)
     registry = model_registry(home)
-    with open(registry.version_dir(version) / "preprocessor.joblib", "ab") as handle:
+    with open(registry.version_dir(version) / "preprocessor.skops", "ab") as handle:
         handle.write(b"\x00")
     with pytest.raises(
-        RegistryError, match=f"model version {version} was altered: checksum mismatch in preprocessor.joblib"
+        RegistryError, match=f"model version {version} was altered: checksum mismatch in preprocessor.skops"
     ):
         load_package(registry, version)
     with pytest.raises(RegistryError, match="model version train@v0099 not found"):

@@ -1,0 +1,155 @@
+"""Saving a fitted preprocessor and loading it back without unpickling anything.
+
+The file is skops's format: a zip of a JSON schema and numpy arrays. Loading rebuilds only
+the types named in `TRUSTED_TYPES`, checked here against the whole schema before skops
+builds anything, and again by skops itself; any other type (a function to call, a class
+of another library) is refused by name.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import skops.io
+
+from regress_core.data.preprocessing import Preprocessor
+from regress_core.fileio import atomic_write
+
+ROOT_TYPE = "regress_core.data.preprocessing.Preprocessor"
+# Everything a fitted Preprocessor is made of, whichever scaler and column kinds it uses
+# (skops writes numbers, booleans and None as JSON text, which needs no type).
+TRUSTED_TYPES = (
+    ROOT_TYPE,
+    "builtins.dict",
+    "builtins.list",
+    "builtins.slice",
+    "builtins.str",
+    "builtins.tuple",
+    "numpy.dtype",
+    "numpy.float64",
+    "numpy.ndarray",
+    "sklearn.compose._column_transformer.ColumnTransformer",
+    "sklearn.impute._base.MissingIndicator",
+    "sklearn.impute._base.SimpleImputer",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.preprocessing._data.QuantileTransformer",
+    "sklearn.preprocessing._data.RobustScaler",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.preprocessing._encoders.OneHotEncoder",
+    "sklearn.preprocessing._function_transformer.FunctionTransformer",
+)
+# skops's node kinds that rebuild data and trusted classes (a cached node repeats one already
+# built); the others call or reference functions.
+TRUSTED_NODES = frozenset(
+    {
+        "CachedNode",
+        "DictNode",
+        "DTypeNode",
+        "JsonNode",
+        "ListNode",
+        "NdArrayNode",
+        "ObjectNode",
+        "SliceNode",
+        "TupleNode",
+        "TypeNode",
+    }
+)
+
+
+def save_preprocessor(preprocessor: Preprocessor, path: str | Path) -> Path:
+    """Atomically write a fitted preprocessor in skops's format.
+
+    Returns:
+        The final path.
+    """
+    data = _reproducible(skops.io.dumps(preprocessor))
+    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
+def _reproducible(data: bytes) -> bytes:
+    # skops names objects and array files by their memory address and stamps the zip with the
+    # time; renumbering both in order and fixing the time makes equal preprocessors equal bytes
+    # (their hash keys the evaluate stage and the package).
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        schema = json.loads(archive.read("schema.json"))
+        arrays = {name: archive.read(name) for name in archive.namelist() if name != "schema.json"}
+    numbers: dict[int, int] = {}
+    for node in _nodes(schema):
+        if "__id__" in node:
+            node["__id__"] = numbers.setdefault(node["__id__"], len(numbers) + 1)
+        if node.get("type") == "numpy":
+            node["file"] = f"{numbers.setdefault(int(node['file'].removesuffix('.npy')), len(numbers) + 1)}.npy"
+    renamed = {f"{numbers[int(name.removesuffix('.npy'))]}.npy": body for name, body in arrays.items()}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, body in [("schema.json", json.dumps(schema, indent=2).encode()), *sorted(renamed.items())]:
+            archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), body)
+    return out.getvalue()
+
+
+def _schema(path: Path) -> dict[str, Any]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            schema = json.loads(archive.read("schema.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"is not a preprocessor saved by regress ({exc})") from exc
+    if not isinstance(schema, dict):
+        raise ValueError("is not a preprocessor saved by regress (its schema is not an object)")
+    return schema
+
+
+def _nodes(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        if "__loader__" in node:
+            yield node
+        for value in node.values():
+            yield from _nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _nodes(value)
+
+
+def _type_name(node: dict[str, Any]) -> str:
+    content = node.get("content")
+    if isinstance(content, dict) and "module_path" in content:  # a function reference
+        return f"{content.get('module_path')}.{content.get('function')}"
+    return f"{node.get('__module__')}.{node.get('__class__')}"
+
+
+def untrusted_types(path: str | Path) -> list[str]:
+    """The types in a saved preprocessor that loading would refuse, sorted; empty when it is safe."""
+    untrusted = set()
+    for node in _nodes(_schema(Path(path))):
+        name = _type_name(node)
+        if node["__loader__"] not in TRUSTED_NODES or name not in TRUSTED_TYPES:
+            untrusted.add(name if node["__loader__"] in TRUSTED_NODES else f"{name} ({node['__loader__']})")
+    return sorted(untrusted)
+
+
+def load_preprocessor(path: str | Path) -> Preprocessor:
+    """Load a preprocessor saved by `save_preprocessor`, building trusted types only.
+
+    Raises:
+        ValueError: the file is unreadable, holds a type outside `TRUSTED_TYPES` (named in
+            the message) or holds something other than a fitted preprocessor.
+    """
+    path = Path(path)
+    untrusted = untrusted_types(path)
+    if untrusted:
+        kind = "type" if len(untrusted) == 1 else "types"
+        raise ValueError(f"holds the untrusted {kind} {', '.join(untrusted)}; refused to load it")
+    root = _type_name(_schema(path))
+    if root != ROOT_TYPE:
+        raise ValueError(f"holds a {root}, not a fitted preprocessor")
+    try:
+        preprocessor = skops.io.load(path, trusted=list(TRUSTED_TYPES))
+    except Exception as exc:  # skops and pydantic raise many kinds for a damaged file
+        raise ValueError(f"could not be read ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(preprocessor, Preprocessor) or not hasattr(preprocessor, "columns_"):
+        raise ValueError("holds no fitted preprocessor")
+    return preprocessor

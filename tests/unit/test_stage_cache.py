@@ -1,0 +1,86 @@
+"""Stage records: files named relative to the workspace, checked against their hashes before use."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from regress_core.config import build_config
+from regress_core.errors import DataError
+from regress_core.pipeline import data_stages, model_stages
+from regress_core.pipeline.records import changed_files, rehome
+from regress_core.pipeline.workspace import Workspace
+from regress_core.registry.catalog import Registry
+from tests.helpers import fast_config, make_table, skops_payload
+
+
+@pytest.fixture
+def config(tmp_path):
+    source = tmp_path / "train.csv"
+    make_table(150, seed=3).to_csv(source, index=False)
+    return build_config(values=fast_config(str(tmp_path / "home"), data={"source": str(source), "target": "y"}))
+
+
+def data_stage_records(config, ws):
+    raw = data_stages.ingest(config.data, ws)
+    validated = data_stages.validate(raw, config.data, ws)
+    splits = data_stages.split(validated, config.split, ws)
+    return validated, splits, data_stages.scale(splits, validated, config.features, ws)
+
+
+def test_records_name_their_files_relative_to_the_workspace(config):
+    ws = Workspace.at(config.registry.home)
+    validated, splits, scaled = data_stage_records(config, ws)
+    files = [validated.contract_file, validated.table.file, splits.test.file, scaled.train.file]
+    assert scaled.preprocessor_file.startswith("cache/scale/") and scaled.preprocessor_file.endswith(".skops")
+    assert not any(Path(file).is_absolute() for file in [*files, scaled.preprocessor_file])
+    assert Path(scaled.preprocessor_path) == ws.root / scaled.preprocessor_file
+    assert changed_files(scaled) == [] and changed_files(validated) == []
+
+
+def test_a_copied_workspace_reads_its_own_files(config, tmp_path):
+    ws = Workspace.at(config.registry.home)
+    validated, splits, scaled = data_stage_records(config, ws)
+    trained = model_stages.train(scaled, config.model, config.train, ws)
+    copy = Workspace(tmp_path / "copy")
+    shutil.copytree(ws.root, copy.root)
+    shutil.rmtree(ws.root)
+    validated, splits, scaled, trained = (rehome(record, copy.root) for record in (validated, splits, scaled, trained))
+    assert Path(scaled.preprocessor_path).is_relative_to(copy.root) and changed_files(scaled) == []
+    evaluation = model_stages.evaluate(trained, scaled, splits, validated, copy)
+    assert evaluation.metrics["r2"] > 0.5 and Path(evaluation.plots["loss_curves"]).is_relative_to(copy.root)
+    ref, new = model_stages.publish(config, validated, splits, scaled, trained, evaluation, copy)
+    assert (
+        new and (Registry(copy.registry_dir).model(ref.model).version_dir(ref.version) / "preprocessor.skops").is_file()
+    )
+    assert not ws.root.exists()
+
+
+def test_a_tampered_cached_preprocessor_is_not_loaded(config, tmp_path):
+    ws = Workspace.at(config.registry.home)
+    validated, splits, scaled = data_stage_records(config, ws)
+    trained = model_stages.train(scaled, config.model, config.train, ws)
+    marker = tmp_path / "pwned"
+    Path(scaled.preprocessor_path).write_bytes(skops_payload(marker))
+    assert changed_files(scaled) == [scaled.preprocessor_path]  # what makes the flow run the stage again
+    message = f"cached preprocessor {scaled.preprocessor_path} is missing or changed; re-run with --refresh-cache"
+    with pytest.raises(DataError, match=message):
+        model_stages.evaluate(trained, scaled, splits, validated, ws)
+    assert not marker.exists()
+    rescaled = data_stages.scale(splits, validated, config.features, ws)
+    assert rescaled == scaled and changed_files(scaled) == []  # the same bytes as first recorded
+    assert np.isfinite(model_stages.evaluate(trained, scaled, splits, validated, ws).metrics["rmse"])
+
+
+def test_changed_weights_are_neither_evaluated_nor_published(config):
+    ws = Workspace.at(config.registry.home)
+    validated, splits, scaled = data_stage_records(config, ws)
+    trained = model_stages.train(scaled, config.model, config.train, ws)
+    evaluation = model_stages.evaluate(trained, scaled, splits, validated, ws)
+    Path(trained.weights_path).write_bytes(b"not the recorded weights")
+    with pytest.raises(DataError, match="cached model weights .* is missing or changed"):
+        model_stages.evaluate(trained, scaled, splits, validated, ws)
+    with pytest.raises(DataError, match="cached model weights .* is missing or changed"):
+        model_stages.publish(config, validated, splits, scaled, trained, evaluation, ws)
+    assert Registry(ws.registry_dir).models() == []
