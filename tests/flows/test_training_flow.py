@@ -11,6 +11,7 @@ from flows.training import training
 from regress_core.config import build_config
 from regress_core.errors import DataValidationError
 from regress_core.pipeline.workspace import Workspace
+from regress_core.registry.catalog import Registry
 from tests.helpers import fast_config, make_table, model_registry
 
 ALL_STAGES = ["ingest", "validate", "split", "scale", "train", "evaluate"]
@@ -128,5 +129,5 @@ def test_failed_validation_stops_before_training_and_publishes_nothing(home, tmp
     with pytest.raises(DataValidationError, match=r"y: values must be finite \(1 of 120 rows\) \(e.g. inf\)") as caught:
         run(home, data={"source": str(path), "contract": str(contract)})
     assert caught.value.report.docs_path.is_file()
-    assert registry(home).versions() == [] and registry(home).champion() is None
+    assert Registry(Workspace.at(home).registry_dir).models() == []
     assert not (Workspace.at(home).cache_dir / "train").exists()
