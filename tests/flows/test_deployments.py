@@ -30,6 +30,16 @@ def test_server_binds_to_loopback_only(stack):
     assert state["url"].startswith("http://127.0.0.1:")
 
 
+def test_ui_start_installs_the_model_event_automations(stack):
+    async def read():
+        async with get_client() as client:
+            return await client.read_automations_by_name("regress-promotion-refused")
+
+    (automation,) = asyncio.run(read())
+    assert automation.trigger.expect == {"regress.model.promotion-refused"}
+    assert [action.type for action in automation.actions] == ["do-nothing"]  # no --notify block given
+
+
 def test_training_deployment_has_its_schedule_schema_and_concurrency_limit(stack):
     async def read():
         async with get_client() as client:
