@@ -31,7 +31,11 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     history = model_commands.add_parser("history", help="every champion change", parents=[common])
     history.add_argument("model", nargs="?", help="only this model")
     history.add_argument("--json", action="store_true", help="machine-readable output")
-    for parser in (listing, show, promote, rollback, history):
+    repair = model_commands.add_parser(
+        "repair", help="mend damaged registry files, keeping what is readable", parents=[common]
+    )
+    repair.add_argument("model", nargs="?", help="only this model (default: every model)")
+    for parser in (listing, show, promote, rollback, history, repair):
         add_home(parser)
 
 
@@ -45,6 +49,12 @@ def run(args: argparse.Namespace) -> int:
     if args.models_command in ("promote", "rollback"):
         return run_operation(args)
     registry = Registry(Workspace.at(args.home).registry_dir)
+    if args.models_command == "repair":
+        names = [check_model_name(args.model)] if args.model else registry.models()
+        for name in names:
+            done = registry.model(name).repair()
+            print(f"{name}: " + ("; ".join(done) if done else "nothing to repair"))
+        return 0
     if args.models_command in ("list", "history"):
         names = registry.models()
         if args.model:

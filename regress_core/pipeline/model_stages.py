@@ -168,6 +168,7 @@ def publish(
 
     contract = load_contract(validated.contract_path)
     registry = Registry(ws.registry_dir).model(config.registry.model or model_name_for(contract.name))
+    registry.check_readable()  # a damaged registry is refused before a version is published
     seen_columns = [*contract.feature_names, contract.target]
     metadata: dict[str, Any] = {
         "model": registry.name,

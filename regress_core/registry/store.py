@@ -28,6 +28,7 @@ from filelock import FileLock
 from regress_core.errors import RegistryError
 from regress_core.failpoints import failpoint
 from regress_core.fileio import append_line, atomic_write_json, fsync_dir, sha256_file
+from regress_core.registry.journal import cut_torn_tail, damaged, read_json, read_log, set_damaged_lines_aside
 from regress_core.registry.signing import check_signature, signature_fields
 
 MANIFEST = "manifest.json"
@@ -141,8 +142,13 @@ class ModelRegistry:
         try:
             manifest = json.loads(manifest_path.read_text())
             expected = manifest["files"]
-        except (ValueError, KeyError) as exc:
-            raise RegistryError(f"model version {version} has an unreadable manifest: {exc}") from exc
+            if not isinstance(expected, dict):
+                raise TypeError("its files are not a mapping")
+        except (ValueError, KeyError, TypeError, OSError) as exc:
+            raise RegistryError(
+                f"model version {self.name}@{version} has an unreadable manifest ({manifest_path}: {exc}); "
+                "the version cannot be used: promote or retrain another"
+            ) from exc
         check_signature(manifest, version)
         present = {
             str(p.relative_to(package_dir)) for p in package_dir.rglob("*") if p.is_file() and p.name != MANIFEST
@@ -160,10 +166,11 @@ class ModelRegistry:
     def metadata(self, version: str) -> dict[str, Any]:
         """The package's metadata (package.json) with its version name added."""
         path = self.version_dir(version) / "package.json"
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise RegistryError(f"model version {self.name}@{version} not found in {self.root}") from None
+        data = read_json(path, model=self.name)
+        if data is None:
+            raise RegistryError(f"model version {self.name}@{version} not found in {self.root}")
+        if not isinstance(data, dict):
+            raise damaged(path, "it holds no package metadata", model=self.name)
         return {"version": version, **data}
 
     def champion(self) -> str | None:
@@ -191,8 +198,13 @@ class ModelRegistry:
         # `recover` appends the entry to the history if a crash comes between the two.
         atomic_write_json(self.root / "champion.json", {"version": version, "since": entry["time"], "entry": entry})
         failpoint("gate:switched")
-        append_line(self.root / "history.jsonl", json.dumps(entry, sort_keys=True))
+        self._append(self.root / "history.jsonl", entry)
         return entry
+
+    def _append(self, log: Path, record: dict[str, Any]) -> None:
+        """Append a record to a log, after cutting a torn last line a crash left; callers hold `lock()`."""
+        cut_torn_tail(log)
+        append_line(log, json.dumps(record, sort_keys=True))
 
     def recover(self) -> list[str]:
         """Finish what a crashed run left undone; callers hold `lock()`.
@@ -204,11 +216,13 @@ class ModelRegistry:
             What was repaired, in words.
         """
         repaired = []
+        if cut_torn_tail(self.root / "history.jsonl"):
+            repaired.append("cut a torn last line (an interrupted append) from history.jsonl")
         pointer = self._pointer()
         entry = pointer.get("entry") if pointer else None
-        if entry and entry["id"] not in {item.get("id") for item in self.history()}:
-            append_line(self.root / "history.jsonl", json.dumps(entry, sort_keys=True))
-            repaired.append(f"appended the missing audit entry for {entry['version']}")
+        if isinstance(entry, dict) and entry.get("id") not in {item.get("id") for item in self.history()}:
+            self._append(self.root / "history.jsonl", entry)
+            repaired.append(f"appended the missing audit entry for {entry.get('version')}")
         staging = self.root / "staging"
         if staging.is_dir():
             cutoff = time.time() - STALE_STAGING_S
@@ -219,32 +233,70 @@ class ModelRegistry:
         return repaired
 
     def _pointer(self) -> dict[str, Any] | None:
-        try:
-            return json.loads((self.root / "champion.json").read_text())
-        except FileNotFoundError:
+        path = self.root / "champion.json"
+        pointer = read_json(path, model=self.name)
+        if pointer is None:
             return None
+        if not isinstance(pointer, dict) or "version" not in pointer:
+            raise damaged(path, "it names no champion version", model=self.name)
+        if not isinstance(pointer["version"], str) or not VERSION_PATTERN.match(pointer["version"]):
+            raise damaged(path, f"its version {pointer['version']!r} is not a version name", model=self.name)
+        return pointer
+
+    def check_readable(self) -> None:
+        """Refuse to go on (before anything is published) while the champion pointer or the history is damaged."""
+        self._pointer()
+        self.history()
 
     def history(self) -> list[dict[str, Any]]:
-        """Every champion change, oldest first."""
-        path = self.root / "history.jsonl"
-        if not path.is_file():
-            return []
-        lines = path.read_text().splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+        """Every champion change, oldest first (a torn last line, an interrupted append, is left out)."""
+        return read_log(self.root / "history.jsonl", model=self.name)
 
     def record_decision(self, version: str, decision: dict[str, Any]) -> None:
-        """Append a gate decision about a version (a version can be gated by several runs)."""
+        """Append a gate decision about a version (a version can be gated by several runs); callers hold `lock()`."""
         record = {"time": utc_now(), **decision}
-        append_line(
-            self.root / "decisions" / f"{self.check_version_name(version)}.jsonl", json.dumps(record, sort_keys=True)
-        )
+        self._append(self.root / "decisions" / f"{self.check_version_name(version)}.jsonl", record)
 
     def decisions(self, version: str) -> list[dict[str, Any]]:
         """Every gate decision about a version, oldest first."""
-        path = self.root / "decisions" / f"{self.check_version_name(version)}.jsonl"
-        if not path.is_file():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return read_log(self.root / "decisions" / f"{self.check_version_name(version)}.jsonl", model=self.name)
+
+    def repair(self) -> list[str]:
+        """Mend damaged registry files under the lock, keeping everything still readable.
+
+        Moves malformed log lines to `<log>.damaged`, rebuilds a damaged champion pointer from
+        the newest history entry whose version verifies (or moves it aside when there is none),
+        then finishes what a crash left (`recover`).
+
+        Returns:
+            What was done, in words (empty when nothing was damaged).
+        """
+        done = []
+        with self.lock():
+            logs = [self.root / "history.jsonl", *sorted((self.root / "decisions").glob("*.jsonl"))]
+            for log in logs:
+                moved = set_damaged_lines_aside(log) if log.is_file() else 0
+                if moved:
+                    done.append(f"moved {moved} damaged line(s) of {log.name} to {log.name}.damaged")
+            try:
+                self._pointer()
+            except RegistryError:
+                done.append(self._rebuild_pointer())
+            done += self.recover()
+        return done
+
+    def _rebuild_pointer(self) -> str:
+        path = self.root / "champion.json"
+        for entry in reversed(self.history()):
+            version = entry.get("version")
+            try:
+                self.verify(str(version))
+            except RegistryError:
+                continue
+            atomic_write_json(path, {"version": version, "since": entry.get("time"), "entry": entry})
+            return f"rebuilt champion.json from the audit history: the champion is {version}"
+        path.replace(path.with_name("champion.json.damaged"))
+        return "champion.json was damaged and the history names no intact version: moved it aside; no champion now"
 
     def discard_staging(self, staging_dir: Path) -> None:
         shutil.rmtree(staging_dir, ignore_errors=True)
