@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from regress_core.errors import RegressError
+from regress_core.errors import RegressError, storage_error
 
 DEFAULTS = {
     # A fresh PREFECT_HOME migrates its database first; that can outlast the default wait.
@@ -26,7 +26,8 @@ class HideExpectedTracebacks(logging.Filter):
     """Drop tracebacks of errors that already explain themselves in one line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], RegressError):
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, RegressError) or (error is not None and storage_error(error) is not None):
             record.exc_info = None
             record.exc_text = None
         return True

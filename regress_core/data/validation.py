@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from regress_core.data.contract import DataContract, normalize_frame
+from regress_core.errors import storage_error
 
 FLOAT_LIMIT = float(np.finfo(np.float64).max)
 NUMERIC_TYPES = [
@@ -166,6 +168,20 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _run_checkpoint(checkpoint: Any, df: pd.DataFrame, docs_dir: Path | None) -> Any:
+    """Run the checkpoint; a report that cannot be written (full disk, read-only) is removed, not left half-built."""
+    try:
+        return checkpoint.run(batch_parameters={"dataframe": df})
+    except OSError as exc:
+        error = storage_error(exc, docs_dir) if docs_dir is not None else None
+        if error is None or docs_dir is None:
+            raise
+        shutil.rmtree(docs_dir, ignore_errors=True)
+        if error is exc:
+            raise
+        raise error from exc
+
+
 def validate_frame(df: pd.DataFrame, contract: DataContract, *, docs_dir: Path | None = None) -> ValidationReport:
     """Validate a table against its contract with Great Expectations.
 
@@ -213,7 +229,7 @@ def validate_frame(df: pd.DataFrame, contract: DataContract, *, docs_dir: Path |
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(name="regress", validation_definitions=[definition], actions=actions, result_format="SUMMARY")
     )
-    outcome = checkpoint.run(batch_parameters={"dataframe": normalize_frame(df, contract)})
+    outcome = _run_checkpoint(checkpoint, normalize_frame(df, contract), docs_dir)
     run_result = next(iter(outcome.run_results.values()))
     failures = _failures(run_result, len(df))
     return ValidationReport(

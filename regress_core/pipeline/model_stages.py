@@ -200,5 +200,9 @@ def publish(
         metadata=metadata,
         plots={name: Path(path) for name, path in evaluation.plots.items()},
     )
-    atomic_write_text(staging / "report.html", render_report(json.loads((staging / "package.json").read_text())))
-    return registry.publish(staging, package_key=evaluation.key)
+    try:
+        atomic_write_text(staging / "report.html", render_report(json.loads((staging / "package.json").read_text())))
+        return registry.publish(staging, package_key=evaluation.key)
+    except BaseException:  # a full disk or a read-only registry: no half-written package is left in staging
+        registry.discard_staging(staging)
+        raise

@@ -78,7 +78,7 @@ def plan_scoring(
 
 def score_partition(package: ModelPackage, plan: ScoringPlan, index: int) -> PartResult:
     """Score input file `index` of the plan into its part file."""
-    with AtomicParquet(plan.part_path(index), plan.schema) as out:
+    with AtomicParquet(plan.part_path(index), plan.schema, shown_as=plan.output_path) as out:
         return score_stream(
             package,
             [plan.files[index]],

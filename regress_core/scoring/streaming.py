@@ -40,29 +40,45 @@ GLOB_CHARS = "*?["
 
 
 def expand_inputs(location: str) -> list[str]:
-    """The files behind an input: a file, a folder of CSV/Parquet files, or a glob; local or URL."""
+    """The files behind an input: a file, a folder of CSV/Parquet files, or a glob; local or URL.
+
+    A folder (or a folder a glob matches, such as a dataset written as `x.parquet/`) stands
+    for the CSV and Parquet files inside it.
+    """
     fs, path = url_to_fs(location)
     if any(char in path for char in GLOB_CHARS):
-        found = sorted(fs.glob(path))
-    elif fs.isdir(path):
-        found = sorted(p for p in fs.find(path) if p.lower().endswith(PARQUET_SUFFIXES + CSV_SUFFIXES))
+        matched = sorted(fs.glob(path))
     elif fs.exists(path):
-        found = [path]
+        matched = [path]
     else:
         raise DataError(f"input not found: {location}")
+    found = []
+    for name in matched:
+        if fs.isdir(name):
+            found += sorted(p for p in fs.find(name) if p.lower().endswith(PARQUET_SUFFIXES + CSV_SUFFIXES))
+        else:
+            found.append(name)
     if not found:
         raise DataError(f"no CSV or Parquet files in {location}")
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    return [p if protocol == "file" else f"{protocol}://{p}" for p in found]
+    if protocol != "file":
+        return [f"{protocol}://{p}" for p in found]
+    for name in found:
+        if not os.path.isfile(name):  # a pipe or a device would block or never end
+            raise DataError(f"input is not a regular file, expected a CSV or Parquet file: {name}")
+    return found
 
 
 def inputs_sha256(files: list[str]) -> str:
     """SHA-256 over the bytes of all input files, in order."""
     digest = hashlib.sha256()
     for name in files:
-        with fsspec.open(name, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 22), b""):
-                digest.update(chunk)
+        try:
+            with fsspec.open(name, "rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 22), b""):
+                    digest.update(chunk)
+        except OSError as exc:
+            raise DataError(f"cannot read {name}: {exc.strerror or exc}") from exc
     return digest.hexdigest()
 
 
@@ -109,6 +125,8 @@ def iter_batches(
                 yield chunk[columns]
     except (pa.ArrowException, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read {path}: {str(exc).splitlines()[0]}") from exc
+    except OSError as exc:  # permission denied, a folder, a file that vanished
+        raise DataError(f"cannot read {path}: {exc.strerror or str(exc).splitlines()[0]}") from exc
 
 
 def require_present(names: list[str], columns: list[str], path: str) -> None:
