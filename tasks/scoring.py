@@ -9,8 +9,9 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from regress_core.config import ScoringConfig
+from regress_core.data.contract import load_contract
 from regress_core.pipeline.workspace import Workspace
-from regress_core.registry.package import ModelPackage, load_package_once, resolve_version
+from regress_core.registry.package import CONTRACT, ModelPackage, load_package_once, resolve_version
 from regress_core.registry.store import Registry
 from regress_core.scoring.partitions import (
     ScoringPlan,
@@ -56,12 +57,12 @@ def score_input(params: ScoringConfig, version: str) -> ScoreSummary:
 def plan_partitions(params: ScoringConfig, version: str) -> ScoringPlan:
     """One partition per input file, for a verified package (the model itself loads in the partitions)."""
     registry = _registry(params)
-    registry.verify(version)
+    package_dir = registry.verify(version)
     plan = plan_scoring(
         input_location=params.input,
         output=params.output,
         keep=params.keep,
-        features=registry.metadata(version)["features"],
+        contract=load_contract(package_dir / CONTRACT),
         on_invalid=params.on_invalid,
         batch_rows=params.batch_rows,
     )

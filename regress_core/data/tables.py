@@ -98,7 +98,9 @@ def _read_csv(location: str, payload: bytes) -> pd.DataFrame:
     try:
         # Only empty fields are blanks: tokens such as "n/a" stay visible as text, so a
         # contract decides whether they are missing values rather than pandas guessing.
-        df = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
+        # Types are inferred over the whole column (not per chunk of rows), so an id that turns
+        # into `A-2999` far down is one column of text rather than a mix of numbers and text.
+        df = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""], low_memory=False)
     except (pd.errors.ParserError, ValueError) as exc:
         raise DataError(f"{location} is not a readable CSV: {str(exc).splitlines()[0]}") from exc
     if df.empty:
