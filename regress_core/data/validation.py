@@ -86,10 +86,15 @@ def build_suite(contract: DataContract, *, name: str = "contract") -> Any:
     suite.add_expectation(expectations.ExpectTableRowCountToBeBetween(min_value=contract.min_rows))
     suite.add_expectation(expectations.ExpectTableColumnsToMatchSet(column_set=contract.column_names, exact_match=True))
     suite.add_expectation(expectations.ExpectColumnUniqueValueCountToBeBetween(column=contract.target, min_value=2))
+    features = set(contract.feature_names)
     for column in contract.columns:
         suite.add_expectation(expectations.ExpectColumnToExist(column=column.name))
         if not column.nullable:
             suite.add_expectation(expectations.ExpectColumnValuesToNotBeNull(column=column.name))
+        elif column.name in features:
+            # A feature with no value at all carries nothing to learn from, and would leave the
+            # preprocessing with no columns to fit for it.
+            suite.add_expectation(expectations.ExpectColumnUniqueValueCountToBeBetween(column=column.name, min_value=1))
         if column.kind != "numeric":
             continue
         suite.add_expectation(
@@ -118,6 +123,11 @@ def _describe(kind: str, kwargs: dict[str, Any], result: dict[str, Any], n_rows:
         if details.get("unexpected"):
             parts.append("unexpected columns " + ", ".join(map(str, details["unexpected"])))
         return "; ".join(parts) or "columns do not match the contract"
+    if kind == "expect_column_unique_value_count_to_be_between" and kwargs.get("min_value") == 1:
+        return (
+            "every value is blank: a feature needs values to learn from; "
+            "drop the column or leave it out with data.features"
+        )
     if kind == "expect_column_unique_value_count_to_be_between":
         return f"target is constant: it needs at least 2 distinct values, has {result.get('observed_value')}"
     if kind == "expect_column_to_exist":
