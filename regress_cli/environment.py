@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import sys
 
 from regress_core.errors import RegressError, storage_error
 
@@ -34,7 +36,10 @@ class HideExpectedTracebacks(logging.Filter):
 
 
 def quiet_expected_errors() -> None:
-    """Keep Prefect's logs to one line for bad input or configuration."""
+    """Keep Prefect's logs to one line for bad input or configuration, here and in local Dask workers."""
+    os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PRELOAD", json.dumps(["regress_cli.dask_worker"]))
+    if "dask" in sys.modules:
+        sys.modules["dask"].config.refresh()
     names = [name for name in logging.root.manager.loggerDict if name.startswith("prefect")]
     handlers = {handler for name in names for handler in logging.getLogger(name).handlers}
     for handler in handlers | set(logging.root.handlers):
