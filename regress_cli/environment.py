@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import sys
 
-from regress_core.errors import RegressError
+from regress_core.errors import RegressError, storage_error
 
 DEFAULTS = {
     # A fresh PREFECT_HOME migrates its database first; that can outlast the default wait.
@@ -26,14 +28,18 @@ class HideExpectedTracebacks(logging.Filter):
     """Drop tracebacks of errors that already explain themselves in one line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], RegressError):
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, RegressError) or (error is not None and storage_error(error) is not None):
             record.exc_info = None
             record.exc_text = None
         return True
 
 
 def quiet_expected_errors() -> None:
-    """Keep Prefect's logs to one line for bad input or configuration."""
+    """Keep Prefect's logs to one line for bad input or configuration, here and in local Dask workers."""
+    os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PRELOAD", json.dumps(["regress_cli.dask_worker"]))
+    if "dask" in sys.modules:
+        sys.modules["dask"].config.refresh()
     names = [name for name in logging.root.manager.loggerDict if name.startswith("prefect")]
     handlers = {handler for name in names for handler in logging.getLogger(name).handlers}
     for handler in handlers | set(logging.root.handlers):

@@ -10,13 +10,14 @@ from types import FrameType
 
 from regress_cli.commands import contract, models, score, train, ui
 from regress_cli.environment import prepare_environment
-from regress_core.errors import RegressError
+from regress_core.errors import RegressError, storage_error
+from regress_core.pipeline.workspace import check_home
 
 EXIT_CODES = """exit codes:
   0  success (for train: the run completed, promoted or not)
   2  usage or configuration error
   3  data error (unreadable input or failed validation)
-  4  runtime error (training diverged, registry problem)
+  4  runtime error (training diverged, registry problem, a full disk or a read-only folder)
   1  unexpected error (run again with --debug for the traceback)
   130, 143  interrupted (Ctrl-C, SIGTERM)"""
 
@@ -66,12 +67,21 @@ def main(argv: list[str] | None = None) -> int:
     args.debug = debug
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
+        if "home" in args:  # commands that use a workspace
+            check_home(args.home)
         return COMMANDS[args.command](args)
     except RegressError as exc:
         if debug:
             raise
         print(f"regress: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:
+        # A full disk or a read-only folder met where no write site named the file.
+        error = storage_error(exc)
+        if error is None or debug:
+            raise
+        print(f"regress: error: {error}", file=sys.stderr)
+        return error.exit_code
     except Terminated:
         print("regress: terminated by SIGTERM", file=sys.stderr)
         return 143

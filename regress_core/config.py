@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from regress_core.data.names import repeated_names
 from regress_core.errors import ConfigError
 
 PresetName = Literal["default", "notebook", "linear"]
+PREDICTION_COLUMN = "prediction"  # the predictions file's column of predicted values
 
 
 class _Section(BaseModel):
@@ -46,6 +47,11 @@ class DataConfig(_Section):
     n_rows: int = Field(100, ge=10, le=10_000_000, description="Rows of a synthetic set.")
     noise: float = Field(1.0, ge=0, description="Noise standard deviation of a synthetic set.")
     seed: int = Field(0, description="Seed of a synthetic set.")
+
+    @field_validator("source")
+    @classmethod
+    def _check_source(cls, source: str) -> str:
+        return require_filesystem(source)
 
     @model_validator(mode="after")
     def _check_features(self) -> DataConfig:
@@ -358,6 +364,31 @@ class ScoringConfig(_Section):
     dask_address: str | None = Field(None, description="Scheduler address; none starts a local cluster.")
     dask_workers: int = Field(2, ge=1, le=256, description="Workers of a local Dask cluster.")
     home: str | None = Field(None, description="Workspace folder; defaults to $REGRESS_HOME, then ./regress-home.")
+
+    @field_validator("keep")
+    @classmethod
+    def _check_keep(cls, keep: list[str]) -> list[str]:
+        if PREDICTION_COLUMN in keep:
+            raise ValueError(
+                f"an input column named {PREDICTION_COLUMN!r} cannot be kept: the output's own "
+                f"{PREDICTION_COLUMN} column has that name; rename it in the input"
+            )
+        return keep
+
+    @field_validator("input")
+    @classmethod
+    def _check_input(cls, location: str) -> str:
+        return require_filesystem(location)
+
+
+def require_filesystem(location: str) -> str:
+    """Refuse a URL whose filesystem package (s3fs, gcsfs, ...) is not installed, saying what to install."""
+    from regress_core.data.tables import missing_filesystem
+
+    problem = missing_filesystem(location)
+    if problem:
+        raise ValueError(problem)
+    return location
 
 
 def format_validation_error(error: ValidationError) -> str:

@@ -1,16 +1,25 @@
-"""Content hashing and atomic file writes."""
+"""Content hashing and atomic file writes.
+
+Files are created with the mode the process's umask implies (0644 under umask 022), as
+`open` would create them, so other users of a shared folder can read predictions and
+registry files. A full disk or a read-only folder is reported as a StorageError naming the
+file being written; its temporary sibling is removed.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from regress_core.errors import storage_errors
+
 _CHUNK = 1 << 20
+_CREATE_ATTEMPTS = 100
 
 
 def sha256_file(path: str | Path) -> str:
@@ -41,6 +50,31 @@ def fsync_dir(path: str | Path) -> None:
         os.close(fd)
 
 
+def discard_file(path: Path) -> None:
+    """Remove a temporary file if it is there; never fail (a read-only folder refuses even that)."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def create_temporary(folder: Path, *, prefix: str, suffix: str) -> Path:
+    """Create a new empty file with a random name in `folder`, readable as the umask allows.
+
+    Unlike `tempfile.mkstemp`, whose files are private (0600), the file gets the mode an
+    ordinary `open` would give it, so it keeps that mode when renamed into place.
+    """
+    for _ in range(_CREATE_ATTEMPTS):
+        candidate = folder / f"{prefix}{secrets.token_hex(4)}{suffix}"
+        try:
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return candidate
+    raise FileExistsError(f"no free temporary name in {folder}")
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
     """Write a file through a temporary sibling, fsync it, then rename it into place.
 
@@ -50,21 +84,23 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
 
     Returns:
         The final path.
+
+    Raises:
+        StorageError: the disk is full or the folder cannot be written; nothing is left behind.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp_name)
-    try:
-        write(tmp_path)
-        with open(tmp_path, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp_path, path)
-        fsync_dir(path.parent)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
+    with storage_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_path = create_temporary(path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            write(tmp_path)
+            with open(tmp_path, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp_path, path)
+            fsync_dir(path.parent)
+        except BaseException:
+            discard_file(tmp_path)
+            raise
     return path
 
 
@@ -81,8 +117,9 @@ def atomic_write_json(path: str | Path, value: Any) -> Path:
 def append_line(path: str | Path, line: str) -> None:
     """Append one line to a file and fsync it (used for append-only audit logs)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(line.rstrip("\n") + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    with storage_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(line.rstrip("\n") + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())

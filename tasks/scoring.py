@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import TYPE_CHECKING
 
 from prefect import get_run_logger, task
@@ -9,9 +10,11 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from regress_core.config import ScoringConfig
+from regress_core.data.contract import load_contract
+from regress_core.errors import ConfigError
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import ModelRef, Registry
-from regress_core.registry.package import ModelPackage, load_package_once
+from regress_core.registry.package import CONTRACT, ModelPackage, load_package_once
 from regress_core.registry.store import ModelRegistry
 from regress_core.scoring.partitions import (
     ScoringPlan,
@@ -24,6 +27,9 @@ from regress_core.scoring.streaming import PartResult, ScoreSummary, score
 
 if TYPE_CHECKING:
     from prefect_dask import DaskTaskRunner
+
+# Connecting to a scheduler takes milliseconds; one that does not answer in this long is not there.
+SCHEDULER_TIMEOUT_S = 10
 
 
 def _registry(params: ScoringConfig, ref: ModelRef) -> ModelRegistry:
@@ -59,12 +65,12 @@ def score_input(params: ScoringConfig, ref: ModelRef) -> ScoreSummary:
 def plan_partitions(params: ScoringConfig, ref: ModelRef) -> ScoringPlan:
     """One partition per input file, for a verified package (the model itself loads in the partitions)."""
     registry = _registry(params, ref)
-    registry.verify(ref.version)
+    package_dir = registry.verify(ref.version)
     plan = plan_scoring(
         input_location=params.input,
         output=params.output,
         keep=params.keep,
-        features=registry.metadata(ref.version)["features"],
+        contract=load_contract(package_dir / CONTRACT),
         on_invalid=params.on_invalid,
         batch_rows=params.batch_rows,
     )
@@ -126,12 +132,39 @@ def report_scoring(summary: ScoreSummary, drift_threshold: float) -> ScoreSummar
     return summary
 
 
+def check_scheduler(address: str, timeout_s: float = SCHEDULER_TIMEOUT_S) -> None:
+    """Refuse a Dask scheduler that cannot be reached, within seconds rather than Dask's 30."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        protocol, location = parse_address(address)
+        host, port = parse_host_port(location) if protocol in ("tcp", "tls") else (None, None)
+    except ValueError as exc:
+        raise ConfigError(f"invalid Dask scheduler address {address!r}: {exc}") from exc
+    hint = "check --dask-address, or leave it out to score on a local cluster"
+    if host is not None:
+        try:  # a refused or unroutable address fails here at once
+            socket.create_connection((host, port), timeout=timeout_s).close()
+        except OSError as exc:
+            reason = exc.strerror or str(exc) or "timed out"
+            raise ConfigError(f"cannot reach the Dask scheduler at {address} ({reason}); {hint}") from exc
+    from distributed import Client
+
+    try:
+        with Client(address, timeout=timeout_s, set_as_default=False):
+            pass
+    except Exception as exc:  # something answers there, but not a Dask scheduler (any error, even MemoryError)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"no Dask scheduler answers at {address} ({reason}); {hint}") from exc
+
+
 def dask_runner(params: ScoringConfig) -> DaskTaskRunner:
     """A Dask task runner on the given scheduler, or on a local cluster of processes."""
     from prefect_dask import DaskTaskRunner
 
     if params.dask_address:
-        return DaskTaskRunner(address=params.dask_address)
+        check_scheduler(params.dask_address)
+        return DaskTaskRunner(address=params.dask_address, client_kwargs={"timeout": SCHEDULER_TIMEOUT_S})
     return DaskTaskRunner(
         cluster_kwargs={
             "n_workers": params.dask_workers,

@@ -21,8 +21,11 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from regress_core.data.contract import dump_contract, infer_contract
     from regress_core.data.tables import read_table
+    from regress_core.errors import ConfigError
     from regress_core.fileio import atomic_write_text
 
+    if args.output and Path(args.output).is_dir():
+        raise ConfigError(f"--output is a folder, expected a file path such as {Path(args.output) / 'contract.yaml'}")
     df = read_table(absolute(args.file))
     contract = infer_contract(df, target=args.target, name=Path(args.file).stem)
     text = dump_contract(contract)

@@ -10,6 +10,7 @@ import fsspec
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from fsspec.registry import known_implementations
 
 from regress_core.data.names import repeated_names
 from regress_core.errors import DataError
@@ -42,6 +43,27 @@ def _check_local(location: str) -> None:
         raise DataError(f"input not found: {location}")
     if path.is_dir():
         raise DataError(f"input is a folder, expected a CSV or Parquet file: {location}")
+    if not path.is_file():  # a pipe or a device would block or never end
+        raise DataError(f"input is not a regular file, expected a CSV or Parquet file: {location}")
+
+
+FILESYSTEM_PACKAGES = {"http": "aiohttp requests", "https": "aiohttp requests"}
+
+
+def missing_filesystem(location: str) -> str | None:
+    """For a URL whose filesystem package is not installed, a sentence saying what to install."""
+    if not is_url(location):
+        return None
+    protocol = location.split("://", 1)[0].lower()
+    try:
+        fsspec.get_filesystem_class(protocol)
+    except ImportError:
+        known = known_implementations.get(protocol, {})
+        package = FILESYSTEM_PACKAGES.get(protocol) or known.get("class", "").split(".")[0]
+        return f"reading {protocol}:// locations needs a package that is not installed: pip install {package}"
+    except ValueError:
+        return f"unknown protocol {protocol}:// in {location}"
+    return None
 
 
 def read_bytes(location: str) -> bytes:
@@ -76,7 +98,9 @@ def _read_csv(location: str, payload: bytes) -> pd.DataFrame:
     try:
         # Only empty fields are blanks: tokens such as "n/a" stay visible as text, so a
         # contract decides whether they are missing values rather than pandas guessing.
-        df = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
+        # Types are inferred over the whole column (not per chunk of rows), so an id that turns
+        # into `A-2999` far down is one column of text rather than a mix of numbers and text.
+        df = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""], low_memory=False)
     except (pd.errors.ParserError, ValueError) as exc:
         raise DataError(f"{location} is not a readable CSV: {str(exc).splitlines()[0]}") from exc
     if df.empty:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from regress_core.data.contract import DataContract, normalize_frame
+from regress_core.errors import storage_error
 
 FLOAT_LIMIT = float(np.finfo(np.float64).max)
 NUMERIC_TYPES = [
@@ -84,10 +86,15 @@ def build_suite(contract: DataContract, *, name: str = "contract") -> Any:
     suite.add_expectation(expectations.ExpectTableRowCountToBeBetween(min_value=contract.min_rows))
     suite.add_expectation(expectations.ExpectTableColumnsToMatchSet(column_set=contract.column_names, exact_match=True))
     suite.add_expectation(expectations.ExpectColumnUniqueValueCountToBeBetween(column=contract.target, min_value=2))
+    features = set(contract.feature_names)
     for column in contract.columns:
         suite.add_expectation(expectations.ExpectColumnToExist(column=column.name))
         if not column.nullable:
             suite.add_expectation(expectations.ExpectColumnValuesToNotBeNull(column=column.name))
+        elif column.name in features:
+            # A feature with no value at all carries nothing to learn from, and would leave the
+            # preprocessing with no columns to fit for it.
+            suite.add_expectation(expectations.ExpectColumnUniqueValueCountToBeBetween(column=column.name, min_value=1))
         if column.kind != "numeric":
             continue
         suite.add_expectation(
@@ -116,6 +123,11 @@ def _describe(kind: str, kwargs: dict[str, Any], result: dict[str, Any], n_rows:
         if details.get("unexpected"):
             parts.append("unexpected columns " + ", ".join(map(str, details["unexpected"])))
         return "; ".join(parts) or "columns do not match the contract"
+    if kind == "expect_column_unique_value_count_to_be_between" and kwargs.get("min_value") == 1:
+        return (
+            "every value is blank: a feature needs values to learn from; "
+            "drop the column or leave it out with data.features"
+        )
     if kind == "expect_column_unique_value_count_to_be_between":
         return f"target is constant: it needs at least 2 distinct values, has {result.get('observed_value')}"
     if kind == "expect_column_to_exist":
@@ -166,6 +178,20 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _run_checkpoint(checkpoint: Any, df: pd.DataFrame, docs_dir: Path | None) -> Any:
+    """Run the checkpoint; a report that cannot be written (full disk, read-only) is removed, not left half-built."""
+    try:
+        return checkpoint.run(batch_parameters={"dataframe": df})
+    except OSError as exc:
+        error = storage_error(exc, docs_dir) if docs_dir is not None else None
+        if error is None or docs_dir is None:
+            raise
+        shutil.rmtree(docs_dir, ignore_errors=True)
+        if error is exc:
+            raise
+        raise error from exc
+
+
 def validate_frame(df: pd.DataFrame, contract: DataContract, *, docs_dir: Path | None = None) -> ValidationReport:
     """Validate a table against its contract with Great Expectations.
 
@@ -213,7 +239,7 @@ def validate_frame(df: pd.DataFrame, contract: DataContract, *, docs_dir: Path |
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(name="regress", validation_definitions=[definition], actions=actions, result_format="SUMMARY")
     )
-    outcome = checkpoint.run(batch_parameters={"dataframe": normalize_frame(df, contract)})
+    outcome = _run_checkpoint(checkpoint, normalize_frame(df, contract), docs_dir)
     run_result = next(iter(outcome.run_results.values()))
     failures = _failures(run_result, len(df))
     return ValidationReport(

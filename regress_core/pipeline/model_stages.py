@@ -213,8 +213,8 @@ def publish(
         seen = np.concatenate([row_fingerprints(part.read(), seen_columns) for part in (splits.train, splits.val)])
         save_fingerprints(staging / SEEN_ROWS, seen)
         atomic_write_text(staging / "report.html", render_report(json.loads((staging / "package.json").read_text())))
-    except BaseException:
+        version, new = registry.publish(staging, package_key=evaluation.key)
+    except BaseException:  # a full disk or a read-only registry: no half-written package is left in staging
         registry.discard_staging(staging)
         raise
-    version, new = registry.publish(staging, package_key=evaluation.key)
     return ModelRef(registry.name, version), new

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from regress_core.errors import ConfigError
+
 DEFAULT_HOME = "regress-home"
 HOME_ENV = "REGRESS_HOME"
 
@@ -14,6 +16,21 @@ def resolve_home(home: str | Path | None = None) -> Path:
     """Pick the workspace folder: the argument, then $REGRESS_HOME, then ./regress-home."""
     chosen = home or os.environ.get(HOME_ENV) or DEFAULT_HOME
     return Path(chosen).expanduser().resolve()
+
+
+def check_home(home: str | Path | None = None) -> Path:
+    """Resolve the workspace folder and refuse one that is a file or lies under a file.
+
+    Raises:
+        ConfigError: naming the file in the way.
+    """
+    root = resolve_home(home)
+    for folder in (root, *root.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise ConfigError(f"the workspace {root} cannot be used: {folder} is a file, not a folder")
+            break
+    return root
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from regress_core.data.contract import DataContract
 from regress_core.errors import DataError
 from regress_core.registry.package import ModelPackage
 from regress_core.scoring.streaming import (
@@ -30,6 +31,7 @@ from regress_core.scoring.streaming import (
     output_schema,
     score_stream,
     summarize,
+    writer_schema,
 )
 from regress_core.scoring.writers import AtomicParquet, RejectedRows
 
@@ -53,10 +55,10 @@ class ScoringPlan:
 
 
 def plan_scoring(
-    *, input_location: str, output: str, keep: list[str], features: list[str], on_invalid: str, batch_rows: int
+    *, input_location: str, output: str, keep: list[str], contract: DataContract, on_invalid: str, batch_rows: int
 ) -> ScoringPlan:
     """Resolve inputs and the output schema; parts go to a hidden folder beside the output."""
-    check_options(on_invalid, batch_rows)
+    check_options(on_invalid, batch_rows, keep)
     output_path = check_output_path(output)
     files = expand_inputs(input_location)
     check_not_an_input(output_path, files)
@@ -68,7 +70,7 @@ def plan_scoring(
         inputs_sha256(files),
         output_path,
         parts_dir,
-        output_schema(files, keep, features),
+        output_schema(files, keep, contract),
         keep,
         on_invalid,
         batch_rows,
@@ -78,7 +80,7 @@ def plan_scoring(
 
 def score_partition(package: ModelPackage, plan: ScoringPlan, index: int) -> PartResult:
     """Score input file `index` of the plan into its part file."""
-    with AtomicParquet(plan.part_path(index), plan.schema) as out:
+    with AtomicParquet(plan.part_path(index), writer_schema(plan.schema), shown_as=plan.output_path) as out:
         return score_stream(
             package,
             [plan.files[index]],
@@ -107,7 +109,7 @@ def combine_partitions(package: ModelPackage, plan: ScoringPlan, results: list[P
         raise DataError(f"no rows to score in {', '.join(plan.files)}")
     rejected = RejectedRows(plan.output_path)
     try:
-        with AtomicParquet(plan.output_path, plan.schema, replaces=(rejected.path,)) as out:
+        with AtomicParquet(plan.output_path, writer_schema(plan.schema), replaces=(rejected.path,)) as out:
             for index in range(len(plan.files)):
                 for batch in pq.ParquetFile(plan.part_path(index), **READ_OPTIONS).iter_batches():
                     out.writer.write_batch(batch)

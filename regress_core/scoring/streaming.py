@@ -24,6 +24,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from fsspec.core import url_to_fs
 
+from regress_core.config import PREDICTION_COLUMN
+from regress_core.data.contract import DataContract
 from regress_core.data.tables import CSV_SUFFIXES, PARQUET_SUFFIXES, is_url, require_unique_columns
 from regress_core.errors import ConfigError, DataError, DataValidationError
 from regress_core.evaluation.drift import DriftCounter
@@ -37,32 +39,49 @@ DEFAULT_BATCH_ROWS = 262_144
 # memory and faster on large files.
 READ_OPTIONS = {"pre_buffer": False, "buffer_size": 1 << 22}
 GLOB_CHARS = "*?["
+TYPE_FROM = b"regress.type_from"  # field metadata: the input file that gave a kept column its type
 
 
 def expand_inputs(location: str) -> list[str]:
-    """The files behind an input: a file, a folder of CSV/Parquet files, or a glob; local or URL."""
+    """The files behind an input: a file, a folder of CSV/Parquet files, or a glob; local or URL.
+
+    A folder (or a folder a glob matches, such as a dataset written as `x.parquet/`) stands
+    for the CSV and Parquet files inside it.
+    """
     fs, path = url_to_fs(location)
     if any(char in path for char in GLOB_CHARS):
-        found = sorted(fs.glob(path))
-    elif fs.isdir(path):
-        found = sorted(p for p in fs.find(path) if p.lower().endswith(PARQUET_SUFFIXES + CSV_SUFFIXES))
+        matched = sorted(fs.glob(path))
     elif fs.exists(path):
-        found = [path]
+        matched = [path]
     else:
         raise DataError(f"input not found: {location}")
+    found = []
+    for name in matched:
+        if fs.isdir(name):
+            found += sorted(p for p in fs.find(name) if p.lower().endswith(PARQUET_SUFFIXES + CSV_SUFFIXES))
+        else:
+            found.append(name)
     if not found:
         raise DataError(f"no CSV or Parquet files in {location}")
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    return [p if protocol == "file" else f"{protocol}://{p}" for p in found]
+    if protocol != "file":
+        return [f"{protocol}://{p}" for p in found]
+    for name in found:
+        if not os.path.isfile(name):  # a pipe or a device would block or never end
+            raise DataError(f"input is not a regular file, expected a CSV or Parquet file: {name}")
+    return found
 
 
 def inputs_sha256(files: list[str]) -> str:
     """SHA-256 over the bytes of all input files, in order."""
     digest = hashlib.sha256()
     for name in files:
-        with fsspec.open(name, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 22), b""):
-                digest.update(chunk)
+        try:
+            with fsspec.open(name, "rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 22), b""):
+                    digest.update(chunk)
+        except OSError as exc:
+            raise DataError(f"cannot read {name}: {exc.strerror or exc}") from exc
     return digest.hexdigest()
 
 
@@ -109,6 +128,20 @@ def iter_batches(
                 yield chunk[columns]
     except (pa.ArrowException, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read {path}: {str(exc).splitlines()[0]}") from exc
+    except OSError as exc:  # permission denied, a folder, a file that vanished
+        raise DataError(f"cannot read {path}: {exc.strerror or str(exc).splitlines()[0]}") from exc
+
+
+def parquet_schema(path: str) -> pa.Schema | None:
+    """The Arrow schema of a Parquet file (from its footer), or None for a CSV file."""
+    try:
+        with fsspec.open(path, "rb") as handle:
+            if not (path.lower().endswith(PARQUET_SUFFIXES) or handle.read(4) == b"PAR1"):
+                return None
+            handle.seek(0)
+            return pq.read_schema(handle)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"cannot read {path}: {str(exc).splitlines()[0]}") from exc
 
 
 def require_present(names: list[str], columns: list[str], path: str) -> None:
@@ -149,10 +182,46 @@ def _as_frame(batch: pa.RecordBatch | pd.DataFrame) -> pd.DataFrame:
     return batch if isinstance(batch, pd.DataFrame) else batch.to_pandas()
 
 
-def _output_table(frame: pd.DataFrame, prediction: np.ndarray, keep: list[str]) -> pa.Table:
-    columns = {name: pa.array(frame[name].to_numpy(), from_pandas=True) for name in keep}
-    columns["prediction"] = pa.array(prediction, type=pa.float64())
-    return pa.table(columns)
+def _kept_column(batch: pa.RecordBatch | pd.DataFrame, name: str, rows: np.ndarray | None) -> pa.Array:
+    """A kept column of the batch as read: Arrow from Parquet, text from CSV; only `rows` if given."""
+    if isinstance(batch, pa.RecordBatch):
+        column = batch.column(name)
+        return column if rows is None else column.filter(pa.array(rows))
+    values = batch[name].to_numpy(dtype=object, na_value=None)
+    return pa.array(values if rows is None else values[rows], type=pa.string(), from_pandas=True)
+
+
+def _output_table(
+    batch: pa.RecordBatch | pd.DataFrame,
+    numeric: pd.DataFrame,
+    rows: np.ndarray | None,
+    prediction: np.ndarray,
+    schema: pa.Schema,
+    path: str,
+) -> pa.Table:
+    """The output rows of one batch: kept features as the model read them, other kept columns as read."""
+    arrays = []
+    for column in schema:
+        if column.name == PREDICTION_COLUMN:
+            arrays.append(pa.array(prediction, type=pa.float64()))
+        elif column.name in numeric.columns:
+            arrays.append(pa.array(numeric[column.name].to_numpy(), type=column.type, from_pandas=True))
+        else:
+            arrays.append(_cast_kept(_kept_column(batch, column.name, rows), column, path))
+    return pa.Table.from_arrays(arrays, schema=writer_schema(schema))
+
+
+def _cast_kept(values: pa.Array, column: pa.Field, path: str) -> pa.Array:
+    if values.type == column.type:
+        return values
+    try:
+        return values.cast(column.type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        origin = (column.metadata or {}).get(TYPE_FROM, b"another input file").decode()
+        raise DataError(
+            f"kept column {column.name} of {path} does not fit the type {column.type} it has in {origin} "
+            f"({str(exc).splitlines()[0]}); make the files agree or score them separately"
+        ) from exc
 
 
 def _rejected_table(frame: pd.DataFrame, mask: np.ndarray, reasons: np.ndarray, first_row: int) -> pa.Table:
@@ -184,6 +253,7 @@ def score_stream(
         for batch in iter_batches(path, columns=columns, batch_rows=batch_rows, text_columns=passed_through):
             frame = _as_frame(batch)
             checked = check_batch(frame, contract)
+            rows = None
             if checked.n_invalid:
                 if on_invalid == "fail":
                     raise DataValidationError(
@@ -192,11 +262,12 @@ def score_stream(
                         "--on-invalid drop scores the valid rows"
                     )
                 result.rejected.append(_rejected_table(frame, ~checked.valid, checked.reasons, first_row))
-                frame, numeric = frame[checked.valid], checked.numeric[checked.valid]
+                rows = checked.valid
+                numeric = checked.numeric[rows]
             else:
                 numeric = checked.numeric
             prediction = package.predict(numeric) if len(numeric) else np.empty(0)
-            writer.write_table(_output_table(frame, prediction, keep).cast(schema))
+            writer.write_table(_output_table(batch, numeric, rows, prediction, schema, path))
             result.drift.update(numeric)
             for name, count in package.preprocessor.count_unseen(numeric).items():
                 result.unseen[name] = result.unseen.get(name, 0) + count
@@ -212,14 +283,63 @@ def pass_through_columns(keep: list[str], features: list[str]) -> list[str]:
     return [name for name in keep if name not in features]
 
 
-def output_schema(files: list[str], keep: list[str], features: list[str]) -> pa.Schema:
-    """Schema of the predictions file: the kept columns as in the input, then `prediction`."""
-    fields = []
-    if keep:
-        text = pass_through_columns(keep, features)
-        sample = _as_frame(next(iter_batches(files[0], columns=keep, batch_rows=1024, text_columns=text)))
-        fields = [pa.field(name, pa.array(sample[name].to_numpy(), from_pandas=True).type) for name in keep]
-    return pa.schema(fields + [pa.field("prediction", pa.float64())])
+def output_schema(files: list[str], keep: list[str], contract: DataContract) -> pa.Schema:
+    """Schema of the predictions file: the kept columns, then `prediction`.
+
+    A kept feature comes out as the model read it: numbers as float64, categories as text.
+    Another kept column comes out as the input holds it: text from CSV, the file's type from
+    Parquet. Parquet files that disagree on it are reconciled where no value changes (integers
+    and floats as floats, a column of nulls as the other file's type) and refused otherwise,
+    naming both files; CSV text takes the Parquet files' type and must parse as it.
+
+    Raises:
+        DataError: two input files give a kept column types that cannot be reconciled.
+    """
+    features = set(contract.feature_names)
+    carried = pass_through_types(files, pass_through_columns(keep, contract.feature_names))
+    fields = [
+        pa.field(name, pa.string() if contract.column(name).kind == "categorical" else pa.float64())
+        if name in features
+        else carried[name]
+        for name in keep
+    ]
+    return pa.schema([*fields, pa.field(PREDICTION_COLUMN, pa.float64())])
+
+
+def pass_through_types(files: list[str], names: list[str]) -> dict[str, pa.Field]:
+    """The output field of each kept non-feature column, its origin file in the field's metadata."""
+    chosen: dict[str, pa.Field] = {}
+    for path in files if names else []:
+        schema = parquet_schema(path)
+        if schema is None:
+            continue  # CSV: text, which takes the Parquet files' type
+        for name in names:
+            if name not in schema.names:
+                continue  # reading the file names the missing column
+            found = pa.field(name, schema.field(name).type, metadata={TYPE_FROM: path})
+            chosen[name] = reconcile(chosen[name], found) if name in chosen else found
+    return {name: chosen.get(name, pa.field(name, pa.string())) for name in names}
+
+
+def reconcile(first: pa.Field, second: pa.Field) -> pa.Field:
+    """One field for a column two files type differently, or a DataError naming both files."""
+    if first.type == second.type:
+        return first
+    try:
+        unified = pa.unify_schemas([pa.schema([first]), pa.schema([second])], promote_options="permissive")
+    except (pa.ArrowTypeError, pa.ArrowInvalid) as exc:
+        origins = [(side.metadata or {}).get(TYPE_FROM, b"?").decode() for side in (first, second)]
+        raise DataError(
+            f"kept column {first.name} is {first.type} in {origins[0]} but {second.type} in {origins[1]}; "
+            "make the files agree or score them separately"
+        ) from exc
+    origin = first if unified.field(first.name).type == first.type else second
+    return pa.field(first.name, unified.field(first.name).type, metadata=origin.metadata)
+
+
+def writer_schema(schema: pa.Schema) -> pa.Schema:
+    """The schema without the type origins (input paths), as the output file records it."""
+    return pa.schema([column.remove_metadata() for column in schema])
 
 
 def check_output_path(output: str) -> Path:
@@ -248,7 +368,12 @@ def check_not_an_input(output_path: Path, files: list[str]) -> None:
                 )
 
 
-def check_options(on_invalid: str, batch_rows: int) -> None:
+def check_options(on_invalid: str, batch_rows: int, keep: Collection[str] = ()) -> None:
+    if PREDICTION_COLUMN in keep:
+        raise ConfigError(
+            f"an input column named {PREDICTION_COLUMN!r} cannot be kept: the output's own "
+            f"{PREDICTION_COLUMN} column has that name; rename it in the input"
+        )
     if on_invalid not in ("fail", "drop"):
         raise ConfigError(f"on_invalid must be fail or drop, got {on_invalid!r}")
     if batch_rows < 1:
@@ -279,7 +404,7 @@ def score(
         DataValidationError: with on_invalid="fail", when a row breaks the contract.
     """
     started = time.time()
-    check_options(on_invalid, batch_rows)
+    check_options(on_invalid, batch_rows, keep)
     output_path = check_output_path(output)
     keep = list(dict.fromkeys(keep))
     files = expand_inputs(input_location)
@@ -289,11 +414,10 @@ def score(
     input_hash_future = hashing.submit(inputs_sha256, files)
     rejected = RejectedRows(output_path)
     try:
-        with AtomicParquet(
-            output_path, output_schema(files, keep, package.contract.feature_names), replaces=(rejected.path,)
-        ) as out:
+        schema = output_schema(files, keep, package.contract)
+        with AtomicParquet(output_path, writer_schema(schema), replaces=(rejected.path,)) as out:
             result = score_stream(
-                package, files, out.writer, keep=keep, on_invalid=on_invalid, batch_rows=batch_rows, schema=out.schema
+                package, files, out.writer, keep=keep, on_invalid=on_invalid, batch_rows=batch_rows, schema=schema
             )
             if result.rows_in == 0:
                 raise DataError(f"no rows to score in {input_location}")

@@ -3,20 +3,22 @@
 An output is written to a hidden temporary sibling named after the writing process
 (`.NAME.<pid>.<random>.tmp`), fsynced, and renamed onto its path. A temporary left by a
 process that no longer runs (a killed job) is removed by the next writer of the same path.
+A full disk or a read-only folder ends the write with a StorageError naming the output,
+after the temporary is removed.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 from types import TracebackType
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from regress_core.fileio import fsync_dir
+from regress_core.errors import storage_error, storage_errors
+from regress_core.fileio import create_temporary, discard_file, fsync_dir
 
 
 def _process_alive(pid: int) -> bool:
@@ -51,11 +53,15 @@ class AtomicParquet:
 
     An exception inside the block removes the temporary file and leaves `path` as it was.
     Files in `replaces` (for example last run's rejected rows) are removed just before the
-    rename, so that nothing stale sits beside the new output.
+    rename, so that nothing stale sits beside the new output. A part file written on the way
+    to an output names that output (`shown_as`) when the disk is full or read-only.
     """
 
-    def __init__(self, path: Path, schema: pa.Schema, *, replaces: tuple[Path, ...] = ()) -> None:
+    def __init__(
+        self, path: Path, schema: pa.Schema, *, replaces: tuple[Path, ...] = (), shown_as: Path | None = None
+    ) -> None:
         self.path = path
+        self.shown_as = shown_as or path  # the file a person asked for, named when the write fails
         self.schema = schema
         self.replaces = replaces
         self.metadata: dict[str, str] = {}
@@ -69,21 +75,30 @@ class AtomicParquet:
         return self._writer
 
     def __enter__(self) -> AtomicParquet:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        clear_stale_temporaries(self.path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=".tmp", dir=self.path.parent)
-        os.close(fd)
-        self.tmp_path = Path(tmp)
-        self._writer = pq.ParquetWriter(self.tmp_path, self.schema)
+        with storage_errors(self.shown_as):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            clear_stale_temporaries(self.path)
+            self.tmp_path = create_temporary(
+                self.path.parent, prefix=f".{self.path.name}.{os.getpid()}.", suffix=".tmp"
+            )
+            try:
+                self._writer = pq.ParquetWriter(self.tmp_path, self.schema)
+            except BaseException:
+                discard_file(self.tmp_path)
+                raise
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         if exc_type is None:
-            self._commit()
-        else:
-            self._abort()
+            with storage_errors(self.shown_as):
+                self._commit()
+            return
+        self._abort()
+        error = storage_error(exc, self.shown_as) if exc is not None else None
+        if error is not None and error is not exc:
+            raise error from exc
 
     def _commit(self) -> None:
         assert self.tmp_path is not None
@@ -97,16 +112,18 @@ class AtomicParquet:
                 stale.unlink(missing_ok=True)
             os.replace(self.tmp_path, self.path)
         except BaseException:
-            self.tmp_path.unlink(missing_ok=True)
+            discard_file(self.tmp_path)
             raise
         fsync_dir(self.path.parent)
 
     def _abort(self) -> None:
         try:
             self.writer.close()
+        except OSError:
+            pass  # the write already failed (often a full disk, which closing hits again); that error is reported
         finally:
             if self.tmp_path is not None:
-                self.tmp_path.unlink(missing_ok=True)
+                discard_file(self.tmp_path)
 
 
 def write_rejected(tables: list[pa.Table], path: Path) -> Path:
@@ -140,11 +157,16 @@ class RejectedRows:
             self.written = True
 
     def discard(self) -> None:
-        self.pending.unlink(missing_ok=True)
+        discard_file(self.pending)
 
     def publish(self) -> Path | None:
         if not self.written:
             return None
-        os.replace(self.pending, self.path)
-        fsync_dir(self.path.parent)
+        try:
+            with storage_errors(self.path):
+                os.replace(self.pending, self.path)
+                fsync_dir(self.path.parent)
+        except BaseException:
+            self.discard()
+            raise
         return self.path
