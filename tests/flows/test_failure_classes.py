@@ -133,7 +133,7 @@ def test_publishing_into_a_full_registry_leaves_no_staging_package(disk, rows, t
     (home / "registry").symlink_to(disk / "registry")  # the registry alone lives on the small disk
     fill(disk)
     done = cli("train", "--data", str(rows / "train.csv"), "--target", "y", *FAST_ARGS, home=home)
-    assert_one_line(done, RUNTIME, f"cannot write {home}/registry/staging/", "no space left on device")
+    assert_one_line(done, RUNTIME, f"cannot write {home}/registry/models/train/staging/", "no space left on device")
     assert leftovers(home) == [] and snapshot(home) == {}
 
 
@@ -407,7 +407,7 @@ def test_outputs_are_readable_by_others_as_the_umask_allows(trained_home, rows, 
     os.umask(umask)
     expected = 0o666 & ~umask
     assert stat.S_IMODE(output.stat().st_mode) == expected
-    registry = Path(trained_home) / "registry"
+    registry = Path(trained_home) / "registry" / "models" / "train"
     for path in [registry / "champion.json", *registry.glob("versions/*/manifest.json")]:
         assert stat.S_IMODE(path.stat().st_mode) == expected, path
 
