@@ -55,7 +55,16 @@ def print_scoring_summary(summary: ScoreSummary, *, drift_threshold: float) -> N
     drifted = [f"{name} (PSI {value:.2f})" for name, value in summary.psi.items() if value > drift_threshold]
     if drifted:
         print(f"drift warning: {', '.join(drifted)}")
+    print(describe_speed(summary))
     print(f"predictions: {summary.output_path}")
+
+
+def describe_speed(summary: ScoreSummary) -> str:
+    """One line: rows per second, and where the time went."""
+    phases = summary.phase_seconds
+    named = {"read": "read", "checks": "checks", "model": f"model ({summary.precision})", "write": "write"}
+    split = ", ".join(f"{named[phase]} {phases[phase]:.1f} s" for phase in named if phase in phases)
+    return f"{summary.rows_per_second:,.0f} rows/s over {summary.seconds:.1f} s: {split}"
 
 
 def print_versions(rows: list[dict[str, Any]], *, root: str, as_json: bool) -> None:

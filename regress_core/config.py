@@ -363,6 +363,13 @@ class ScoringConfig(_Section):
     )
     dask_address: str | None = Field(None, description="Scheduler address; none starts a local cluster.")
     dask_workers: int = Field(2, ge=1, le=256, description="Workers of a local Dask cluster.")
+    precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto",
+        description=(
+            "Precision of the network's matrix products: auto takes bfloat16 where the hardware computes it "
+            "natively (CPUs with AVX512-BF16 or AMX, recent GPUs), float32 elsewhere and for a linear model."
+        ),
+    )
     home: str | None = Field(None, description="Workspace folder; defaults to $REGRESS_HOME, then ./regress-home.")
 
     @field_validator("keep")

@@ -58,6 +58,7 @@ def score_input(params: ScoringConfig, ref: ModelRef) -> ScoreSummary:
         keep=params.keep,
         on_invalid=params.on_invalid,
         batch_rows=params.batch_rows,
+        precision=params.precision,
     )
 
 
@@ -73,6 +74,7 @@ def plan_partitions(params: ScoringConfig, ref: ModelRef) -> ScoringPlan:
         contract=load_contract(package_dir / CONTRACT),
         on_invalid=params.on_invalid,
         batch_rows=params.batch_rows,
+        precision=params.precision,
     )
     get_run_logger().info("scoring %d partitions", len(plan.files))
     return plan

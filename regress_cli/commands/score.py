@@ -46,6 +46,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     score.add_argument(
         "--dask-workers", type=int, default=defaults["dask_workers"], help="workers of a local Dask cluster"
     )
+    score.add_argument(
+        "--precision",
+        choices=["auto", "float32", "bfloat16"],
+        default=defaults["precision"],
+        help="network precision: auto (bfloat16 where the hardware computes it natively), float32 or bfloat16",
+    )
     add_home(score)
 
 
@@ -64,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
             "task_runner": args.task_runner,
             "dask_address": args.dask_address,
             "dask_workers": args.dask_workers,
+            "precision": args.precision,
             "home": str(Path(args.home).resolve()) if args.home else None,
         }
     )

@@ -23,12 +23,21 @@ def rows_per_chunk(model: nn.Module, *, budget: int = PREDICT_ELEMENTS) -> int:
     return int(min(MAX_PREDICT_ROWS, max(1024, budget // per_row)))
 
 
-def predict_scaled(model: nn.Module, x: np.ndarray | torch.Tensor, *, device: torch.device | None = None) -> np.ndarray:
+def predict_scaled(
+    model: nn.Module,
+    x: np.ndarray | torch.Tensor,
+    *,
+    device: torch.device | None = None,
+    precision: torch.dtype = torch.float32,
+) -> np.ndarray:
     """Mean member prediction in scaled target units, in chunks that bound memory.
 
     Args:
         model: A model returning (batch, ensemble_size).
         x: Inputs, shape (n_rows, n_features).
+        device: Where the model lives (default: its parameters' device).
+        precision: float32, or bfloat16 to run the matrix products under autocast; the
+            weights, the inputs and the mean over members stay float32.
 
     Returns:
         Shape (n_rows,), float32.
@@ -39,8 +48,10 @@ def predict_scaled(model: nn.Module, x: np.ndarray | torch.Tensor, *, device: to
     x_tensor = torch.as_tensor(x, dtype=torch.float32)
     out = torch.empty(len(x_tensor), dtype=torch.float32)
     step = rows_per_chunk(model)
-    with torch.inference_mode():
+    reduced = precision != torch.float32
+    with torch.inference_mode(), torch.autocast(device.type, dtype=precision, enabled=reduced):
         for start in range(0, len(x_tensor), step):
-            out[start : start + step] = model(x_tensor[start : start + step].to(device)).mean(dim=1).cpu()
+            members = model(x_tensor[start : start + step].to(device))
+            out[start : start + step] = members.float().mean(dim=1).cpu()
     model.train(was_training)
     return out.numpy()

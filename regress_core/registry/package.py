@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from torch import nn
 
 from regress_core.data.contract import DataContract, dump_contract, load_contract
@@ -88,11 +89,15 @@ class ModelPackage:
     metadata: dict[str, Any]
     spec: ModelSpec
 
-    def predict(self, df: pd.DataFrame) -> np.ndarray:
-        """Predictions in target units for the rows of `df`, shape (n_rows,), float64."""
+    def predict(self, df: pd.DataFrame, *, precision: torch.dtype = torch.float32) -> np.ndarray:
+        """Predictions in target units for the rows of `df`, shape (n_rows,), float64.
+
+        `precision` bfloat16 runs the network's matrix products in bfloat16 (scoring's
+        `auto` choice where the hardware does it natively); evaluation and the gate use float32.
+        """
         # The model reads the view it was trained on (a closed-form linear fit reads the standardised one).
         x = self.preprocessor.transform_features(df, view=self.spec.view)
-        return self.preprocessor.inverse_target(predict_scaled(self.model, x))
+        return self.preprocessor.inverse_target(predict_scaled(self.model, x, precision=precision))
 
 
 def _load_preprocessor(package_dir: Path, version: str) -> Preprocessor:

@@ -49,13 +49,21 @@ class ScoringPlan:
     on_invalid: str
     batch_rows: int
     started: float
+    precision: str = "auto"
 
     def part_path(self, index: int) -> Path:
         return self.parts_dir / f"part-{index:05d}.parquet"
 
 
 def plan_scoring(
-    *, input_location: str, output: str, keep: list[str], contract: DataContract, on_invalid: str, batch_rows: int
+    *,
+    input_location: str,
+    output: str,
+    keep: list[str],
+    contract: DataContract,
+    on_invalid: str,
+    batch_rows: int,
+    precision: str = "auto",
 ) -> ScoringPlan:
     """Resolve inputs and the output schema; parts go to a hidden folder beside the output."""
     check_options(on_invalid, batch_rows, keep)
@@ -75,6 +83,7 @@ def plan_scoring(
         on_invalid,
         batch_rows,
         started,
+        precision,
     )
 
 
@@ -89,6 +98,7 @@ def score_partition(package: ModelPackage, plan: ScoringPlan, index: int) -> Par
             on_invalid=plan.on_invalid,
             batch_rows=plan.batch_rows,
             schema=plan.schema,
+            precision=plan.precision,
         )
 
 
@@ -98,12 +108,7 @@ def combine_partitions(package: ModelPackage, plan: ScoringPlan, results: list[P
     for extra in results[1:]:
         total.drift.merge(extra.drift)
     for part in results:
-        total.rows_in += part.rows_in
-        total.rows_scored += part.rows_scored
-        total.rows_rejected += part.rows_rejected
-        total.rejected += part.rejected
-        for name, count in part.unseen.items():
-            total.unseen[name] = total.unseen.get(name, 0) + count
+        total.add(part)
     if total.rows_in == 0:
         discard_parts(plan)
         raise DataError(f"no rows to score in {', '.join(plan.files)}")
@@ -113,7 +118,7 @@ def combine_partitions(package: ModelPackage, plan: ScoringPlan, results: list[P
             for index in range(len(plan.files)):
                 for batch in pq.ParquetFile(plan.part_path(index), **READ_OPTIONS).iter_batches():
                     out.writer.write_batch(batch)
-            out.metadata = output_metadata(package, plan.input_sha256, total.rows_scored)
+            out.metadata = output_metadata(package, plan.input_sha256, total.rows_scored, total.precision)
             rejected.write(total.rejected)
     except BaseException:
         rejected.discard()

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import torch
 from fsspec.core import url_to_fs
 
 from regress_core.config import PREDICTION_COLUMN
@@ -29,10 +30,14 @@ from regress_core.data.contract import DataContract
 from regress_core.data.tables import CSV_SUFFIXES, PARQUET_SUFFIXES, is_url, require_unique_columns
 from regress_core.errors import ConfigError, DataError, DataValidationError
 from regress_core.evaluation.drift import DriftCounter
+from regress_core.model.device import resolve_precision
 from regress_core.registry.package import ModelPackage
 from regress_core.registry.store import utc_now
 from regress_core.scoring.checks import check_batch
 from regress_core.scoring.writers import AtomicParquet, RejectedRows, rejected_path_for
+
+PHASES = ("read", "checks", "model", "write")
+PRECISIONS = ("auto", "float32", "bfloat16")
 
 DEFAULT_BATCH_ROWS = 262_144
 # Stream column chunks instead of pre-buffering whole row groups: about a third of the
@@ -160,6 +165,22 @@ class PartResult:
     unseen: dict[str, int] = field(default_factory=dict)
     drift: DriftCounter = field(default_factory=lambda: DriftCounter({}))
     rejected: list[pa.Table] = field(default_factory=list)
+    precision: str = "float32"
+    # Seconds spent reading input, checking rows (contract, drift, categories), in the model
+    # (preprocessing and network) and writing output.
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
+
+    def add(self, other: PartResult) -> None:
+        """Fold another part's counts and seconds into this one (its drift is merged separately)."""
+        self.rows_in += other.rows_in
+        self.rows_scored += other.rows_scored
+        self.rows_rejected += other.rows_rejected
+        self.rejected += other.rejected
+        self.precision = other.precision
+        for name, count in other.unseen.items():
+            self.unseen[name] = self.unseen.get(name, 0) + count
+        for phase, seconds in other.seconds.items():
+            self.seconds[phase] = self.seconds.get(phase, 0.0) + seconds
 
 
 @dataclass(frozen=True)
@@ -176,6 +197,12 @@ class ScoreSummary:
     seconds: float
     unseen_categories: dict[str, int] = field(default_factory=dict)
     model: str = ""
+    precision: str = "float32"
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_in / self.seconds if self.seconds > 0 else 0.0
 
 
 def _as_frame(batch: pa.RecordBatch | pd.DataFrame) -> pd.DataFrame:
@@ -241,16 +268,23 @@ def score_stream(
     on_invalid: str,
     batch_rows: int,
     schema: pa.Schema,
+    precision: str = "auto",
 ) -> PartResult:
-    """Score every batch of `files` in order and append predictions to `writer`."""
+    """Score every batch of `files` in order and append predictions to `writer`, timing each phase."""
     contract = package.contract
     features = contract.feature_names
     columns = list(dict.fromkeys(keep + features))
     passed_through = pass_through_columns(keep, features)
-    result = PartResult(drift=DriftCounter(package.metadata.get("feature_profile", {})))
+    dtype = scoring_precision(precision, package)
+    result = PartResult(
+        drift=DriftCounter(package.metadata.get("feature_profile", {})), precision=str(dtype).removeprefix("torch.")
+    )
+    seconds = result.seconds
     for path in files:
         first_row = 0
+        clock = time.perf_counter()
         for batch in iter_batches(path, columns=columns, batch_rows=batch_rows, text_columns=passed_through):
+            clock = _lap(seconds, "read", clock)
             frame = _as_frame(batch)
             checked = check_batch(frame, contract)
             rows = None
@@ -266,8 +300,11 @@ def score_stream(
                 numeric = checked.numeric[rows]
             else:
                 numeric = checked.numeric
-            prediction = package.predict(numeric) if len(numeric) else np.empty(0)
+            clock = _lap(seconds, "checks", clock)
+            prediction = package.predict(numeric, precision=dtype) if len(numeric) else np.empty(0)
+            clock = _lap(seconds, "model", clock)
             writer.write_table(_output_table(batch, numeric, rows, prediction, schema, path))
+            clock = _lap(seconds, "write", clock)
             result.drift.update(numeric)
             for name, count in package.preprocessor.count_unseen(numeric).items():
                 result.unseen[name] = result.unseen.get(name, 0) + count
@@ -275,7 +312,28 @@ def score_stream(
             result.rows_scored += len(numeric)
             result.rows_rejected += checked.n_invalid
             first_row += checked.valid.size
+            clock = _lap(seconds, "checks", clock)
     return result
+
+
+def _lap(seconds: dict[str, float], phase: str, since: float) -> float:
+    now = time.perf_counter()
+    seconds[phase] += now - since
+    return now
+
+
+def scoring_precision(choice: str, package: ModelPackage) -> torch.dtype:
+    """The dtype of the network's matrix products while scoring, chosen like `train.precision`.
+
+    "auto" takes bfloat16 where the model's device computes it natively (CPUs with AVX512-BF16
+    or AMX, recent GPUs) and float32 elsewhere, and float32 for a closed-form linear model,
+    whose one product has nothing to gain; "float32" and "bfloat16" are taken as given.
+    """
+    if choice not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {choice!r}")
+    if choice == "auto" and package.spec.kind == "linear":
+        return torch.float32
+    return resolve_precision(choice, next(package.model.parameters()).device)
 
 
 def pass_through_columns(keep: list[str], features: list[str]) -> list[str]:
@@ -388,6 +446,7 @@ def score(
     keep: Sequence[str] = (),
     on_invalid: str = "fail",
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    precision: str = "auto",
 ) -> ScoreSummary:
     """Score an input file, folder or glob into one predictions Parquet file.
 
@@ -399,6 +458,7 @@ def score(
         on_invalid: "fail" writes nothing on any contract violation; "drop" scores the
             valid rows and writes the rejected ones, with reasons, beside the output.
         batch_rows: Rows per record batch; bounds memory.
+        precision: "auto", "float32" or "bfloat16" (see `scoring_precision`).
 
     Raises:
         DataValidationError: with on_invalid="fail", when a row breaks the contract.
@@ -417,12 +477,19 @@ def score(
         schema = output_schema(files, keep, package.contract)
         with AtomicParquet(output_path, writer_schema(schema), replaces=(rejected.path,)) as out:
             result = score_stream(
-                package, files, out.writer, keep=keep, on_invalid=on_invalid, batch_rows=batch_rows, schema=schema
+                package,
+                files,
+                out.writer,
+                keep=keep,
+                on_invalid=on_invalid,
+                batch_rows=batch_rows,
+                schema=schema,
+                precision=precision,
             )
             if result.rows_in == 0:
                 raise DataError(f"no rows to score in {input_location}")
             input_hash = input_hash_future.result()
-            out.metadata = output_metadata(package, input_hash, result.rows_scored)
+            out.metadata = output_metadata(package, input_hash, result.rows_scored, result.precision)
             rejected.write(result.rejected)
     except BaseException:
         rejected.discard()
@@ -440,11 +507,12 @@ def score(
     )
 
 
-def output_metadata(package: ModelPackage, input_hash: str, rows: int) -> dict[str, str]:
+def output_metadata(package: ModelPackage, input_hash: str, rows: int, precision: str) -> dict[str, str]:
     """Key-value metadata recorded in the predictions file."""
     return {
         "regress.model": package.name,
         "regress.model_version": package.version,
+        "regress.precision": precision,
         "regress.input_sha256": input_hash,
         "regress.scored_at": utc_now(),
         "regress.rows": str(rows),
@@ -475,4 +543,6 @@ def summarize(
         psi=result.drift.psi(),
         seconds=time.time() - started,
         unseen_categories=result.unseen,
+        precision=result.precision,
+        phase_seconds={phase: round(value, 3) for phase, value in result.seconds.items()},
     )

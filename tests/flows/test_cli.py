@@ -106,6 +106,7 @@ def test_score_after_train_as_a_new_user_would(home, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "scored 3 of 3 rows from 1 file(s) with model linear@v0001" in done.stdout
+    assert "rows/s over" in done.stdout and "read " in done.stdout and "model (" in done.stdout
     out = pd.read_parquet(tmp_path / "pred.parquet")
     assert out.id.tolist() == ["7", "8", "9"]  # a kept CSV column comes out as written, as text
     assert out.prediction.is_monotonic_increasing  # y = 2x + 1

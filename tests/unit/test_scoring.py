@@ -1,5 +1,6 @@
 """Batch scoring in the core: exact predictions, order, validation, rejects, drift, safety."""
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import pytest
 
 from regress_core.errors import ConfigError, DataError, DataValidationError, RegistryError
 from regress_core.registry.package import load_package
-from regress_core.scoring.streaming import score
+from regress_core.scoring.streaming import score, scoring_precision
 from tests.helpers import model_registry, scoring_input, train_package
 
 
@@ -44,7 +45,10 @@ def test_predictions_match_the_model_exactly_in_input_order(tmp_path, package, r
     out = pd.read_parquet(tmp_path / "out.parquet")
     assert list(out.columns) == ["id", "label", "prediction"]
     assert out.id.tolist() == rows.id.tolist() and out.label.tolist() == rows.label.tolist()
-    np.testing.assert_array_equal(out.prediction.to_numpy(), package.predict(rows))
+    # The same precision scoring chose ("auto": bfloat16 where the CPU computes it natively).
+    precision = scoring_precision("auto", package)
+    assert summary.precision == str(precision).removeprefix("torch.")
+    np.testing.assert_array_equal(out.prediction.to_numpy(), package.predict(rows, precision=precision))
     assert (summary.rows_in, summary.rows_scored, summary.rows_rejected) == (500, 500, 0)
 
 
@@ -211,3 +215,41 @@ def test_temporaries_of_killed_writers_are_cleared_and_live_ones_kept(tmp_path, 
     live.write_bytes(b"x")
     score(package, input_location=str(tmp_path / "in.parquet"), output=str(tmp_path / "out.parquet"))
     assert not stale.exists() and live.exists()
+
+
+def test_scoring_records_its_precision_and_where_the_time_went(tmp_path, package, rows):
+    summary = score(
+        package, input_location=str(tmp_path / "in.parquet"), output=str(tmp_path / "out.parquet"), precision="float32"
+    )
+    metadata = {k.decode(): v.decode() for k, v in pq.read_metadata(tmp_path / "out.parquet").metadata.items()}
+    assert metadata["regress.precision"] == summary.precision == "float32"
+    assert set(summary.phase_seconds) == {"read", "checks", "model", "write"}
+    assert all(value >= 0 for value in summary.phase_seconds.values())
+    assert sum(summary.phase_seconds.values()) <= summary.seconds
+    assert summary.rows_per_second == summary.rows_in / summary.seconds
+
+
+def test_bfloat16_scoring_stays_close_to_float32(tmp_path, package, rows):
+    outputs = {}
+    for precision in ("float32", "bfloat16"):
+        path = tmp_path / f"{precision}.parquet"
+        summary = score(package, input_location=str(tmp_path / "in.parquet"), output=str(path), precision=precision)
+        assert summary.precision == precision
+        outputs[precision] = pd.read_parquet(path).prediction.to_numpy()
+    difference = np.abs(outputs["bfloat16"] - outputs["float32"])
+    assert 0 < difference.max() <= 0.01 * np.abs(outputs["float32"]).max()
+
+
+def test_auto_precision_follows_the_hardware_and_keeps_a_linear_model_in_float32(package):
+    import torch
+
+    from regress_core.model.device import native_bfloat16
+
+    native = native_bfloat16(torch.device("cpu"))
+    assert scoring_precision("auto", package) == (torch.bfloat16 if native else torch.float32)
+    assert scoring_precision("float32", package) == torch.float32
+    assert scoring_precision("bfloat16", package) == torch.bfloat16
+    linear = dataclasses.replace(package, spec=dataclasses.replace(package.spec, kind="linear"))
+    assert scoring_precision("auto", linear) == torch.float32
+    with pytest.raises(ConfigError, match="precision must be one of auto, float32, bfloat16"):
+        scoring_precision("half", package)

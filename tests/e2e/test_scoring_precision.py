@@ -1,0 +1,34 @@
+"""Reduced-precision scoring of the default model on the bundled data stays within the README's bound."""
+
+import numpy as np
+import torch
+
+from regress_core.config import build_config
+from regress_core.data.sources import load_source
+from regress_core.data.split import split_frame
+from regress_core.pipeline.run import train_pipeline
+from regress_core.pipeline.workspace import Workspace
+from regress_core.registry.catalog import Registry
+from regress_core.registry.package import load_package
+
+# The README's "Batch scoring" section states these bounds (measured: 0.010, 0.55 %).
+MAX_ABSOLUTE = 0.02
+MAX_RELATIVE = 0.01
+
+
+def test_bfloat16_predictions_of_the_default_model_differ_from_float32_within_the_stated_bound(tmp_path):
+    home = str(tmp_path / "home")
+    ref, _ = train_pipeline(build_config(values={"registry": {"home": home}}))
+    package = load_package(Registry(Workspace.at(home).registry_dir).model(ref.model), ref.version)
+    rows = load_source("california_housing")
+    full, reduced = package.predict(rows), package.predict(rows, precision=torch.bfloat16)
+    difference = np.abs(reduced - full)
+    assert difference.max() <= MAX_ABSOLUTE
+    assert (difference / np.abs(full)).max() <= MAX_RELATIVE
+    test = split_frame(rows, test_size=0.2, val_size=0.1, seed=42).test
+    y = test["MedHouseVal"].to_numpy()
+
+    def rmse(prediction):
+        return float(np.sqrt(np.mean((prediction - y) ** 2)))
+
+    assert round(rmse(package.predict(test)), 4) == round(rmse(package.predict(test, precision=torch.bfloat16)), 4)
