@@ -46,9 +46,19 @@ def model_registry(home: str, name: str | None = None):
     return registry.model(name) if name else registry.only_model(hint="a model name")
 
 
-def regress(*args: str, home: str | None = None, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the `regress` command in a child process, as a user would."""
+def regress(
+    *args: str, home: str | None = None, cwd: str | None = None, served: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run the `regress` command in a child process, as a user would.
+
+    `served` points it at the test session's Prefect server (PREFECT_API_URL), as a user with a
+    running server would, instead of the temporary server each command otherwise starts.
+    """
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if served:
+        from prefect.settings import PREFECT_API_URL
+
+        env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
     if home:
         env["REGRESS_HOME"] = home
     return subprocess.run(

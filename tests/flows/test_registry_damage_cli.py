@@ -88,7 +88,7 @@ def test_a_damaged_registry_file_is_one_line_and_exit_4_and_changes_nothing(trai
     out = tmp_path / "out.parquet"
     (tmp_path / "rows.csv").write_text("a,b\n1.0,2.0\n")
     filled = [arg.format(rows=tmp_path / "rows.csv", out=out, data=home / "train.csv") for arg in args]
-    done = regress(*filled, "--home", str(home))
+    done = regress(*filled, "--home", str(home), served=True)
     assert done.returncode == 4, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.startswith("regress:")]
     assert len(lines) == 1 and lines[0].startswith("regress: error:") and message in lines[0], done.stderr
@@ -103,9 +103,9 @@ def test_repair_mends_the_registry_and_the_commands_work_again(trained, tmp_path
     champion = (model_dir(home) / "champion.json").read_text()
     truncate_champion(home)
     damage_history(home)
-    done = regress("models", "repair", "--home", str(home))
+    done = regress("models", "repair", "--home", str(home), served=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("train: moved 1 damaged line(s) of history.jsonl to history.jsonl.damaged; rebuilt")
-    assert regress("models", "list", "--home", str(home)).returncode == 0
+    assert regress("models", "list", "--home", str(home), served=True).returncode == 0
     assert (model_dir(home) / "champion.json").read_text() == champion  # rebuilt from the history's last entry
-    assert regress("models", "repair", "train", "--home", str(home)).stdout == "train: nothing to repair\n"
+    assert regress("models", "repair", "train", "--home", str(home), served=True).stdout == "train: nothing to repair\n"
