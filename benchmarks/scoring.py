@@ -114,7 +114,7 @@ def stream(source: str, output: str, batch_rows: int, columns: list[str], predic
     with pq.ParquetWriter(output, schema) as writer:
         reader = pq.ParquetFile(source, pre_buffer=False, buffer_size=1 << 22)
         for batch in reader.iter_batches(batch_size=batch_rows, columns=["id", *columns]):
-            frame = batch.to_pandas()
+            frame = batch.to_pandas()[columns]
             writer.write_table(pa.table({"id": batch.column("id"), "prediction": predict(frame)}, schema=schema))
 
 
