@@ -54,3 +54,30 @@ def test_model_suite_benchmark_on_one_small_table(tmp_path):
         assert {"regress r2", "LinearRegression r2", "HGB defaults r2", "HGB tuned r2", "chosen"} <= set(row)
     assert rows["linear-100"]["LinearRegression r2"] > 0.9  # the peers see the same split
     assert "regress is best on" in done.stdout and "noise ceiling" in done.stdout
+
+
+def test_scoring_benchmark_on_a_small_file(tmp_path):
+    out = tmp_path / "scoring.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "scoring.py"),
+            "--rows",
+            "20000",
+            "--preset",
+            "notebook",
+            "--only",
+            "bare,naive,regress",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert set(figures["results"]) == {"bare", "naive", "regress"}
+    assert set(figures["results"]["regress"]["phases"]) == {"read", "checks", "model", "write"}
+    assert figures["arithmetic_limit"]["flops_per_row"] == 2 * (8 * 64 + 64 * 32 + 32 * 1)  # the 64-32 MLP
+    assert "where the time went" in done.stdout and "arithmetic limit" in done.stdout

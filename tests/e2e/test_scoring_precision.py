@@ -31,4 +31,5 @@ def test_bfloat16_predictions_of_the_default_model_differ_from_float32_within_th
     def rmse(prediction):
         return float(np.sqrt(np.mean((prediction - y) ** 2)))
 
-    assert round(rmse(package.predict(test)), 4) == round(rmse(package.predict(test, precision=torch.bfloat16)), 4)
+    # Test RMSE moves by less than half a unit of its 4th decimal (measured: 0.000008).
+    assert abs(rmse(package.predict(test)) - rmse(package.predict(test, precision=torch.bfloat16))) < 5e-5
