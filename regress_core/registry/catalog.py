@@ -154,12 +154,13 @@ class Registry:
             RegistryError: unknown model, no champion yet, or an ambiguous reference.
         """
         name, version = parse_reference(reference)
+        names = self.models()  # one listing (it reads the folder and, for an old registry, a package)
         if name is None:
-            example = f"--model {next(iter(self.models()), 'NAME')}"
+            example = f"--model {next(iter(names), 'NAME')}"
             model = self.only_model(hint=f"{example} or {example}{SEPARATOR}v0001")
         else:
-            if name not in self.models():
-                known = ", ".join(self.models()) or "none yet"
+            if name not in names:
+                known = ", ".join(names) or "none yet"
                 raise RegistryError(f"no model named {name!r} in {self.root} (models: {known})")
             model = self.model(name)
         if version == CHAMPION:
