@@ -50,7 +50,7 @@ def stack_environment(ws: Workspace, port: int) -> dict[str, str]:
         "PREFECT_SERVER_API_PORT": str(port),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "REGRESS_PROJECT_DIR": str(PROJECT_DIR),
-        "REGRESS_HOME": str(ws.root),
+        "REGRESS_HOME": ws.home,
         "PWD": str(PROJECT_DIR),
     }
 

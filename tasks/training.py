@@ -25,6 +25,7 @@ from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import ModelRef, Registry, model_name_for
 from regress_core.registry.gate import Decision, gate_candidate
 from tasks.events import emit_decision, emit_validation_failed
+from tasks.locks import promotion_locks
 from tasks.runner import flow_run_id
 
 
@@ -146,9 +147,16 @@ def publish_model(
     ws: Workspace,
 ) -> ModelRef:
     """Publish the model package as a new version of its named model."""
-    ref, new = model_stages.publish(config, validated, splits, scaled, trained, evaluation, ws, run=flow_run_id())
-    report = Registry(ws.registry_dir).model(ref.model).version_dir(ref.version) / "report.html"
-    create_link_artifact(report.as_uri(), link_text=f"Report of model {ref}", key="model-report")
+    ref, new = model_stages.publish(
+        config, validated, splits, scaled, trained, evaluation, ws, run=flow_run_id(), locks=promotion_locks(ws)
+    )
+    model = Registry(ws.registry_dir).model(ref.model)
+    report = (
+        f"{model.root}/versions/{ref.version}/report.html" if ws.url else model.version_dir(ref.version) / "report.html"
+    )
+    create_link_artifact(
+        report if isinstance(report, str) else report.as_uri(), link_text=f"Report of model {ref}", key="model-report"
+    )
     if new:
         get_run_logger().info("published model %s (%s)", ref, report)
     else:
@@ -160,7 +168,7 @@ def publish_model(
 def gate_model(published: ModelRef, splits: SplitTables, gate: GateConfig, *, ws: Workspace) -> Decision:
     """Apply the promotion gate and switch the model's champion if the candidate earns it."""
     decision = gate_candidate(
-        Registry(ws.registry_dir).model(published.model),
+        Registry(ws.registry_dir, locks=promotion_locks(ws)).model(published.model),
         version=published.version,
         test_df=splits.test.read(),
         gate=gate,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from regress_cli.paths import add_home
+
+if TYPE_CHECKING:
+    from regress_core.pipeline.workspace import Workspace
 
 REFERENCE_HELP = "NAME (its champion), NAME@v0003, or v0003/champion while the registry holds one model"
 
@@ -48,13 +51,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.models_command in ("promote", "rollback"):
         return run_operation(args)
-    registry = Registry(Workspace.at(args.home).registry_dir)
+    ws = Workspace.at(args.home)
     if args.models_command == "repair":
-        names = [check_model_name(args.model)] if args.model else registry.models()
-        for name in names:
-            done = registry.model(name).repair()
-            print(f"{name}: " + ("; ".join(done) if done else "nothing to repair"))
-        return 0
+        return repair(ws, args.model)
+    registry = Registry(ws.registry_dir)
     if args.models_command in ("list", "history"):
         names = registry.models()
         if args.model:
@@ -82,6 +82,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def repair(ws: Workspace, model: str | None) -> int:
+    """Mend damaged registry files of one model or all, under each model's promotion lock."""
+    from contextlib import nullcontext
+
+    from regress_cli.prefect_api import prefect_api
+    from regress_core.registry.catalog import Registry, check_model_name
+    from tasks.locks import promotion_locks
+
+    with prefect_api() if ws.url else nullcontext():  # object storage: the lock is the Prefect server's
+        registry = Registry(ws.registry_dir, locks=promotion_locks(ws))
+        for name in [check_model_name(model)] if model else registry.models():
+            done = registry.model(name).repair()
+            print(f"{name}: " + ("; ".join(done) if done else "nothing to repair"))
+    return 0
+
+
 def run_operation(args: argparse.Namespace) -> int:
     """Promote or roll back through the Prefect flows, so the change is a flow run with its id in the audit."""
     from flows.operations import promote_model, rollback_model
@@ -94,7 +110,7 @@ def run_operation(args: argparse.Namespace) -> int:
     from regress_core.registry.operations import check_reason
 
     check_reason(args.reason)
-    home = str(Workspace.at(args.home).root)
+    home = Workspace.at(args.home).home
     registry = Registry(Workspace.at(home).registry_dir)
     example = next(iter(registry.models()), "NAME")
     if args.models_command == "promote":

@@ -6,7 +6,14 @@ import numpy as np
 import torch
 from torch import nn
 
-PREDICT_ELEMENTS = 1 << 24  # floats per layer activation while predicting (64 MiB)
+# Activations of one layer per chunk of rows. On a CPU a chunk whose activations fit in the
+# core's cache runs the elementwise work between the matrix products (casts, ReLU, bias) from
+# cache: the default ensemble (2,048 activations a row) scored 110k rows/s in chunks of 512 rows
+# and 55k in chunks of 8,192 on a 2-core EPYC under bfloat16. A GPU wants large chunks instead.
+CPU_PREDICT_ELEMENTS = 1 << 20  # 4 MiB of float32
+GPU_PREDICT_ELEMENTS = 1 << 24  # 64 MiB of float32
+PREDICT_ELEMENTS = CPU_PREDICT_ELEMENTS
+MIN_PREDICT_ROWS = 256
 MAX_PREDICT_ROWS = 262_144
 
 
@@ -14,13 +21,13 @@ def rows_per_chunk(model: nn.Module, *, budget: int = PREDICT_ELEMENTS) -> int:
     """Rows predicted at once, so that one layer's activations stay near `budget` floats."""
     declared = getattr(model, "activations_per_row", None)
     if isinstance(declared, int):
-        return int(min(MAX_PREDICT_ROWS, max(1024, budget // declared)))
+        return int(min(MAX_PREDICT_ROWS, max(MIN_PREDICT_ROWS, budget // declared)))
     widest = max((m.out_features for m in model.modules() if isinstance(m, nn.Linear)), default=1)
     embeddings = getattr(model, "embeddings", None)
     if embeddings is not None:
         widest = max(widest, embeddings.weight.shape[0] * embeddings.weight.shape[2])
     per_row = widest * getattr(model, "ensemble_size", 1)
-    return int(min(MAX_PREDICT_ROWS, max(1024, budget // per_row)))
+    return int(min(MAX_PREDICT_ROWS, max(MIN_PREDICT_ROWS, budget // per_row)))
 
 
 def predict_scaled(
@@ -47,7 +54,7 @@ def predict_scaled(
     model.eval()
     x_tensor = torch.as_tensor(x, dtype=torch.float32)
     out = torch.empty(len(x_tensor), dtype=torch.float32)
-    step = rows_per_chunk(model)
+    step = rows_per_chunk(model, budget=GPU_PREDICT_ELEMENTS if device.type == "cuda" else CPU_PREDICT_ELEMENTS)
     reduced = precision != torch.float32
     with torch.inference_mode(), torch.autocast(device.type, dtype=precision, enabled=reduced):
         for start in range(0, len(x_tensor), step):

@@ -37,7 +37,7 @@ from regress_core.pipeline.records import (
 )
 from regress_core.pipeline.versioning import code_version, stage_key
 from regress_core.pipeline.workspace import Workspace
-from regress_core.registry.catalog import ModelRef, Registry, model_name_for
+from regress_core.registry.catalog import LockProvider, ModelRef, Registry, model_name_for
 from regress_core.registry.package import SEEN_ROWS, stage_package
 
 
@@ -153,6 +153,7 @@ def publish(
     ws: Workspace,
     *,
     run: str | None = None,
+    locks: LockProvider | None = None,
 ) -> tuple[ModelRef, bool]:
     """Publish the model package as a new version of its named model.
 
@@ -167,7 +168,7 @@ def publish(
     from regress_core.evaluation.report import render_report
 
     contract = load_contract(validated.contract_path)
-    registry = Registry(ws.registry_dir).model(config.registry.model or model_name_for(contract.name))
+    registry = Registry(ws.registry_dir, locks=locks).model(config.registry.model or model_name_for(contract.name))
     registry.check_readable()  # a damaged registry is refused before a version is published
     seen_columns = [*contract.feature_names, contract.target]
     metadata: dict[str, Any] = {

@@ -9,12 +9,16 @@ from __future__ import annotations
 from regress_core.config import RegressConfig
 from regress_core.pipeline import data_stages, model_stages
 from regress_core.pipeline.workspace import Workspace
-from regress_core.registry.catalog import ModelRef, Registry
+from regress_core.registry.catalog import LockProvider, ModelRef, Registry
 from regress_core.registry.gate import Decision, gate_candidate
 
 
-def train_pipeline(config: RegressConfig) -> tuple[ModelRef, Decision]:
-    """Ingest, validate, split, scale, train, evaluate, publish and gate; return the version and decision."""
+def train_pipeline(config: RegressConfig, *, locks: LockProvider | None = None) -> tuple[ModelRef, Decision]:
+    """Ingest, validate, split, scale, train, evaluate, publish and gate; return the version and decision.
+
+    `locks` hands out the promotion lock; a workspace in object storage needs one that every
+    machine sharing it respects (a local folder uses a file lock).
+    """
     config = config.resolved()  # a no-op for build_config's result; fills a hand-made config's preset fields
     ws = Workspace.at(config.registry.home)
     raw = data_stages.ingest(config.data, ws)
@@ -23,7 +27,7 @@ def train_pipeline(config: RegressConfig) -> tuple[ModelRef, Decision]:
     scaled = data_stages.scale(splits, validated, config.features, ws)
     trained = model_stages.train(scaled, config.model, config.train, ws)
     evaluation = model_stages.evaluate(trained, scaled, splits, validated, ws)
-    ref, _ = model_stages.publish(config, validated, splits, scaled, trained, evaluation, ws)
-    registry = Registry(ws.registry_dir).model(ref.model)
+    ref, _ = model_stages.publish(config, validated, splits, scaled, trained, evaluation, ws, locks=locks)
+    registry = Registry(ws.registry_dir, locks=locks).model(ref.model)
     decision = gate_candidate(registry, version=ref.version, test_df=splits.test.read(), gate=config.gate)
     return ref, decision

@@ -1,21 +1,41 @@
-"""The workspace folder that holds the registry, stage caches and reports of all runs."""
+"""The workspace that holds the registry, stage caches and reports of all runs.
+
+A workspace is a local folder or an fsspec URL (`s3://bucket/regress`). For a URL the
+registry lives at `<url>/registry`, shared by every machine, and what each run only needs
+for itself (stage caches, the orchestrator's results, reports) lives in a local folder of
+this machine named after the URL (see `remote.local_cache_root`).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from regress_core.errors import ConfigError
+from regress_core.objectstore import is_remote
 
 DEFAULT_HOME = "regress-home"
 HOME_ENV = "REGRESS_HOME"
 
 
+def chosen_home(home: str | Path | None = None) -> str:
+    """The workspace as given: the argument, then $REGRESS_HOME, then ./regress-home."""
+    return str(home or os.environ.get(HOME_ENV) or DEFAULT_HOME)
+
+
 def resolve_home(home: str | Path | None = None) -> Path:
-    """Pick the workspace folder: the argument, then $REGRESS_HOME, then ./regress-home."""
-    chosen = home or os.environ.get(HOME_ENV) or DEFAULT_HOME
-    return Path(chosen).expanduser().resolve()
+    """The local folder of the workspace (for a URL, this machine's folder for it)."""
+    chosen = chosen_home(home)
+    if is_remote(chosen):
+        from regress_core.registry.remote import local_cache_root
+
+        url = chosen.rstrip("/")
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", url.split("://", 1)[1])[:60]
+        return local_cache_root() / "workspaces" / f"{slug}-{hashlib.sha256(url.encode()).hexdigest()[:12]}"
+    return Path(chosen.removeprefix("file://")).expanduser().resolve()
 
 
 def check_home(home: str | Path | None = None) -> Path:
@@ -24,6 +44,11 @@ def check_home(home: str | Path | None = None) -> Path:
     Raises:
         ConfigError: naming the file in the way.
     """
+    if is_remote(chosen_home(home)):
+        from regress_core.objectstore import filesystem_for
+
+        filesystem_for(chosen_home(home))  # a missing filesystem package is named now
+        return resolve_home(home)
     root = resolve_home(home)
     for folder in (root, *root.parents):
         if folder.exists():
@@ -35,17 +60,30 @@ def check_home(home: str | Path | None = None) -> Path:
 
 @dataclass(frozen=True)
 class Workspace:
-    """Paths inside one workspace folder. Creating the object touches nothing on disk."""
+    """Paths inside one workspace. Creating the object touches nothing.
+
+    Attributes:
+        root: The local folder (for a remote workspace, this machine's folder for it).
+        url: The workspace's URL when it is in object storage.
+    """
 
     root: Path
+    url: str | None = None
 
     @classmethod
     def at(cls, home: str | Path | None = None) -> Workspace:
-        return cls(resolve_home(home))
+        chosen = chosen_home(home)
+        return cls(resolve_home(chosen), chosen.rstrip("/") if is_remote(chosen) else None)
 
     @property
-    def registry_dir(self) -> Path:
-        return self.root / "registry"
+    def home(self) -> str:
+        """The workspace as a person names it."""
+        return self.url or str(self.root)
+
+    @property
+    def registry_dir(self) -> str | Path:
+        """The registry: a local folder, or a URL for a workspace in object storage."""
+        return f"{self.url}/registry" if self.url else self.root / "registry"
 
     @property
     def cache_dir(self) -> Path:

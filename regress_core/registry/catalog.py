@@ -12,21 +12,32 @@ is moved, so nothing can be half-moved.
 
 References name a model, a version or both: `sales` (its champion), `sales@v0003`,
 `sales@champion`; `v0003` and `champion` alone work while the registry holds one model.
+
+The registry can also live in object storage (an fsspec URL such as `s3://bucket/regress/registry`):
+its models are then `remote.ObjectModelRegistry` prefixes with the same layout of names.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from regress_core.config import MODEL_NAME_CHARACTERS
 from regress_core.errors import RegistryError
+from regress_core.objectstore import ObjectFolder, is_remote
 from regress_core.registry.store import MANIFEST, VERSION_PATTERN, ModelRegistry
+
+# Hands out the lock of one model's champion switch, given a name unique to the registry and model.
+LockProvider = Callable[[str], AbstractContextManager[object]]
 
 MODEL_NAME_PATTERN = re.compile(r"^(?!v\d{4,}$)(?!champion$)" + MODEL_NAME_CHARACTERS.removeprefix("^"))
 CHAMPION = "champion"
@@ -80,17 +91,36 @@ def parse_reference(reference: str | None) -> tuple[str | None, str]:
 
 
 class Registry:
-    """Every named model under one registry folder."""
+    """Every named model under one registry folder, local or in object storage.
 
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+    Args:
+        root: A local folder or an fsspec URL.
+        locks: Hands out each model's promotion lock by name (required for object storage,
+            where a file lock cannot serialise machines; by default a file lock locally).
+    """
+
+    def __init__(self, root: str | Path, *, locks: LockProvider | None = None) -> None:
+        self.folder = ObjectFolder(str(root)) if is_remote(root) else None
+        self.root: Any = self.folder.url if self.folder else Path(root)
+        self.locks = locks
+
+    @property
+    def remote(self) -> bool:
+        return self.folder is not None
 
     @property
     def models_dir(self) -> Path:
-        return self.root / "models"
+        return Path(self.root) / "models"
+
+    def lock_name(self, model: str) -> str:
+        """The name of a model's promotion lock: unique to this registry's location and the model."""
+        digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:12]
+        return f"regress-promotion-{model}-{digest}"
 
     def legacy_name(self) -> str | None:
         """The name of the one model a registry from before named models keeps at its root, if any."""
+        if self.folder is not None:
+            return None  # object-storage registries began with named models
         versions = self.root / "versions"
         if not versions.is_dir():
             return None
@@ -112,6 +142,8 @@ class Registry:
 
     def models(self) -> list[str]:
         """Names of the models with at least one published version or a champion, sorted."""
+        if self.folder is not None:
+            return self._remote_models(self.folder)
         names = set()
         if self.models_dir.is_dir():
             for name in os.listdir(self.models_dir):
@@ -125,12 +157,27 @@ class Registry:
             names.add(legacy)
         return sorted(names)
 
+    @staticmethod
+    def _remote_models(folder: ObjectFolder) -> list[str]:
+        names = set()
+        for key in folder.keys("models"):
+            parts = key.split("/")
+            published = len(parts) == 5 and parts[2] == "versions" and parts[4] == MANIFEST
+            if MODEL_NAME_PATTERN.match(parts[1]) and (published or parts[2:] == ["champion.json"]):
+                names.add(parts[1])
+        return sorted(names)
+
     def model(self, name: str) -> ModelRegistry:
         """The versions of one model (created on first publish)."""
         check_model_name(name)
+        lock = (lambda: self.locks(self.lock_name(name))) if self.locks else None  # type: ignore[misc]
+        if self.folder is not None:
+            from regress_core.registry.remote import ObjectModelRegistry
+
+            return ObjectModelRegistry(self.folder.child("models", name), name, lock=lock)
         if name == self.legacy_name():
-            return ModelRegistry(self.root, name)
-        return ModelRegistry(self.models_dir / name, name)
+            return ModelRegistry(self.root, name, lock=lock)
+        return ModelRegistry(self.models_dir / name, name, lock=lock)
 
     def only_model(self, *, hint: str) -> ModelRegistry:
         """The registry's one model, for references that name no model.

@@ -20,7 +20,7 @@ from regress_core.errors import RegistryError
 from regress_core.fileio import atomic_write_text
 
 
-def damaged(path: Path, fault: str, *, model: str) -> RegistryError:
+def damaged(path: str | Path, fault: str, *, model: str) -> RegistryError:
     """The error for a damaged registry file, with the repair a person can run."""
     return RegistryError(
         f"registry file {path} is damaged ({fault}); run `regress models repair {model}` to mend it from the "

@@ -19,6 +19,8 @@ import re
 import shutil
 import time
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,12 @@ MANIFEST = "manifest.json"
 VERSION_PATTERN = re.compile(r"^v\d{4,}$")
 LOCK_TIMEOUT_S = 600
 STALE_STAGING_S = 24 * 3600
+HISTORY = "history.jsonl"
+POINTER = "champion.json"
+
+# Hands out the lock around a model's read-compare-switch (a file lock by default; a lease
+# shared by every machine, handed in by the orchestration layer, for a registry in object storage).
+LockFactory = Callable[[], AbstractContextManager[object]]
 
 
 def utc_now() -> str:
@@ -52,12 +60,48 @@ def write_manifest(package_dir: Path) -> dict[str, str]:
     return files
 
 
-class ModelRegistry:
-    """The versions of one named model in one folder, safe for concurrent runs on one machine."""
+def check_package_files(package_dir: Path, manifest: dict[str, Any], version: str) -> None:
+    """Refuse a package folder whose files differ from its manifest in any way."""
+    expected = manifest["files"]
+    present = {str(p.relative_to(package_dir)) for p in package_dir.rglob("*") if p.is_file() and p.name != MANIFEST}
+    for name in sorted(set(expected) | present):
+        path = package_dir / name
+        if name not in expected:
+            raise RegistryError(f"model version {version} was altered: unexpected file {name}")
+        if not path.is_file():
+            raise RegistryError(f"model version {version} is incomplete: {name} is missing")
+        if sha256_file(path) != expected[name]:
+            raise RegistryError(f"model version {version} was altered: checksum mismatch in {name}")
 
-    def __init__(self, root: str | Path, name: str) -> None:
-        self.root = Path(root)
+
+def parse_manifest(text: str, *, where: str, label: str) -> dict[str, Any]:
+    """A manifest's content, with its files checked to be a mapping."""
+    try:
+        manifest = json.loads(text)
+        if not isinstance(manifest.get("files"), dict):
+            raise TypeError("its files are not a mapping")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise RegistryError(
+            f"model version {label} has an unreadable manifest ({where}: {exc}); "
+            "the version cannot be used: promote or retrain another"
+        ) from exc
+    return dict(manifest)
+
+
+class ModelRegistry:
+    """The versions of one named model in one local folder, safe for concurrent runs on one machine.
+
+    Args:
+        root: The model's folder.
+        name: The model's name.
+        lock: Hands out the lock around a read-compare-switch of the champion; a file lock in
+            the folder when not given.
+    """
+
+    def __init__(self, root: str | Path, name: str, *, lock: LockFactory | None = None) -> None:
+        self.root: Any = Path(root)
         self.name = name
+        self._lock = lock
 
     def __repr__(self) -> str:
         return f"ModelRegistry({str(self.root)!r}, {self.name!r})"
@@ -66,8 +110,10 @@ class ModelRegistry:
     def versions_dir(self) -> Path:
         return self.root / "versions"
 
-    def lock(self) -> FileLock:
+    def lock(self) -> AbstractContextManager[object]:
         """The lock around every read-compare-switch of the champion."""
+        if self._lock is not None:
+            return self._lock()
         self.root.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.root / ".lock"), timeout=LOCK_TIMEOUT_S)
 
@@ -85,6 +131,17 @@ class ModelRegistry:
 
     def version_dir(self, version: str) -> Path:
         return self.versions_dir / self.check_version_name(version)
+
+    def package_dir(self, version: str) -> Path:
+        """A local folder holding the version's files (here, the version's own folder)."""
+        return self.version_dir(version)
+
+    def manifest_sha256(self, version: str) -> str:
+        """The SHA-256 of the version's manifest: what identifies its content."""
+        manifest = self.version_dir(version) / MANIFEST
+        if not manifest.is_file():
+            raise RegistryError(f"model version {self.name}@{version} not found in {self.root}")
+        return sha256_file(manifest)
 
     def publish(self, staging_dir: Path, *, package_key: str | None = None) -> tuple[str, bool]:
         """Seal a staged package with its manifest and make it the next version.
@@ -140,38 +197,33 @@ class ModelRegistry:
         if not manifest_path.is_file():
             raise RegistryError(f"model version {self.name}@{version} not found in {self.root}")
         try:
-            manifest = json.loads(manifest_path.read_text())
-            expected = manifest["files"]
-            if not isinstance(expected, dict):
-                raise TypeError("its files are not a mapping")
-        except (ValueError, KeyError, TypeError, OSError) as exc:
-            raise RegistryError(
-                f"model version {self.name}@{version} has an unreadable manifest ({manifest_path}: {exc}); "
-                "the version cannot be used: promote or retrain another"
-            ) from exc
+            text = manifest_path.read_text()
+        except OSError as exc:
+            text = f"unreadable: {exc}"
+        manifest = parse_manifest(text, where=str(manifest_path), label=f"{self.name}@{version}")
         check_signature(manifest, version)
-        present = {
-            str(p.relative_to(package_dir)) for p in package_dir.rglob("*") if p.is_file() and p.name != MANIFEST
-        }
-        for name in sorted(set(expected) | present):
-            path = package_dir / name
-            if name not in expected:
-                raise RegistryError(f"model version {version} was altered: unexpected file {name}")
-            if not path.is_file():
-                raise RegistryError(f"model version {version} is incomplete: {name} is missing")
-            if sha256_file(path) != expected[name]:
-                raise RegistryError(f"model version {version} was altered: checksum mismatch in {name}")
+        check_package_files(package_dir, manifest, version)
         return package_dir
 
     def metadata(self, version: str) -> dict[str, Any]:
         """The package's metadata (package.json) with its version name added."""
-        path = self.version_dir(version) / "package.json"
-        data = read_json(path, model=self.name)
+        key = f"versions/{self.check_version_name(version)}/package.json"
+        data = self._read_json(key)
         if data is None:
             raise RegistryError(f"model version {self.name}@{version} not found in {self.root}")
         if not isinstance(data, dict):
-            raise damaged(path, "it holds no package metadata", model=self.name)
+            raise damaged(self._where(key), "it holds no package metadata", model=self.name)
         return {"version": version, **data}
+
+    def _where(self, key: str) -> str:
+        """A registry file as a person finds it."""
+        return str(self.root / key)
+
+    def _read_json(self, key: str) -> Any:
+        return read_json(self.root / key, model=self.name)
+
+    def _write_json(self, key: str, value: dict[str, Any]) -> None:
+        atomic_write_json(self.root / key, value)
 
     def champion(self) -> str | None:
         """The champion version, or None before the first promotion."""
@@ -194,17 +246,21 @@ class ModelRegistry:
             "reason": reason,
             "run": run,
         }
-        # The pointer carries its audit entry: the switch is this one atomic rename, and
+        # The pointer carries its audit entry: the switch is this one atomic write, and
         # `recover` appends the entry to the history if a crash comes between the two.
-        atomic_write_json(self.root / "champion.json", {"version": version, "since": entry["time"], "entry": entry})
+        self._write_json(POINTER, {"version": version, "since": entry["time"], "entry": entry})
         failpoint("gate:switched")
-        self._append(self.root / "history.jsonl", entry)
+        self._append(HISTORY, entry)
         return entry
 
-    def _append(self, log: Path, record: dict[str, Any]) -> None:
+    def _append(self, log: str, record: dict[str, Any]) -> None:
         """Append a record to a log, after cutting a torn last line a crash left; callers hold `lock()`."""
-        cut_torn_tail(log)
-        append_line(log, json.dumps(record, sort_keys=True))
+        path = self.root / log
+        cut_torn_tail(path)
+        append_line(path, json.dumps(record, sort_keys=True))
+
+    def _read_log(self, log: str) -> list[dict[str, Any]]:
+        return read_log(self.root / log, model=self.name)
 
     def recover(self) -> list[str]:
         """Finish what a crashed run left undone; callers hold `lock()`.
@@ -216,13 +272,9 @@ class ModelRegistry:
             What was repaired, in words.
         """
         repaired = []
-        if cut_torn_tail(self.root / "history.jsonl"):
+        if cut_torn_tail(self.root / HISTORY):
             repaired.append("cut a torn last line (an interrupted append) from history.jsonl")
-        pointer = self._pointer()
-        entry = pointer.get("entry") if pointer else None
-        if isinstance(entry, dict) and entry.get("id") not in {item.get("id") for item in self.history()}:
-            self._append(self.root / "history.jsonl", entry)
-            repaired.append(f"appended the missing audit entry for {entry.get('version')}")
+        repaired += self._recover_history()
         staging = self.root / "staging"
         if staging.is_dir():
             cutoff = time.time() - STALE_STAGING_S
@@ -232,15 +284,25 @@ class ModelRegistry:
                     repaired.append(f"removed abandoned staging folder {folder.name}")
         return repaired
 
+    def _recover_history(self) -> list[str]:
+        """Append the champion switch a crash kept out of the history, if any."""
+        pointer = self._pointer()
+        entry = pointer.get("entry") if pointer else None
+        if isinstance(entry, dict) and entry.get("id") not in {item.get("id") for item in self.history()}:
+            self._append(HISTORY, entry)
+            return [f"appended the missing audit entry for {entry.get('version')}"]
+        return []
+
     def _pointer(self) -> dict[str, Any] | None:
-        path = self.root / "champion.json"
-        pointer = read_json(path, model=self.name)
+        pointer = self._read_json(POINTER)
         if pointer is None:
             return None
         if not isinstance(pointer, dict) or "version" not in pointer:
-            raise damaged(path, "it names no champion version", model=self.name)
+            raise damaged(self._where(POINTER), "it names no champion version", model=self.name)
         if not isinstance(pointer["version"], str) or not VERSION_PATTERN.match(pointer["version"]):
-            raise damaged(path, f"its version {pointer['version']!r} is not a version name", model=self.name)
+            raise damaged(
+                self._where(POINTER), f"its version {pointer['version']!r} is not a version name", model=self.name
+            )
         return pointer
 
     def check_readable(self) -> None:
@@ -250,16 +312,16 @@ class ModelRegistry:
 
     def history(self) -> list[dict[str, Any]]:
         """Every champion change, oldest first (a torn last line, an interrupted append, is left out)."""
-        return read_log(self.root / "history.jsonl", model=self.name)
+        return self._read_log(HISTORY)
 
     def record_decision(self, version: str, decision: dict[str, Any]) -> None:
         """Append a gate decision about a version (a version can be gated by several runs); callers hold `lock()`."""
         record = {"time": utc_now(), **decision}
-        self._append(self.root / "decisions" / f"{self.check_version_name(version)}.jsonl", record)
+        self._append(f"decisions/{self.check_version_name(version)}.jsonl", record)
 
     def decisions(self, version: str) -> list[dict[str, Any]]:
         """Every gate decision about a version, oldest first."""
-        return read_log(self.root / "decisions" / f"{self.check_version_name(version)}.jsonl", model=self.name)
+        return self._read_log(f"decisions/{self.check_version_name(version)}.jsonl")
 
     def repair(self) -> list[str]:
         """Mend damaged registry files under the lock, keeping everything still readable.
@@ -273,11 +335,7 @@ class ModelRegistry:
         """
         done = []
         with self.lock():
-            logs = [self.root / "history.jsonl", *sorted((self.root / "decisions").glob("*.jsonl"))]
-            for log in logs:
-                moved = set_damaged_lines_aside(log) if log.is_file() else 0
-                if moved:
-                    done.append(f"moved {moved} damaged line(s) of {log.name} to {log.name}.damaged")
+            done += self._set_damaged_records_aside()
             try:
                 self._pointer()
             except RegistryError:
@@ -285,18 +343,29 @@ class ModelRegistry:
             done += self.recover()
         return done
 
+    def _set_damaged_records_aside(self) -> list[str]:
+        done = []
+        for log in [self.root / HISTORY, *sorted((self.root / "decisions").glob("*.jsonl"))]:
+            moved = set_damaged_lines_aside(log) if log.is_file() else 0
+            if moved:
+                done.append(f"moved {moved} damaged line(s) of {log.name} to {log.name}.damaged")
+        return done
+
     def _rebuild_pointer(self) -> str:
-        path = self.root / "champion.json"
         for entry in reversed(self.history()):
             version = entry.get("version")
             try:
                 self.verify(str(version))
             except RegistryError:
                 continue
-            atomic_write_json(path, {"version": version, "since": entry.get("time"), "entry": entry})
+            self._write_json(POINTER, {"version": version, "since": entry.get("time"), "entry": entry})
             return f"rebuilt champion.json from the audit history: the champion is {version}"
-        path.replace(path.with_name("champion.json.damaged"))
+        self._move_pointer_aside()
         return "champion.json was damaged and the history names no intact version: moved it aside; no champion now"
+
+    def _move_pointer_aside(self) -> None:
+        path = self.root / POINTER
+        path.replace(path.with_name("champion.json.damaged"))
 
     def discard_staging(self, staging_dir: Path) -> None:
         shutil.rmtree(staging_dir, ignore_errors=True)
