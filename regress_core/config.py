@@ -344,7 +344,7 @@ class ScoringConfig(_Section):
     """Parameters of a batch scoring job."""
 
     input: str = Field(..., description="CSV/Parquet file, folder or glob; local path or fsspec URL.")
-    output: str = Field(..., description="Local .parquet path for the predictions.")
+    output: str = Field(..., description=".parquet path or object-storage URL (s3://...) for the predictions.")
     model: str = Field(
         "champion",
         description=(

@@ -50,6 +50,17 @@ def fsync_dir(path: str | Path) -> None:
         os.close(fd)
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process of this machine still runs (whose temporary files must be left alone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
 def discard_file(path: Path) -> None:
     """Remove a temporary file if it is there; never fail (a read-only folder refuses even that)."""
     try:

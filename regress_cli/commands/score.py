@@ -15,7 +15,9 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     defaults = {name: field.default for name, field in ScoringConfig.model_fields.items()}
     score = commands.add_parser("score", help="score new rows with the champion or a given version", parents=[common])
     score.add_argument("--input", required=True, help="CSV/Parquet file, folder or glob; local path or fsspec URL")
-    score.add_argument("--output", required=True, help="predictions Parquet file to write")
+    score.add_argument(
+        "--output", required=True, help="predictions Parquet file to write; local path or object-storage URL"
+    )
     score.add_argument(
         "--model",
         default="champion",

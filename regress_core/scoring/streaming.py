@@ -2,13 +2,16 @@
 
 Input is read in record batches, so memory depends on the batch size, not the file size.
 Predictions go to a temporary file beside the output and are renamed into place only when
-complete, so a failed or killed job never leaves a partial file at the output path.
+complete, so a failed or killed job never leaves a partial file at the output path. Inputs
+and the output may be object-storage URLs: an output URL is written locally and uploaded
+whole once complete (`uploads`).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import csv
+import dataclasses
 import hashlib
 import io
 import os
@@ -31,9 +34,11 @@ from regress_core.data.tables import CSV_SUFFIXES, PARQUET_SUFFIXES, is_url, req
 from regress_core.errors import ConfigError, DataError, DataValidationError
 from regress_core.evaluation.drift import DriftCounter
 from regress_core.model.device import resolve_precision
+from regress_core.objectstore import is_remote
 from regress_core.registry.package import ModelPackage
 from regress_core.registry.store import utc_now
 from regress_core.scoring.checks import check_batch
+from regress_core.scoring.uploads import RemoteOutput
 from regress_core.scoring.writers import AtomicParquet, RejectedRows, rejected_path_for
 
 PHASES = ("read", "checks", "model", "write")
@@ -412,11 +417,14 @@ def check_output_path(output: str) -> Path:
     return path
 
 
-def check_not_an_input(output_path: Path, files: list[str]) -> None:
+def check_not_an_input(output_path: Path, files: list[str], *, url: str | None = None) -> None:
     """Refuse an output (or its rejected-rows file) that is one of the inputs: it would replace it."""
     written = [output_path, rejected_path_for(output_path)]
     for name in files:
         if is_url(name):
+            targets = {url, url.rsplit(".", 1)[0] + ".rejected.parquet"} if url is not None else set()
+            if url_to_fs(name)[1].rstrip("/") in {url_to_fs(target)[1].rstrip("/") for target in targets}:
+                raise ConfigError(f"--output {url} would overwrite the input {name}; write the predictions elsewhere")
             continue
         source = Path(name).resolve()
         for target in written:
@@ -453,7 +461,7 @@ def score(
     Args:
         package: A loaded, verified model package.
         input_location: CSV/Parquet file, folder or glob; local path or fsspec URL.
-        output: Local .parquet path for the predictions.
+        output: .parquet path or object-storage URL for the predictions.
         keep: Input columns copied next to the prediction (for example an id).
         on_invalid: "fail" writes nothing on any contract violation; "drop" scores the
             valid rows and writes the rejected ones, with reasons, beside the output.
@@ -465,10 +473,45 @@ def score(
     """
     started = time.time()
     check_options(on_invalid, batch_rows, keep)
-    output_path = check_output_path(output)
-    keep = list(dict.fromkeys(keep))
+    upload = RemoteOutput(output) if is_remote(output) else None
+    try:
+        summary = _score_into(
+            package,
+            input_location=input_location,
+            output_path=upload.local if upload else check_output_path(output),
+            keep=list(dict.fromkeys(keep)),
+            on_invalid=on_invalid,
+            batch_rows=batch_rows,
+            precision=precision,
+            started=started,
+            url=upload.url if upload else None,
+        )
+        if upload is not None:
+            rejected = upload.publish(Path(summary.rejected_path) if summary.rejected_path else None)
+            summary = dataclasses.replace(
+                summary, output_path=upload.url, rejected_path=rejected, seconds=time.time() - started
+            )
+    finally:
+        if upload is not None:
+            upload.discard()
+    return summary
+
+
+def _score_into(
+    package: ModelPackage,
+    *,
+    input_location: str,
+    output_path: Path,
+    keep: list[str],
+    on_invalid: str,
+    batch_rows: int,
+    precision: str,
+    started: float,
+    url: str | None,
+) -> ScoreSummary:
+    """Score into a local file (for an output URL, the file that is uploaded once complete)."""
     files = expand_inputs(input_location)
-    check_not_an_input(output_path, files)
+    check_not_an_input(output_path, files, url=url)
     # Hashing reads every input byte; it runs beside scoring (hashlib releases the GIL).
     hashing = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     input_hash_future = hashing.submit(inputs_sha256, files)

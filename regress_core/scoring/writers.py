@@ -18,17 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from regress_core.errors import storage_error, storage_errors
-from regress_core.fileio import create_temporary, discard_file, fsync_dir
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
+from regress_core.fileio import create_temporary, discard_file, fsync_dir, process_alive
 
 
 def clear_stale_temporaries(path: Path) -> list[Path]:
@@ -37,7 +27,7 @@ def clear_stale_temporaries(path: Path) -> list[Path]:
     removed = []
     for candidate in path.parent.glob(f".{path.name}.*.tmp") if path.parent.is_dir() else []:
         match = pattern.match(candidate.name)
-        if match and not _process_alive(int(match.group(1))):
+        if match and not process_alive(int(match.group(1))):
             candidate.unlink(missing_ok=True)
             removed.append(candidate)
     return removed

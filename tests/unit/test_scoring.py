@@ -129,7 +129,7 @@ def test_missing_feature_or_keep_column_is_refused(tmp_path, package, rows):
 
 @pytest.mark.parametrize(
     ("output", "message"),
-    [("s3://bucket/out.parquet", "must be a local path"), ("out.csv", "must be a Parquet file")],
+    [("out.csv", "must be a Parquet file"), ("s3://bucket/out.csv", "must name a Parquet object")],
 )
 def test_bad_output_paths(tmp_path, package, rows, output, message):
     with pytest.raises(ConfigError, match=message):
