@@ -7,7 +7,18 @@ from pathlib import Path
 
 
 def add_home(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--home", help="workspace folder (default: $REGRESS_HOME or ./regress-home)")
+    parser.add_argument(
+        "--home",
+        help="workspace folder or object-storage URL such as s3://bucket/regress (default: $REGRESS_HOME "
+        "or ./regress-home)",
+    )
+
+
+def absolute_home(home: str | None) -> str | None:
+    """A workspace folder made absolute (flows may run elsewhere); a URL as given."""
+    if home is None or "://" in home:
+        return home
+    return str(Path(home).expanduser().resolve())
 
 
 def absolute(path: str | None) -> str | None:

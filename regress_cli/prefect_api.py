@@ -85,14 +85,29 @@ def send_pending_logs_and_events(timeout_s: float = 10) -> None:
 
 
 @contextmanager
-def prefect_api() -> Iterator[str]:
-    """Yield the API URL flows use inside the block, starting a temporary server if none is configured."""
+def prefect_api(*, home: str | None = None) -> Iterator[str]:
+    """Yield the API URL flows use inside the block, starting a temporary server if none is configured.
+
+    Args:
+        home: The workspace the command changes; for one in object storage without a
+            configured server, a warning says that promotions are not serialised across machines.
+    """
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    from regress_core.pipeline.workspace import Workspace
 
     configured = get_current_settings().api.url
     if configured:
         yield str(configured)
         return
+    url = Workspace.at(home).url
+    if url:
+        print(
+            f"regress: warning: the workspace {url} is in object storage but no Prefect server is configured "
+            "(PREFECT_API_URL), so this command's promotion lock is its own: set PREFECT_API_URL to the server every "
+            "machine uses",
+            file=sys.stderr,
+        )
     port = free_port()
     process = start_temporary_server(port)
     try:

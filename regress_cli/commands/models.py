@@ -90,7 +90,7 @@ def repair(ws: Workspace, model: str | None) -> int:
     from regress_core.registry.catalog import Registry, check_model_name
     from tasks.locks import promotion_locks
 
-    with prefect_api() if ws.url else nullcontext():  # object storage: the lock is the Prefect server's
+    with prefect_api(home=ws.home) if ws.url else nullcontext():  # object storage: the lock is the Prefect server's
         registry = Registry(ws.registry_dir, locks=promotion_locks(ws))
         for name in [check_model_name(model)] if model else registry.models():
             done = registry.model(name).repair()
@@ -122,7 +122,7 @@ def run_operation(args: argparse.Namespace) -> int:
         model = registry.model(args.model) if args.model else registry.only_model(hint=f"rollback {example}")
     if not args.debug:
         quiet_expected_errors()
-    with prefect_api():
+    with prefect_api(home=home):
         if args.models_command == "promote":
             entry = promote_model(version=version, reason=args.reason, model=model.name, home=home)
         else:

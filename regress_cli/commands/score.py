@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from regress_cli.paths import absolute, add_home
+from regress_cli.paths import absolute, absolute_home, add_home
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -73,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             "dask_address": args.dask_address,
             "dask_workers": args.dask_workers,
             "precision": args.precision,
-            "home": str(Path(args.home).resolve()) if args.home else None,
+            "home": absolute_home(args.home),
         }
     )
     from flows.scoring import batch_scoring

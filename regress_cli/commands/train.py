@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from regress_cli.paths import absolute, add_home
+from regress_cli.paths import absolute, absolute_home, add_home
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -39,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.preset:
         values["preset"] = args.preset
     if args.home:
-        values["registry"] = {"home": str(Path(args.home).resolve())}
+        values["registry"] = {"home": absolute_home(args.home)}
     config = build_config(path=args.config, values=values, overrides=args.overrides)
 
     from flows.training import training
@@ -49,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.debug:
         quiet_expected_errors()
-    with prefect_api():
+    with prefect_api(home=config.registry.home):
         outcome = training(config=config, refresh_cache=args.refresh_cache)
     print_training_outcome(outcome)
     return 0

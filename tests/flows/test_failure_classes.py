@@ -319,10 +319,15 @@ MISTAKES = {
         "{file} is a file, not a folder",
     ),
     "models list with --home a file": (["models", "list", "--home", "{file}"], CONFIG, "is a file, not a folder"),
-    "train from s3 without s3fs": (
-        ["train", "--data", "s3://bucket/t.csv", "--target", "y"],
+    "train from Google Cloud Storage without gcsfs": (
+        ["train", "--data", "gs://bucket/t.csv", "--target", "y"],
         CONFIG,
-        "data.source: reading s3:// locations needs a package that is not installed: pip install s3fs",
+        "data.source: reading gs:// locations needs a package that is not installed: pip install gcsfs",
+    ),
+    "train into a workspace on Google Cloud Storage without gcsfs": (
+        ["train", "--data", "{train}", "--target", "y", "--home", "gs://bucket/regress"],
+        RUNTIME,
+        "using gs:// locations needs a package that is not installed: pip install gcsfs",
     ),
     "score from https without aiohttp": (
         ["score", "--input", "https://example.com/t.csv", "--output", "{tmp}/o.parquet"],
