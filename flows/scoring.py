@@ -32,9 +32,9 @@ def batch_scoring(params: ScoringConfig) -> ScoreSummary:
 
 @flow(name="partitioned_scoring")
 def partitioned_scoring(params: ScoringConfig, ref: ModelRef) -> ScoreSummary:
-    """Score each input file as its own mapped task, then combine the parts in order."""
+    """Score each file, or range of row groups of a large Parquet file, as a mapped task; combine the parts in order."""
     plan = plan_partitions(params, ref)
-    futures = score_one_partition.map(unmapped(params), unmapped(ref), unmapped(plan), range(len(plan.files)))
+    futures = score_one_partition.map(unmapped(params), unmapped(ref), unmapped(plan), range(len(plan.ranges)))
     try:
         results = [future.result() for future in futures]
     except BaseException:

@@ -359,7 +359,17 @@ class ScoringConfig(_Section):
     batch_rows: int = Field(262_144, ge=1, le=50_000_000, description="Rows per record batch; bounds memory.")
     drift_threshold: float = Field(0.2, ge=0, description="Warn when a feature's PSI exceeds this.")
     task_runner: Literal["local", "dask"] = Field(
-        "local", description="dask scores one partition per file on a Dask cluster."
+        "local",
+        description="dask scores partitions (files, ranges of row groups of large Parquet files) on a Dask cluster.",
+    )
+    partition_rows: int = Field(
+        1_000_000,
+        ge=1,
+        le=1_000_000_000,
+        description=(
+            "A Parquet file is scored in ranges of whole row groups of at least this many rows (and batch_rows): "
+            "dask's partitions; the local run batches the same ranges, so both give the same predictions."
+        ),
     )
     dask_address: str | None = Field(None, description="Scheduler address; none starts a local cluster.")
     dask_workers: int = Field(2, ge=1, le=256, description="Workers of a local Dask cluster.")

@@ -59,12 +59,13 @@ def score_input(params: ScoringConfig, ref: ModelRef) -> ScoreSummary:
         on_invalid=params.on_invalid,
         batch_rows=params.batch_rows,
         precision=params.precision,
+        partition_rows=params.partition_rows,
     )
 
 
 @task(name="plan-partitions", cache_policy=NO_CACHE)
 def plan_partitions(params: ScoringConfig, ref: ModelRef) -> ScoringPlan:
-    """One partition per input file, for a verified package (the model itself loads in the partitions)."""
+    """One partition per file or range of row groups, for a verified package (the model loads in the partitions)."""
     registry = _registry(params, ref)
     package_dir = registry.verify(ref.version)
     plan = plan_scoring(
@@ -75,14 +76,15 @@ def plan_partitions(params: ScoringConfig, ref: ModelRef) -> ScoringPlan:
         on_invalid=params.on_invalid,
         batch_rows=params.batch_rows,
         precision=params.precision,
+        partition_rows=params.partition_rows,
     )
-    get_run_logger().info("scoring %d partitions", len(plan.files))
+    get_run_logger().info("scoring %d partitions of %d file(s)", len(plan.ranges), len(plan.files))
     return plan
 
 
 @task(name="score-partition", cache_policy=NO_CACHE)
 def score_one_partition(params: ScoringConfig, ref: ModelRef, plan: ScoringPlan, index: int) -> PartResult:
-    """Score one input file into its part file."""
+    """Score one file or range of row groups into its part file."""
     return score_partition(_package(params, ref), plan, index)
 
 

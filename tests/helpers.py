@@ -108,6 +108,22 @@ def scoring_input(n_rows: int = 500, *, seed: int = 5) -> pd.DataFrame:
     return df
 
 
+def write_row_groups(df: pd.DataFrame, path: Path, sizes: list[int]) -> Path:
+    """Write `df` as one Parquet file whose row groups hold `sizes` rows, in order."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if sum(sizes) != len(df):
+        raise ValueError(f"row group sizes add up to {sum(sizes)}, the frame has {len(df)} rows")
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    with pq.ParquetWriter(path, table.schema) as writer:
+        start = 0
+        for size in sizes:
+            writer.write_table(table.slice(start, size))
+            start += size
+    return path
+
+
 def make_mixed_table(n_rows: int = 300, *, seed: int = 0) -> pd.DataFrame:
     """A messy table: an id, a numeric, a categorical and a nullable numeric column."""
     rng = np.random.default_rng(seed)

@@ -41,11 +41,20 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         help="warn when a feature's PSI exceeds this",
     )
     score.add_argument(
-        "--task-runner", choices=["local", "dask"], default="local", help="dask: one mapped task per input file"
+        "--task-runner",
+        choices=["local", "dask"],
+        default="local",
+        help="dask: one mapped task per file, or per range of row groups of a large Parquet file",
     )
     score.add_argument("--dask-address", help="Dask scheduler address (default: a local cluster)")
     score.add_argument(
         "--dask-workers", type=int, default=defaults["dask_workers"], help="workers of a local Dask cluster"
+    )
+    score.add_argument(
+        "--partition-rows",
+        type=int,
+        default=defaults["partition_rows"],
+        help="score a Parquet file in ranges of whole row groups of at least N rows (dask's partitions)",
     )
     score.add_argument(
         "--precision",
@@ -71,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
             "task_runner": args.task_runner,
             "dask_address": args.dask_address,
             "dask_workers": args.dask_workers,
+            "partition_rows": args.partition_rows,
             "precision": args.precision,
             "home": absolute_home(args.home),
         }

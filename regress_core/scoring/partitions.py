@@ -1,8 +1,9 @@
-"""Scoring split into partitions (one per input file) that run on separate workers.
+"""Scoring split into partitions that run on separate workers.
 
-Each partition scores its file into a part file; `combine_partitions` then streams the
-parts, in input order, into the final output. Batches restart at each file in both this
-path and the single-process path, so both compute exactly the same predictions.
+A partition is a range of input rows (`FileRange`): a whole file, or whole row groups of a
+large Parquet file. Each partition scores its range into a part file; `combine_partitions`
+then streams the parts, in input order, into the final output. Batches restart at each range
+in both this path and the single-process path, so both compute exactly the same predictions.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pyarrow.parquet as pq
 from regress_core.data.contract import DataContract
 from regress_core.errors import DataError
 from regress_core.registry.package import ModelPackage
+from regress_core.scoring.ranges import DEFAULT_PARTITION_ROWS, FileRange, cut_ranges
 from regress_core.scoring.streaming import (
     READ_OPTIONS,
     PartResult,
@@ -38,9 +40,10 @@ from regress_core.scoring.writers import AtomicParquet, RejectedRows
 
 @dataclass(frozen=True)
 class ScoringPlan:
-    """What a partitioned scoring job will read and write."""
+    """What a partitioned scoring job will read and write: one part file per range."""
 
     files: list[str]
+    ranges: list[FileRange]
     input_sha256: str
     output_path: Path
     parts_dir: Path
@@ -64,8 +67,13 @@ def plan_scoring(
     on_invalid: str,
     batch_rows: int,
     precision: str = "auto",
+    partition_rows: int = DEFAULT_PARTITION_ROWS,
 ) -> ScoringPlan:
-    """Resolve inputs and the output schema; parts go to a hidden folder beside the output."""
+    """Resolve inputs, their ranges and the output schema; parts go to a hidden folder beside the output.
+
+    A Parquet file is cut into ranges of whole row groups of at least `partition_rows` rows
+    (see `cut_ranges`), exactly as `score` batches it.
+    """
     check_options(on_invalid, batch_rows, keep)
     output_path = check_output_path(output)
     files = expand_inputs(input_location)
@@ -74,25 +82,26 @@ def plan_scoring(
     parts_dir = output_path.parent / f".{output_path.name}.parts-{time.time_ns()}"
     started = time.time()
     return ScoringPlan(
-        files,
-        inputs_sha256(files),
-        output_path,
-        parts_dir,
-        output_schema(files, keep, contract),
-        keep,
-        on_invalid,
-        batch_rows,
-        started,
-        precision,
+        files=files,
+        input_sha256=inputs_sha256(files),
+        output_path=output_path,
+        parts_dir=parts_dir,
+        schema=output_schema(files, keep, contract),
+        ranges=cut_ranges(files, batch_rows=batch_rows, partition_rows=partition_rows),
+        keep=keep,
+        on_invalid=on_invalid,
+        batch_rows=batch_rows,
+        started=started,
+        precision=precision,
     )
 
 
 def score_partition(package: ModelPackage, plan: ScoringPlan, index: int) -> PartResult:
-    """Score input file `index` of the plan into its part file."""
+    """Score range `index` of the plan into its part file."""
     with AtomicParquet(plan.part_path(index), writer_schema(plan.schema), shown_as=plan.output_path) as out:
         return score_stream(
             package,
-            [plan.files[index]],
+            [plan.ranges[index]],
             out.writer,
             keep=plan.keep,
             on_invalid=plan.on_invalid,
@@ -115,7 +124,7 @@ def combine_partitions(package: ModelPackage, plan: ScoringPlan, results: list[P
     rejected = RejectedRows(plan.output_path)
     try:
         with AtomicParquet(plan.output_path, writer_schema(plan.schema), replaces=(rejected.path,)) as out:
-            for index in range(len(plan.files)):
+            for index in range(len(plan.ranges)):
                 for batch in pq.ParquetFile(plan.part_path(index), **READ_OPTIONS).iter_batches():
                     out.writer.write_batch(batch)
             out.metadata = output_metadata(package, plan.input_sha256, total.rows_scored, total.precision)

@@ -38,6 +38,7 @@ from regress_core.objectstore import is_remote
 from regress_core.registry.package import ModelPackage
 from regress_core.registry.store import utc_now
 from regress_core.scoring.checks import check_batch
+from regress_core.scoring.ranges import DEFAULT_PARTITION_ROWS, FileRange, cut_ranges
 from regress_core.scoring.uploads import RemoteOutput
 from regress_core.scoring.writers import AtomicParquet, RejectedRows, rejected_path_for
 
@@ -96,7 +97,12 @@ def inputs_sha256(files: list[str]) -> str:
 
 
 def iter_batches(
-    path: str, *, columns: list[str], batch_rows: int, text_columns: Collection[str] = ()
+    path: str,
+    *,
+    columns: list[str],
+    batch_rows: int,
+    text_columns: Collection[str] = (),
+    row_groups: list[int] | None = None,
 ) -> Iterator[pa.RecordBatch | pd.DataFrame]:
     """Yield batches of the needed columns of one CSV or Parquet file.
 
@@ -106,6 +112,7 @@ def iter_batches(
         batch_rows: Rows per batch.
         text_columns: CSV columns read as text, exactly as written (`00123` stays `00123`);
             Parquet columns keep the types the file gives them.
+        row_groups: The Parquet row groups to read (a `FileRange`'s), or None for the whole file.
     """
     try:
         with fsspec.open(path, "rb") as handle:
@@ -117,7 +124,7 @@ def iter_batches(
                 parquet = pq.ParquetFile(handle, **READ_OPTIONS)
                 require_unique_columns(parquet.schema_arrow.names, path)
                 require_present(parquet.schema_arrow.names, columns, path)
-                yield from parquet.iter_batches(batch_size=batch_rows, columns=columns)
+                yield from parquet.iter_batches(batch_size=batch_rows, columns=columns, row_groups=row_groups)
                 return
             handle.seek(0)
             text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
@@ -266,7 +273,7 @@ def _rejected_table(frame: pd.DataFrame, mask: np.ndarray, reasons: np.ndarray, 
 
 def score_stream(
     package: ModelPackage,
-    files: list[str],
+    ranges: list[FileRange],
     writer: pq.ParquetWriter,
     *,
     keep: list[str],
@@ -275,7 +282,10 @@ def score_stream(
     schema: pa.Schema,
     precision: str = "auto",
 ) -> PartResult:
-    """Score every batch of `files` in order and append predictions to `writer`, timing each phase."""
+    """Score every batch of `ranges` in order and append predictions to `writer`, timing each phase.
+
+    Batches restart at the start of each range, so a range scores alike whichever run reads it.
+    """
     contract = package.contract
     features = contract.feature_names
     columns = list(dict.fromkeys(keep + features))
@@ -285,10 +295,12 @@ def score_stream(
         drift=DriftCounter(package.metadata.get("feature_profile", {})), precision=str(dtype).removeprefix("torch.")
     )
     seconds = result.seconds
-    for path in files:
-        first_row = 0
+    for part in ranges:
+        path, first_row = part.path, part.first_row
         clock = time.perf_counter()
-        for batch in iter_batches(path, columns=columns, batch_rows=batch_rows, text_columns=passed_through):
+        for batch in iter_batches(
+            path, columns=columns, batch_rows=batch_rows, text_columns=passed_through, row_groups=part.row_groups
+        ):
             clock = _lap(seconds, "read", clock)
             frame = _as_frame(batch)
             checked = check_batch(frame, contract)
@@ -455,6 +467,7 @@ def score(
     on_invalid: str = "fail",
     batch_rows: int = DEFAULT_BATCH_ROWS,
     precision: str = "auto",
+    partition_rows: int = DEFAULT_PARTITION_ROWS,
 ) -> ScoreSummary:
     """Score an input file, folder or glob into one predictions Parquet file.
 
@@ -467,6 +480,9 @@ def score(
             valid rows and writes the rejected ones, with reasons, beside the output.
         batch_rows: Rows per record batch; bounds memory.
         precision: "auto", "float32" or "bfloat16" (see `scoring_precision`).
+        partition_rows: A Parquet file is batched in ranges of whole row groups of at least
+            this many rows, the partitions of the Dask path (see `cut_ranges`), so that both
+            paths give the same predictions.
 
     Raises:
         DataValidationError: with on_invalid="fail", when a row breaks the contract.
@@ -483,6 +499,7 @@ def score(
             on_invalid=on_invalid,
             batch_rows=batch_rows,
             precision=precision,
+            partition_rows=partition_rows,
             started=started,
             url=upload.url if upload else None,
         )
@@ -506,6 +523,7 @@ def _score_into(
     on_invalid: str,
     batch_rows: int,
     precision: str,
+    partition_rows: int,
     started: float,
     url: str | None,
 ) -> ScoreSummary:
@@ -518,10 +536,11 @@ def _score_into(
     rejected = RejectedRows(output_path)
     try:
         schema = output_schema(files, keep, package.contract)
+        ranges = cut_ranges(files, batch_rows=batch_rows, partition_rows=partition_rows)
         with AtomicParquet(output_path, writer_schema(schema), replaces=(rejected.path,)) as out:
             result = score_stream(
                 package,
-                files,
+                ranges,
                 out.writer,
                 keep=keep,
                 on_invalid=on_invalid,

@@ -2,7 +2,9 @@
 
 import asyncio
 
+import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, TaskRunFilter
@@ -11,7 +13,7 @@ from prefect.client.schemas.sorting import ArtifactSort
 from flows.scoring import batch_scoring
 from regress_core.config import ScoringConfig
 from regress_core.errors import DataValidationError
-from tests.helpers import scoring_input
+from tests.helpers import scoring_input, write_row_groups
 
 
 @pytest.fixture
@@ -65,3 +67,23 @@ def test_dask_path_failure_leaves_no_output(trained_home, parts, tmp_path):
         batch_scoring(params=params(trained_home, parts, tmp_path / "out.parquet", task_runner="dask"))
     assert not (tmp_path / "out.parquet").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_dask_path_shares_one_large_parquet_file_and_equals_local_path(trained_home, tmp_path, caplog):
+    rows = scoring_input(900)
+    rows.loc[[5, 310, 777], "a"] = [np.nan, 1e9, np.nan]
+    source = write_row_groups(rows, tmp_path / "big.parquet", [200, 100, 150, 150, 250, 50])
+    extra = {"on_invalid": "drop", "partition_rows": 300}
+    local = batch_scoring(params=params(trained_home, source, tmp_path / "out" / "local.parquet", **extra))
+    caplog.clear()
+    dask = batch_scoring(
+        params=params(
+            trained_home, source, tmp_path / "out" / "dask.parquet", task_runner="dask", dask_workers=2, **extra
+        )
+    )
+    assert "scoring 3 partitions of 1 file(s)" in caplog.text
+    assert pq.read_table(dask.output_path).equals(pq.read_table(local.output_path))
+    assert pq.read_table(dask.rejected_path).equals(pq.read_table(local.rejected_path))
+    assert pq.read_table(dask.rejected_path).column("row_number").to_pylist() == [5, 310, 777]
+    assert (dask.files, dask.rows_scored, dask.rows_rejected) == (1, 897, 3)
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
