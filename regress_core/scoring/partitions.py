@@ -4,12 +4,19 @@ A partition is a range of input rows (`FileRange`): a whole file, or whole row g
 large Parquet file. Each partition scores its range into a part file; `combine_partitions`
 then streams the parts, in input order, into the final output. Batches restart at each range
 in both this path and the single-process path, so both compute exactly the same predictions.
+
+With an object-storage output, workers on other machines upload their part files under a
+hidden prefix beside the output key, and the combining step streams them from there into
+the output object (written locally and uploaded whole, see `uploads`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +25,7 @@ import pyarrow.parquet as pq
 
 from regress_core.data.contract import DataContract
 from regress_core.errors import DataError
+from regress_core.objectstore import ObjectFolder, is_remote
 from regress_core.registry.package import ModelPackage
 from regress_core.scoring.ranges import DEFAULT_PARTITION_ROWS, FileRange, cut_ranges
 from regress_core.scoring.streaming import (
@@ -35,6 +43,7 @@ from regress_core.scoring.streaming import (
     summarize,
     writer_schema,
 )
+from regress_core.scoring.uploads import RemoteOutput, check_output_url
 from regress_core.scoring.writers import AtomicParquet, RejectedRows
 
 
@@ -53,9 +62,17 @@ class ScoringPlan:
     batch_rows: int
     started: float
     precision: str = "auto"
+    output_url: str | None = None  # an object-storage output; its parts go under `parts_url`
+    parts_url: str | None = None
+
+    def part_name(self, index: int) -> str:
+        return f"part-{index:05d}.parquet"
 
     def part_path(self, index: int) -> Path:
-        return self.parts_dir / f"part-{index:05d}.parquet"
+        return self.parts_dir / self.part_name(index)
+
+    def parts_folder(self) -> ObjectFolder | None:
+        return ObjectFolder(self.parts_url) if self.parts_url else None
 
 
 def plan_scoring(
@@ -75,11 +92,13 @@ def plan_scoring(
     (see `cut_ranges`), exactly as `score` batches it.
     """
     check_options(on_invalid, batch_rows, keep)
-    output_path = check_output_path(output)
+    output_url = check_output_url(output) if is_remote(output) else None
+    output_path = Path(output) if output_url else check_output_path(output)
     files = expand_inputs(input_location)
-    check_not_an_input(output_path, files)
+    check_not_an_input(output_path, files, url=output_url)
     keep = list(dict.fromkeys(keep))
-    parts_dir = output_path.parent / f".{output_path.name}.parts-{time.time_ns()}"
+    parts_name = f".{output_path.name}.parts-{time.time_ns()}"
+    parts_dir = output_path.parent / parts_name
     started = time.time()
     return ScoringPlan(
         files=files,
@@ -93,12 +112,25 @@ def plan_scoring(
         batch_rows=batch_rows,
         started=started,
         precision=precision,
+        output_url=output_url,
+        parts_url=f"{output_url.rsplit('/', 1)[0]}/{parts_name}" if output_url else None,
     )
 
 
 def score_partition(package: ModelPackage, plan: ScoringPlan, index: int) -> PartResult:
-    """Score range `index` of the plan into its part file."""
-    with AtomicParquet(plan.part_path(index), writer_schema(plan.schema), shown_as=plan.output_path) as out:
+    """Score range `index` of the plan into its part file (uploaded, for an object-storage output)."""
+    folder = plan.parts_folder()
+    if folder is None:
+        return _score_part(package, plan, index, plan.part_path(index))
+    with tempfile.TemporaryDirectory(prefix="regress-part-") as tmp:
+        local = Path(tmp) / plan.part_name(index)
+        result = _score_part(package, plan, index, local)
+        folder.put_file(local, plan.part_name(index))
+    return result
+
+
+def _score_part(package: ModelPackage, plan: ScoringPlan, index: int, path: Path) -> PartResult:
+    with AtomicParquet(path, writer_schema(plan.schema), shown_as=plan.output_path) as out:
         return score_stream(
             package,
             [plan.ranges[index]],
@@ -111,6 +143,15 @@ def score_partition(package: ModelPackage, plan: ScoringPlan, index: int) -> Par
         )
 
 
+def _part_batches(plan: ScoringPlan, index: int) -> Iterator[pa.RecordBatch]:
+    folder = plan.parts_folder()
+    if folder is None:
+        yield from pq.ParquetFile(plan.part_path(index), **READ_OPTIONS).iter_batches()
+        return
+    with folder.fs.open(f"{folder.path}/{plan.part_name(index)}", "rb") as handle:
+        yield from pq.ParquetFile(handle, **READ_OPTIONS).iter_batches()
+
+
 def combine_partitions(package: ModelPackage, plan: ScoringPlan, results: list[PartResult]) -> ScoreSummary:
     """Concatenate part files in input order into the output, atomically; remove the parts."""
     total = PartResult(drift=results[0].drift)
@@ -121,22 +162,36 @@ def combine_partitions(package: ModelPackage, plan: ScoringPlan, results: list[P
     if total.rows_in == 0:
         discard_parts(plan)
         raise DataError(f"no rows to score in {', '.join(plan.files)}")
-    rejected = RejectedRows(plan.output_path)
+    upload = RemoteOutput(plan.output_url) if plan.output_url else None
     try:
-        with AtomicParquet(plan.output_path, writer_schema(plan.schema), replaces=(rejected.path,)) as out:
+        summary = _combine_into(package, plan, total, upload.local if upload else plan.output_path)
+        if upload is not None:
+            rejected = upload.publish(Path(summary.rejected_path) if summary.rejected_path else None)
+            summary = dataclasses.replace(
+                summary, output_path=upload.url, rejected_path=rejected, seconds=time.time() - plan.started
+            )
+    finally:
+        discard_parts(plan)
+        if upload is not None:
+            upload.discard()
+    return summary
+
+
+def _combine_into(package: ModelPackage, plan: ScoringPlan, total: PartResult, output_path: Path) -> ScoreSummary:
+    rejected = RejectedRows(output_path)
+    try:
+        with AtomicParquet(output_path, writer_schema(plan.schema), replaces=(rejected.path,)) as out:
             for index in range(len(plan.ranges)):
-                for batch in pq.ParquetFile(plan.part_path(index), **READ_OPTIONS).iter_batches():
+                for batch in _part_batches(plan, index):
                     out.writer.write_batch(batch)
             out.metadata = output_metadata(package, plan.input_sha256, total.rows_scored, total.precision)
             rejected.write(total.rejected)
     except BaseException:
         rejected.discard()
         raise
-    finally:
-        discard_parts(plan)
     return summarize(
         total,
-        output_path=plan.output_path,
+        output_path=output_path,
         rejected=rejected.publish(),
         files=plan.files,
         package=package,
@@ -146,4 +201,8 @@ def combine_partitions(package: ModelPackage, plan: ScoringPlan, results: list[P
 
 
 def discard_parts(plan: ScoringPlan) -> None:
+    folder = plan.parts_folder()
+    if folder is not None:
+        folder.remove(folder.keys())
+        return
     shutil.rmtree(plan.parts_dir, ignore_errors=True)

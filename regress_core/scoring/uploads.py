@@ -34,10 +34,8 @@ class RemoteOutput:
     """
 
     def __init__(self, url: str) -> None:
-        self.url = url.rstrip("/")
+        self.url = check_output_url(url)
         parent, self.name = posixpath.split(self.url)
-        if not self.name.lower().endswith(PARQUET_SUFFIXES) or "://" not in parent:
-            raise ConfigError(f"--output must name a Parquet object (.parquet), got {url}")
         self.folder = ObjectFolder(parent)
         self.rejected_name = self.name.rsplit(".", 1)[0] + ".rejected.parquet"
         staging_root = local_cache_root() / "scoring"
@@ -62,6 +60,15 @@ class RemoteOutput:
 
     def discard(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def check_output_url(url: str) -> str:
+    """An output URL that names a Parquet object, without a trailing slash."""
+    url = url.rstrip("/")
+    parent, name = posixpath.split(url)
+    if not name.lower().endswith(PARQUET_SUFFIXES) or "://" not in parent:
+        raise ConfigError(f"--output must name a Parquet object (.parquet), got {url}")
+    return url
 
 
 def clear_stale_staging(root: Path) -> None:

@@ -10,9 +10,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from regress_core.errors import ConfigError, DataValidationError
+from regress_core.objectstore import ObjectFolder
 from regress_core.registry.package import load_package
+from regress_core.scoring.partitions import combine_partitions, plan_scoring, score_partition
 from regress_core.scoring.streaming import score
-from tests.helpers import model_registry, scoring_input
+from tests.helpers import model_registry, scoring_input, write_row_groups
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +97,21 @@ def test_an_output_url_that_cannot_be_used_is_refused(package, bucket, output, m
     with pytest.raises(ConfigError, match=message):
         score(package, input_location=f"{bucket}/in/rows.parquet", output=output.format(bucket=bucket))
     assert read_object(f"{bucket}/in/rows.parquet").num_rows == 20
+
+
+def test_partitions_upload_their_parts_and_combine_into_the_same_object_as_one_process(tmp_path, package, bucket):
+    rows = scoring_input(900)
+    rows.loc[[5, 700], "a"] = np.nan
+    source = str(write_row_groups(rows, tmp_path / "grouped.parquet", [300, 300, 300]))
+    options = {"keep": ["id"], "on_invalid": "drop", "batch_rows": 64, "partition_rows": 300}
+    plan = plan_scoring(
+        input_location=source, output=f"{bucket}/out/pred.parquet", contract=package.contract, **options
+    )
+    assert len(plan.ranges) == 3 and plan.parts_url.startswith(f"{bucket}/out/.pred.parquet.parts-")
+    results = [score_partition(package, plan, index) for index in range(len(plan.ranges))]
+    assert len(ObjectFolder(plan.parts_url).keys()) == 3  # what workers elsewhere would see
+    summary = combine_partitions(package, plan, results)
+    local = score(package, input_location=source, output=str(tmp_path / "pred.parquet"), **options)
+    assert read_object(summary.output_path).equals(pq.read_table(tmp_path / "pred.parquet"))
+    assert read_object(summary.rejected_path).equals(pq.read_table(local.rejected_path))
+    assert ObjectFolder(plan.parts_url).keys() == []  # parts removed
