@@ -5,20 +5,30 @@ sends itself SIGKILL when it reaches that point, exactly as a crash or `kill -9`
 Unset (always, in normal use), a failpoint costs one dictionary lookup.
 
 Points: `train:epoch` (after the first validation check of a network), `publish:staged` (package fully
-staged, not yet renamed into versions/), `publish:renamed` (version visible, not yet gated),
-`gate:locked` (registry lock held, champion not yet switched), `gate:switched` (champion
-pointer switched, audit history not yet appended).
+staged, not yet renamed into versions/), `publish:uploading` (object storage: after each file of a
+version is uploaded, before its manifest), `publish:renamed` (version visible, not yet gated),
+`gate:locked` (registry lock held, champion not yet switched), `promote:locked` (the same for a
+manual promote or rollback), `gate:switched` (champion pointer switched, audit history not yet
+appended), `score:writing` (the first batch of predictions written, the output not complete).
+
+REGRESS_FAILPOINT_PAUSE=`name=seconds` makes the process wait there instead, so a test can
+start a second run while the first holds, say, the promotion lock.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 
 ENV = "REGRESS_FAILPOINT"
+PAUSE_ENV = "REGRESS_FAILPOINT_PAUSE"
 
 
 def failpoint(name: str) -> None:
-    """Kill this process with SIGKILL if REGRESS_FAILPOINT names this point."""
+    """Kill this process with SIGKILL if REGRESS_FAILPOINT names this point; pause if REGRESS_FAILPOINT_PAUSE does."""
     if os.environ.get(ENV) == name:
         os.kill(os.getpid(), signal.SIGKILL)
+    pause, _, seconds = os.environ.get(PAUSE_ENV, "").partition("=")
+    if pause == name:
+        time.sleep(float(seconds or 1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from regress_core.errors import ConfigError, RegistryError
+from regress_core.failpoints import failpoint
 from regress_core.registry.store import ModelRegistry
 
 MIN_REASON = 3
@@ -27,6 +28,7 @@ def promote_version(registry: ModelRegistry, version: str, *, reason: str, run: 
     """
     reason = check_reason(reason)
     with registry.lock():
+        failpoint("promote:locked")
         registry.recover()
         registry.verify(version)
         if registry.champion() == version:
@@ -42,6 +44,7 @@ def rollback_champion(registry: ModelRegistry, *, reason: str, run: str | None =
     """
     reason = check_reason(reason)
     with registry.lock():
+        failpoint("promote:locked")
         registry.recover()
         history = registry.history()
         current = registry.champion()

@@ -33,6 +33,7 @@ from regress_core.data.contract import DataContract
 from regress_core.data.tables import CSV_SUFFIXES, PARQUET_SUFFIXES, is_url, require_unique_columns
 from regress_core.errors import ConfigError, DataError, DataValidationError
 from regress_core.evaluation.drift import DriftCounter
+from regress_core.failpoints import failpoint
 from regress_core.model.device import resolve_precision
 from regress_core.objectstore import is_remote
 from regress_core.registry.package import ModelPackage
@@ -321,6 +322,7 @@ def score_stream(
             prediction = package.predict(numeric, precision=dtype) if len(numeric) else np.empty(0)
             clock = _lap(seconds, "model", clock)
             writer.write_table(_output_table(batch, numeric, rows, prediction, schema, path))
+            failpoint("score:writing")
             clock = _lap(seconds, "write", clock)
             result.drift.update(numeric)
             for name, count in package.preprocessor.count_unseen(numeric).items():
