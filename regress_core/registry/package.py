@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import importlib.metadata
 import os
 import platform
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,9 +147,9 @@ def load_package(registry: ModelRegistry, version: str) -> ModelPackage:
     )
 
 
-@functools.lru_cache(maxsize=4)
-def _load_verified(root: str, name: str, version: str, manifest_sha256: str) -> ModelPackage:
-    return load_package(ModelRegistry(root, name), version)
+_LOADED: dict[tuple[str, str, str, str], ModelPackage] = {}
+_LOADING = threading.Lock()
+LOADED_LIMIT = 4
 
 
 def load_package_once(registry: ModelRegistry, version: str) -> ModelPackage:
@@ -157,12 +157,13 @@ def load_package_once(registry: ModelRegistry, version: str) -> ModelPackage:
 
     The manifest's hash is part of the cache key, and `load_package` verifies every file.
     """
-    from regress_core.fileio import sha256_file
-
-    manifest = registry.version_dir(version) / "manifest.json"
-    if not manifest.is_file():
-        raise RegistryError(f"model version {registry.name}@{version} not found in {registry.root}")
-    return _load_verified(str(registry.root), registry.name, version, sha256_file(manifest))
+    key = (str(registry.root), registry.name, version, registry.manifest_sha256(version))
+    with _LOADING:  # threads of one worker share the loaded package
+        if key not in _LOADED:
+            while len(_LOADED) >= LOADED_LIMIT:
+                _LOADED.pop(next(iter(_LOADED)))
+            _LOADED[key] = load_package(registry, version)
+        return _LOADED[key]
 
 
 def describe_version(registry: ModelRegistry, version: str) -> dict[str, Any]:
