@@ -329,10 +329,10 @@ MISTAKES = {
         RUNTIME,
         "using gs:// locations needs a package that is not installed: pip install gcsfs",
     ),
-    "score from https without aiohttp": (
-        ["score", "--input", "https://example.com/t.csv", "--output", "{tmp}/o.parquet"],
+    "score from Azure without adlfs": (
+        ["score", "--input", "abfs://container/t.csv", "--output", "{tmp}/o.parquet"],
         CONFIG,
-        "input: reading https:// locations needs a package that is not installed: pip install aiohttp",
+        "input: reading abfs:// locations needs a package that is not installed: pip install adlfs",
     ),
     "--keep prediction": (
         ["score", "--input", "{tmp}/has-prediction.csv", "--output", "{tmp}/o.parquet", "--keep", "prediction"],

@@ -1,0 +1,220 @@
+"""regress with its workspace in an S3 bucket (SeaweedFS) and a Prefect server on PostgreSQL.
+
+The command-line runs and the two process workers below share only the bucket and the
+server, as separate machines would: each has its own PREFECT_HOME and local cache folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import s3fs
+from prefect import flow
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.deployments import run_deployment
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from regress_core.registry.catalog import Registry
+from tests.helpers import FAST_ARGS, FAST_FEATURES, FAST_GATE, FAST_MODEL, FAST_TRAIN, scoring_input
+from tests.servers.prefect_stack import create_process_pool, process_worker
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def bucket_home(object_store) -> str:
+    return f"s3://{object_store.bucket}/home-{uuid.uuid4().hex[:8]}"
+
+
+def machine(tmp_path: Path, name: str, api_url: str) -> dict[str, str]:
+    """The environment of a command on a machine of its own that uses the shared server and bucket."""
+    return {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "PREFECT_API_URL": api_url,
+        "PREFECT_HOME": str(tmp_path / name / "prefect"),
+        "REGRESS_CACHE_DIR": str(tmp_path / name / "cache"),
+    }
+
+
+def regress(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "regress_cli.main", *args], capture_output=True, text=True, env=env, timeout=600
+    )
+
+
+def put_rows(url: str, df: pd.DataFrame) -> None:
+    with s3fs.S3FileSystem().open(url, "wb") as handle:
+        df.to_parquet(handle, index=False)
+
+
+def read_object(url: str):
+    with s3fs.S3FileSystem().open(url, "rb") as handle:
+        return pq.read_table(handle)
+
+
+def file_metadata(url: str) -> dict[str, str]:
+    with s3fs.S3FileSystem().open(url, "rb") as handle:
+        stored = pq.ParquetFile(handle).metadata.metadata or {}
+    return {key.decode(): value.decode() for key, value in stored.items()}
+
+
+def keys(url: str) -> list[str]:
+    fs = s3fs.S3FileSystem()
+    fs.invalidate_cache()
+    return fs.find(url)
+
+
+def test_train_score_and_list_with_the_workspace_in_the_bucket(
+    bucket_home, object_store, prefect_postgres_server, tmp_path
+):
+    env = {**machine(tmp_path, "a", prefect_postgres_server), "REGRESS_HOME": bucket_home}
+    trained = regress(env, "train", "--data", "linear", *FAST_ARGS)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert "linear@v0001 promoted" in trained.stdout
+
+    rows = scoring_input(300).rename(columns={"a": "x"})[["id", "x"]]
+    source = f"s3://{object_store.bucket}/in/rows-{uuid.uuid4().hex[:8]}.parquet"
+    put_rows(source, rows)
+    output = f"s3://{object_store.bucket}/out/{uuid.uuid4().hex[:8]}/pred.parquet"
+    other = {**machine(tmp_path, "b", prefect_postgres_server), "REGRESS_HOME": bucket_home}
+    scored = regress(other, "score", "--input", source, "--output", output, "--keep", "id")
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    table = read_object(output)
+    assert table.column("id").to_pylist() == rows["id"].tolist()
+    metadata = file_metadata(output)
+    assert (metadata["regress.model"], metadata["regress.model_version"]) == ("linear", "v0001")
+
+    listed = regress(other, "models", "list", "--json")
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    assert [(row["model"], row["version"], row["champion"]) for row in json.loads(listed.stdout)] == [
+        ("linear", "v0001", True)
+    ]
+    # Machine b read the package from the bucket into its own cache; nothing of a's was used.
+    assert list((tmp_path / "b" / "cache" / "packages").iterdir())
+
+
+def test_a_training_run_killed_while_uploading_leaves_no_visible_version(
+    bucket_home, object_store, prefect_postgres_server, tmp_path
+):
+    env = {**machine(tmp_path, "a", prefect_postgres_server), "REGRESS_HOME": bucket_home}
+    killed = regress({**env, "REGRESS_FAILPOINT": "publish:uploading"}, "train", "--data", "linear", *FAST_ARGS)
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    half = [key for key in keys(f"{bucket_home}/registry") if "/versions/v0001/" in key]
+    assert half and not any(key.endswith("manifest.json") for key in half)  # uploaded in part, never sealed
+    listed = regress(env, "models", "list", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout) == [], listed.stderr[-3000:]
+    scored = regress(env, "score", "--input", "x.parquet", "--output", "y.parquet")
+    assert scored.returncode == 4 and "no models yet" in scored.stderr
+
+    again = regress(env, "train", "--data", "linear", *FAST_ARGS)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "linear@v0002 promoted" in again.stdout  # numbered past the unfinished upload
+    assert not [key for key in keys(f"{bucket_home}/registry") if "/versions/v0001/" in key]  # removed under the lock
+
+
+def test_a_scoring_run_killed_while_writing_leaves_nothing_at_the_output_key(
+    bucket_home, object_store, prefect_postgres_server, tmp_path
+):
+    env = {**machine(tmp_path, "a", prefect_postgres_server), "REGRESS_HOME": bucket_home}
+    assert regress(env, "train", "--data", "linear", *FAST_ARGS).returncode == 0
+    source = f"s3://{object_store.bucket}/in/rows-{uuid.uuid4().hex[:8]}.parquet"
+    put_rows(source, scoring_input(2000).rename(columns={"a": "x"})[["id", "x"]])
+    output = f"s3://{object_store.bucket}/out/{uuid.uuid4().hex[:8]}/pred.parquet"
+    killed = regress(
+        {**env, "REGRESS_FAILPOINT": "score:writing"},
+        "score",
+        "--input",
+        source,
+        "--output",
+        output,
+        "--batch-rows",
+        "100",
+    )
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    assert keys(output.rsplit("/", 1)[0]) == []
+    done = regress(env, "score", "--input", source, "--output", output, "--batch-rows", "100")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert read_object(output).num_rows == 2000
+
+
+def training_config(home: str, seed: int) -> dict:
+    return {
+        "data": {"source": "linear"},
+        "train": {**FAST_TRAIN, "max_epochs": 10, "seed": seed},
+        "model": FAST_MODEL,
+        "features": FAST_FEATURES,
+        "gate": FAST_GATE,
+        "registry": {"home": home},
+    }
+
+
+def test_two_workers_share_only_the_server_and_the_bucket(bucket_home, object_store, prefect_postgres_server, tmp_path):
+    api = prefect_postgres_server
+    for pool in ("machine-a", "machine-b"):
+        create_process_pool(api, pool)
+    with temporary_settings({PREFECT_API_URL: api}):
+        for name, entrypoint in (
+            ("training", "flows/training.py:training"),
+            ("scoring", "flows/scoring.py:batch_scoring"),
+        ):
+            deployable = flow.from_source(source=str(ROOT), entrypoint=entrypoint)
+            deployable.deploy(name=f"{name}-a", work_pool_name="machine-a", print_next_steps=False)
+            deployable.deploy(name=f"{name}-b", work_pool_name="machine-b", print_next_steps=False)
+        # Each promotion holds the lock a few seconds, so the two runs below overlap there.
+        pause = {"REGRESS_FAILPOINT_PAUSE": "gate:locked=3"}
+        a, b = (tmp_path / "a", tmp_path / "b")
+        for folder in (a, b):
+            folder.mkdir()
+        with (
+            process_worker(api, "machine-a", a, a / "prefect", {**pause, "REGRESS_CACHE_DIR": str(a / "cache")}),
+            process_worker(api, "machine-b", b, b / "prefect", {**pause, "REGRESS_CACHE_DIR": str(b / "cache")}),
+        ):
+            nightly = run_deployment("training/training-a", parameters={"config": training_config(bucket_home, 0)})
+            assert nightly.state.is_completed(), nightly.state
+
+            source = f"s3://{object_store.bucket}/in/rows-{uuid.uuid4().hex[:8]}.parquet"
+            put_rows(source, scoring_input(500).rename(columns={"a": "x"})[["id", "x"]])
+            output = f"s3://{object_store.bucket}/out/{uuid.uuid4().hex[:8]}/pred.parquet"
+            params = {"input": source, "output": output, "home": bucket_home, "keep": ["id"]}
+            scoring = run_deployment("batch_scoring/scoring-b", parameters={"params": params})
+            assert scoring.state.is_completed(), scoring.state
+            table = read_object(output)
+            assert table.num_rows == 500 and file_metadata(output)["regress.model_version"] == "v0001"
+
+            # Two retrains started at once, one on each machine, each publishing and gating.
+            runs: dict[str, object] = {}
+
+            def train_on(machine_name: str, seed: int) -> None:
+                with temporary_settings({PREFECT_API_URL: api}):  # settings do not cross threads
+                    runs[machine_name] = run_deployment(
+                        f"training/training-{machine_name}", parameters={"config": training_config(bucket_home, seed)}
+                    )
+
+            threads = [threading.Thread(target=train_on, args=args) for args in (("a", 1), ("b", 2))]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    assert sorted(runs) == ["a", "b"]
+    assert all(run.state.is_completed() for run in runs.values()), {name: run.state for name, run in runs.items()}
+
+    model = Registry(f"{bucket_home}/registry").model("linear")
+    assert model.versions() == ["v0001", "v0002", "v0003"]  # one number each, none lost or shared
+    history = model.history()
+    for before, after in zip(history, history[1:], strict=False):
+        assert after["previous"] == before["version"], history  # every switch saw the one before it
+    assert model.champion() == history[-1]["version"]
+    assert all(model.decisions(version) for version in ("v0002", "v0003"))  # both candidates were gated
+    with SyncPrefectClient(api) as client:  # the lock both machines took: the server's one-slot limit
+        limit = client.read_global_concurrency_limit_by_name(Registry(f"{bucket_home}/registry").lock_name("linear"))
+    assert (limit.limit, limit.active_slots) == (1, 0)
