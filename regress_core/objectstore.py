@@ -106,6 +106,11 @@ class ObjectFolder:
             self.fs.put_file(str(local), self._full(key))
         self.fs.invalidate_cache(self.path)
 
+    def put_tree(self, local: Path, prefix: str) -> None:
+        """Upload every file under a local folder below `prefix`, one object each."""
+        for path in sorted(p for p in local.rglob("*") if p.is_file()):
+            self.put_file(path, f"{prefix}/{path.relative_to(local).as_posix()}")
+
     def get_file(self, key: str, local: str | Path) -> None:
         with remote_errors(self.url_of(key), "read"):
             self.fs.get_file(self._full(key), str(local))

@@ -33,6 +33,7 @@ from regress_core.data.tables import is_url
 from regress_core.data.validation import validate_frame
 from regress_core.errors import ConfigError, DataValidationError
 from regress_core.fileio import atomic_write_text, sha256_file
+from regress_core.objectstore import ObjectFolder
 from regress_core.pipeline.records import (
     ScaledTables,
     SplitTables,
@@ -108,9 +109,10 @@ def validate(raw: TableRef, data: DataConfig, ws: Workspace) -> ValidatedTable:
     df = df.drop(columns=[name for name in df.columns if name in left_out])
     docs_dir = ws.reports_dir / "validation" / key
     report = validate_frame(df, contract, docs_dir=docs_dir)
+    shown = publish_report(ws, docs_dir, report.docs_path)
     if not report.success:
         raise DataValidationError(
-            f"data validation failed: {report.summary()} (report: {report.docs_path})",
+            f"data validation failed: {report.summary()} (report: {shown})",
             report=report,
             contract_name=contract.name,
         )
@@ -124,7 +126,17 @@ def validate(raw: TableRef, data: DataConfig, ws: Workspace) -> ValidatedTable:
         key=key,
         home=str(ws.root),
         inferred=describe_contract(contract) if default_contract(data.source) is None and not data.contract else None,
+        docs_url=shown if ws.url else None,
     )
+
+
+def publish_report(ws: Workspace, docs_dir: Path, docs_path: Path | None) -> str | None:
+    """Where a person finds a validation report: for a workspace in object storage, uploaded there."""
+    if docs_path is None or ws.url is None:
+        return None if docs_path is None else str(docs_path)
+    prefix = docs_dir.relative_to(ws.root).as_posix()
+    ObjectFolder(ws.url).put_tree(docs_dir, prefix)
+    return f"{ws.url}/{prefix}/{docs_path.relative_to(docs_dir).as_posix()}"
 
 
 def split_key(validated: ValidatedTable, split: SplitConfig) -> str:

@@ -76,6 +76,7 @@ class ValidatedTable:
     key: str
     home: str
     inferred: str | None = None  # what was inferred, when no contract was given
+    docs_url: str | None = None  # the report's copy in a workspace in object storage
 
     @property
     def contract_path(self) -> str:
@@ -83,6 +84,9 @@ class ValidatedTable:
 
     @property
     def docs_path(self) -> str | None:
+        """Where a person finds the report: its object for a remote workspace, else its local file."""
+        if self.docs_url:
+            return self.docs_url
         return _resolve(self.home, self.docs_file) if self.docs_file else None
 
     def hashed_files(self) -> dict[str, str]:

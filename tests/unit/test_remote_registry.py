@@ -9,7 +9,7 @@ import fsspec
 import pytest
 
 from regress_core.config import build_config
-from regress_core.errors import RegistryError
+from regress_core.errors import DataValidationError, RegistryError
 from regress_core.pipeline.run import train_pipeline
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import Registry
@@ -150,3 +150,18 @@ def test_the_whole_pipeline_trains_into_a_remote_workspace(url, tmp_path):
     package = load_package(model, ref.version)
     assert package.predict(make_table(20).drop(columns="y")).shape == (20,)
     assert f"registry/models/{ref.model}/champion.json" in objects(url)
+    assert any(key.startswith("reports/validation/") and key.endswith("index.html") for key in objects(url))
+
+
+def test_a_failed_validation_names_the_report_uploaded_to_the_workspace(url, tmp_path):
+    source = tmp_path / "train.csv"
+    make_table(200).to_csv(source, index=False)
+    contract = tmp_path / "contract.yaml"  # a reaches 10 in the table
+    contract.write_text("name: t\ntarget: y\ncolumns:\n  - {name: a, max: 5.0}\n  - {name: b}\n  - {name: y}\n")
+    config = build_config(
+        values=fast_config(url, data={"source": str(source), "target": "y", "contract": str(contract)})
+    )
+    with pytest.raises(DataValidationError, match=rf"report: {url}/reports/validation/\w+/index.html") as failed:
+        train_pipeline(config, locks=thread_lock)
+    report = str(failed.value).rsplit("report: ", 1)[1].rstrip(")")
+    assert report.removeprefix(url + "/") in objects(url)
