@@ -165,19 +165,21 @@ def run_regress(home: str, source: str, output: str, batch_rows: int) -> dict:
 def arithmetic_limit(home: str, batch_rows: int) -> dict:
     """FLOPs per row of the network and the machine's matrix-product rate at the scoring precision."""
     import torch
-    from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
 
+    from regress_core.data.sources import load_source
     from regress_core.scoring.streaming import scoring_precision
 
     package = champion(home)
     precision = scoring_precision("auto", package)
-    flops_per_row = 0
-    for module in package.model.modules():
-        weight = getattr(module, "weight", None)
-        if isinstance(module, nn.Linear):
-            flops_per_row += 2 * module.in_features * module.out_features
-        elif weight is not None and weight.dim() == 3 and not isinstance(module, nn.Embedding):
-            flops_per_row += 2 * weight.numel()  # batched (per-member or per-feature) products
+    # Count the products of one forward pass as torch runs it (every ensemble member's included).
+    sample = torch.as_tensor(
+        package.preprocessor.transform_features(load_source("california_housing").head(1024), view=package.spec.view),
+        dtype=torch.float32,
+    )
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        package.model.eval()(sample)
+    flops_per_row = counter.get_total_flops() // len(sample)
     x = torch.randn(batch_rows // 16, 256)
     w = torch.randn(256, 256)
     with torch.inference_mode(), torch.autocast("cpu", dtype=precision, enabled=precision != torch.float32):
