@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 from typing import TYPE_CHECKING
 
 from prefect import get_run_logger, task
@@ -60,6 +61,7 @@ def score_input(params: ScoringConfig, ref: ModelRef) -> ScoreSummary:
         batch_rows=params.batch_rows,
         precision=params.precision,
         partition_rows=params.partition_rows,
+        progress=sys.stderr.isatty(),  # a progress bar on a terminal, none in logs
     )
 
 

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 from fsspec.core import url_to_fs
+from tqdm.auto import tqdm
 
 from regress_core.config import PREDICTION_COLUMN
 from regress_core.data.contract import DataContract
@@ -162,6 +163,21 @@ def parquet_schema(path: str) -> pa.Schema | None:
         raise DataError(f"cannot read {path}: {str(exc).splitlines()[0]}") from exc
 
 
+def total_rows(files: list[str]) -> int | None:
+    """The rows of all inputs from their Parquet footers; None when a CSV file's count is unknown."""
+    total = 0
+    for path in files:
+        try:
+            with fsspec.open(path, "rb") as handle:
+                if not (path.lower().endswith(PARQUET_SUFFIXES) or handle.read(4) == b"PAR1"):
+                    return None
+                handle.seek(0)
+                total += pq.ParquetFile(handle).metadata.num_rows
+        except (pa.ArrowException, OSError):
+            return None  # reading the file names the fault
+    return total
+
+
 def require_present(names: list[str], columns: list[str], path: str) -> None:
     missing = [name for name in columns if name not in names]
     if missing:
@@ -282,8 +298,11 @@ def score_stream(
     batch_rows: int,
     schema: pa.Schema,
     precision: str = "auto",
+    bar: tqdm | None = None,
 ) -> PartResult:
     """Score every batch of `ranges` in order and append predictions to `writer`, timing each phase.
+
+    `bar`, when given, advances by the rows of each batch.
 
     Batches restart at the start of each range, so a range scores alike whichever run reads it.
     """
@@ -328,6 +347,8 @@ def score_stream(
             for name, count in package.preprocessor.count_unseen(numeric).items():
                 result.unseen[name] = result.unseen.get(name, 0) + count
             result.rows_in += checked.valid.size
+            if bar is not None:
+                bar.update(checked.valid.size)
             result.rows_scored += len(numeric)
             result.rows_rejected += checked.n_invalid
             first_row += checked.valid.size
@@ -470,6 +491,7 @@ def score(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     precision: str = "auto",
     partition_rows: int = DEFAULT_PARTITION_ROWS,
+    progress: bool = False,
 ) -> ScoreSummary:
     """Score an input file, folder or glob into one predictions Parquet file.
 
@@ -485,6 +507,7 @@ def score(
         partition_rows: A Parquet file is batched in ranges of whole row groups of at least
             this many rows, the partitions of the Dask path (see `cut_ranges`), so that both
             paths give the same predictions.
+        progress: Show a progress bar of rows scored (of all rows, for Parquet inputs) on stderr.
 
     Raises:
         DataValidationError: with on_invalid="fail", when a row breaks the contract.
@@ -504,6 +527,7 @@ def score(
             partition_rows=partition_rows,
             started=started,
             url=upload.url if upload else None,
+            progress=progress,
         )
         if upload is not None:
             rejected = upload.publish(Path(summary.rejected_path) if summary.rejected_path else None)
@@ -528,6 +552,7 @@ def _score_into(
     partition_rows: int,
     started: float,
     url: str | None,
+    progress: bool = False,
 ) -> ScoreSummary:
     """Score into a local file (for an output URL, the file that is uploaded once complete)."""
     files = expand_inputs(input_location)
@@ -539,7 +564,11 @@ def _score_into(
     try:
         schema = output_schema(files, keep, package.contract)
         ranges = cut_ranges(files, batch_rows=batch_rows, partition_rows=partition_rows)
-        with AtomicParquet(output_path, writer_schema(schema), replaces=(rejected.path,)) as out:
+        total = total_rows(files) if progress else None
+        with (
+            AtomicParquet(output_path, writer_schema(schema), replaces=(rejected.path,)) as out,
+            tqdm(total=total, desc="score", unit="rows", unit_scale=True, disable=not progress, leave=False) as bar,
+        ):
             result = score_stream(
                 package,
                 ranges,
@@ -549,6 +578,7 @@ def _score_into(
                 batch_rows=batch_rows,
                 schema=schema,
                 precision=precision,
+                bar=bar,
             )
             if result.rows_in == 0:
                 raise DataError(f"no rows to score in {input_location}")

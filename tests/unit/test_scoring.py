@@ -253,3 +253,11 @@ def test_auto_precision_follows_the_hardware_and_keeps_a_linear_model_in_float32
     assert scoring_precision("auto", linear) == torch.float32
     with pytest.raises(ConfigError, match="precision must be one of auto, float32, bfloat16"):
         scoring_precision("half", package)
+
+
+def test_a_progress_bar_counts_the_rows_of_all_inputs(tmp_path, package, rows, capsys):
+    score(package, input_location=str(tmp_path / "in.parquet"), output=str(tmp_path / "o.parquet"), progress=True)
+    shown = capsys.readouterr().err
+    assert shown.startswith("\rscore:") and "/500 [" in shown and "rows/s" in shown, shown  # cleared when done
+    score(package, input_location=str(tmp_path / "in.parquet"), output=str(tmp_path / "o2.parquet"))
+    assert capsys.readouterr().err == ""
