@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -52,3 +53,21 @@ def trained_home(tmp_path_factory) -> str:
     home = str(tmp_path_factory.mktemp("trained") / "home")
     train_package(home)
     return home
+
+
+@pytest.fixture
+def memory_url(tmp_path, monkeypatch) -> Iterator[str]:
+    """A fresh prefix on fsspec's in-memory filesystem (the object-storage code path), removed afterwards.
+
+    This machine's cache for the remote workspace goes to the test's folder.
+    """
+    import uuid
+
+    import fsspec
+
+    monkeypatch.setenv("REGRESS_CACHE_DIR", str(tmp_path / "cache"))
+    root = f"memory://bucket-{uuid.uuid4().hex}"
+    yield root
+    fs = fsspec.filesystem("memory")
+    if fs.exists(root.removeprefix("memory://")):
+        fs.rm(root.removeprefix("memory://"), recursive=True)

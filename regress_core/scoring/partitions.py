@@ -12,7 +12,6 @@ the output object (written locally and uploaded whole, see `uploads`).
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import tempfile
 import time
@@ -166,10 +165,7 @@ def combine_partitions(package: ModelPackage, plan: ScoringPlan, results: list[P
     try:
         summary = _combine_into(package, plan, total, upload.local if upload else plan.output_path)
         if upload is not None:
-            rejected = upload.publish(Path(summary.rejected_path) if summary.rejected_path else None)
-            summary = dataclasses.replace(
-                summary, output_path=upload.url, rejected_path=rejected, seconds=time.time() - plan.started
-            )
+            summary = upload.publish_summary(summary, plan.started)
     finally:
         discard_parts(plan)
         if upload is not None:

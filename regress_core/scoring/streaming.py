@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import csv
-import dataclasses
 import hashlib
 import io
 import os
@@ -530,10 +529,7 @@ def score(
             progress=progress,
         )
         if upload is not None:
-            rejected = upload.publish(Path(summary.rejected_path) if summary.rejected_path else None)
-            summary = dataclasses.replace(
-                summary, output_path=upload.url, rejected_path=rejected, seconds=time.time() - started
-            )
+            summary = upload.publish_summary(summary, started)
     finally:
         if upload is not None:
             upload.discard()

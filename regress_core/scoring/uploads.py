@@ -10,18 +10,24 @@ local run does with its files.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from regress_core.data.tables import PARQUET_SUFFIXES
 from regress_core.errors import ConfigError
 from regress_core.fileio import process_alive
 from regress_core.objectstore import ObjectFolder
 from regress_core.registry.remote import local_cache_root
+
+if TYPE_CHECKING:
+    from regress_core.scoring.streaming import ScoreSummary
 
 STAGING_PATTERN = re.compile(r"^score-(\d+)-")
 
@@ -47,6 +53,11 @@ class RemoteOutput:
     @property
     def rejected_url(self) -> str:
         return self.folder.url_of(self.rejected_name)
+
+    def publish_summary(self, summary: ScoreSummary, started: float) -> ScoreSummary:
+        """Upload what a local scoring wrote; the summary then names the objects, the upload timed in."""
+        rejected = self.publish(Path(summary.rejected_path) if summary.rejected_path else None)
+        return dataclasses.replace(summary, output_path=self.url, rejected_path=rejected, seconds=time.time() - started)
 
     def publish(self, rejected: Path | None) -> str | None:
         """Upload the output (and its rejected rows); return the rejected rows' URL, if any."""

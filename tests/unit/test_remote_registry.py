@@ -2,7 +2,6 @@
 
 import json
 import threading
-import uuid
 from contextlib import contextmanager
 
 import fsspec
@@ -27,13 +26,8 @@ def thread_lock(name):
 
 
 @pytest.fixture
-def url(tmp_path, monkeypatch):
-    monkeypatch.setenv("REGRESS_CACHE_DIR", str(tmp_path / "cache"))
-    root = f"memory://regress-{uuid.uuid4().hex}"
-    yield root
-    fs = fsspec.filesystem("memory")
-    if fs.exists(root.removeprefix("memory://")):
-        fs.rm(root.removeprefix("memory://"), recursive=True)
+def url(memory_url):
+    return memory_url
 
 
 def stage(registry, payload):
