@@ -204,8 +204,7 @@ class ObjectModelRegistry(ModelRegistry):
                 self.discard_staging(staging_dir)
                 return existing, False
             # Numbered past every prefix, also one a killed upload left without a manifest.
-            numbers = [int(name[1:]) for name in self._names()]
-            version = f"v{(max(numbers) + 1) if numbers else 1:04d}"
+            version = self._next_version()
             for name in sorted(files):
                 self.folder.put_file(staging_dir / name, f"versions/{version}/{name}")
                 failpoint("publish:uploading")

@@ -162,12 +162,16 @@ class ModelRegistry:
             if existing is not None:
                 self.discard_staging(staging_dir)
                 return existing, False
-            numbers = [int(name[1:]) for name in self._names()]
-            version = f"v{(max(numbers) + 1) if numbers else 1:04d}"
+            version = self._next_version()
             os.rename(staging_dir, self.versions_dir / version)
             fsync_dir(self.versions_dir)
         failpoint("publish:renamed")
         return version, True
+
+    def _next_version(self) -> str:
+        """The name after every version folder or prefix, finished or not; callers hold `lock()`."""
+        numbers = [int(name[1:]) for name in self._names()]
+        return f"v{(max(numbers) + 1) if numbers else 1:04d}"
 
     def find(self, package_key: str) -> str | None:
         """The published version whose package key matches, if any."""
