@@ -11,6 +11,7 @@ from regress_core.config import MODEL_NAME_CHARACTERS
 from regress_core.registry.operations import MIN_REASON
 from regress_core.registry.store import VERSION_PATTERN
 from tasks.operations import promote, rollback
+from tasks.storage import apply_storage_block
 
 Reason = Annotated[str, Field(min_length=MIN_REASON, description="Why; recorded in the audit history.")]
 Home = Annotated[str | None, Field(description="Workspace folder; defaults to $REGRESS_HOME, then ./regress-home.")]
@@ -28,10 +29,12 @@ def promote_model(
     home: Home = None,
 ) -> dict[str, Any]:
     """Make a chosen version of a model its champion."""
+    apply_storage_block()
     return promote(model, version, reason, home)
 
 
 @flow(name="rollback_model")
 def rollback_model(reason: Reason, model: Model = None, home: Home = None) -> dict[str, Any]:
     """Make a model's previous champion its champion again."""
+    apply_storage_block()
     return rollback(model, reason, home)

@@ -17,11 +17,13 @@ from tasks.scoring import (
     score_input,
     score_one_partition,
 )
+from tasks.storage import apply_storage_block
 
 
 @flow(name="batch_scoring", log_prints=True)
 def batch_scoring(params: ScoringConfig) -> ScoreSummary:
     """Score a file, folder or glob of rows into one predictions Parquet file."""
+    apply_storage_block()
     ref = resolve_model(params)
     if params.task_runner == "dask":
         summary = partitioned_scoring.with_options(task_runner=dask_runner(params))(params, ref)

@@ -8,6 +8,7 @@ from regress_core.config import RegressConfig
 from regress_core.pipeline.records import TrainingOutcome
 from regress_core.pipeline.workspace import Workspace
 from tasks.runner import StageRunner
+from tasks.storage import apply_storage_block
 from tasks.training import (
     evaluate_model,
     gate_model,
@@ -27,6 +28,7 @@ def training(config: RegressConfig = DEFAULT_CONFIG, refresh_cache: bool = False
     """Train, evaluate and publish a regression model; promote it if it passes the gate."""
     # The UI form and API callers send fields left empty as None; fill them from the preset
     # before any stage keys its cache on them. Idempotent for build_config's result.
+    apply_storage_block()
     config = config.resolved()
     stage = StageRunner(Workspace.at(config.registry.home), refresh=refresh_cache)
     raw = stage(ingest_data, config.data)

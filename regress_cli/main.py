@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -60,6 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def use_storage_block() -> None:
+    """Take object-storage credentials from the Prefect block named by $REGRESS_STORAGE_BLOCK, if set."""
+    if os.environ.get("REGRESS_STORAGE_BLOCK"):
+        from tasks.storage import apply_storage_block
+
+        apply_storage_block()
+
+
 def main(argv: list[str] | None = None) -> int:
     prepare_environment()
     args = build_parser().parse_args(argv)
@@ -68,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         if "home" in args:  # commands that use a workspace
+            use_storage_block()
             check_home(args.home)
         return COMMANDS[args.command](args)
     except RegressError as exc:

@@ -6,11 +6,14 @@ completed (for a multipart upload, once it is completed). Everything regress kee
 storage is built on that one guarantee; see `registry.remote` for the registry's scheme.
 
 Credentials and endpoints come from the filesystem's usual conventions (for S3 the `AWS_*`
-variables, `AWS_ENDPOINT_URL` included); nothing here reads them itself.
+variables, `AWS_ENDPOINT_URL` included), or from options a caller hands to `use_options`
+(the orchestration layer reads them from a Prefect block); nothing here reads them itself.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import posixpath
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +40,21 @@ def filesystem_for(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
         raise StorageError(missing.replace("reading", "using", 1))
     fs, path = fsspec.core.url_to_fs(url)
     return fs, path.rstrip("/")
+
+
+def use_options(protocol: str, options: dict[str, Any]) -> None:
+    """Make `options` the defaults of every `protocol` filesystem this process and its children create.
+
+    They go into fsspec's configuration, which every filesystem constructor reads, and into
+    `FSSPEC_<PROTOCOL>`, from which a child process (a Dask worker) reads it when it starts.
+    Filesystems made before the call are dropped from fsspec's instance cache.
+    """
+    fsspec.config.conf[protocol] = dict(options)
+    os.environ[f"FSSPEC_{protocol.upper()}"] = json.dumps(options)
+    try:
+        fsspec.get_filesystem_class(protocol).clear_instance_cache()
+    except (ImportError, ValueError):  # its package is missing: named when the workspace is used
+        pass
 
 
 @contextmanager

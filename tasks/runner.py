@@ -9,16 +9,20 @@ from typing import Any
 from prefect import Task, get_run_logger
 from prefect.context import get_run_context
 
-from regress_core.pipeline.records import changed_files, rehome
+from regress_core.pipeline.records import rehome
+from regress_core.pipeline.shared_cache import fetch
 from regress_core.pipeline.workspace import Workspace
+from tasks.results import RecordSerializer, result_storage
 
 
 @dataclass
 class StageRunner:
-    """Calls each task with the workspace, persisting results (and cache records) inside it.
+    """Calls each task with the workspace, persisting the records of cached stages inside it.
 
     A cached record is pointed at this workspace's folder (the workspace may have been copied
-    or moved), and a stage whose cached files are missing or changed runs again.
+    or moved). For a workspace in object storage the record may come from another machine:
+    the files it names are fetched from the bucket and checked. A stage whose cached files
+    are still missing or changed runs again.
     """
 
     ws: Workspace
@@ -32,7 +36,7 @@ class StageRunner:
         state = self._run(task, args, refresh=self.refresh)
         result = rehome(state.result(), self.ws.root)
         hit = state.name == "Cached"
-        changed = changed_files(result) if hit else []
+        changed = fetch(result, self.ws) if hit else []
         if changed:
             get_run_logger().warning(
                 "%s: cached file %s is missing or changed; running the stage again", task.name, changed[0]
@@ -46,7 +50,14 @@ class StageRunner:
         return result
 
     def _run(self, task: Task, args: tuple[Any, ...], *, refresh: bool) -> Any:
-        bound = task.with_options(result_storage=self.ws.results_dir, refresh_cache=refresh or None)
+        if task.cache_key_fn is None:
+            bound = task.with_options(persist_result=False)
+        else:
+            bound = task.with_options(
+                result_storage=result_storage(self.ws),
+                result_serializer=RecordSerializer(),
+                refresh_cache=refresh or None,
+            )
         return bound(*args, ws=self.ws, return_state=True)
 
 

@@ -1,4 +1,8 @@
-"""Tasks of the training flow, one per pipeline stage."""
+"""Tasks of the training flow, one per pipeline stage.
+
+A cached stage's task shares its output files with the other machines of a workspace in
+object storage before it returns, so its record is stored only after its files.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from regress_core.errors import DataValidationError, RegressError
 from regress_core.evaluation.report import describe_budget, describe_selection, metrics_rows, selection_rows
 from regress_core.pipeline import data_stages, model_stages
 from regress_core.pipeline.records import Evaluation, ScaledTables, SplitTables, TableRef, TrainedModel, ValidatedTable
+from regress_core.pipeline.shared_cache import share
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import ModelRef, Registry, model_name_for
 from regress_core.registry.gate import Decision, gate_candidate
@@ -45,7 +50,7 @@ def ingest_data(data: DataConfig, *, ws: Workspace) -> TableRef:
     """Snapshot the source table as Parquet."""
     raw = data_stages.ingest(data, ws)
     get_run_logger().info("ingested %d rows from %s (sha256 %s)", raw.rows, data.source, raw.sha256[:12])
-    return raw
+    return share(raw, ws)
 
 
 @task(name="validate", cache_key_fn=lambda _, p: data_stages.validate_key(p["raw"], p["data"]))
@@ -64,7 +69,7 @@ def validate_data(raw: TableRef, data: DataConfig, model: str | None, *, ws: Wor
         key="data-validation",
         description="Great Expectations result",
     )
-    return validated
+    return share(validated, ws)
 
 
 @task(name="split", cache_key_fn=lambda _, p: data_stages.split_key(p["validated"], p["split_config"]))
@@ -74,7 +79,7 @@ def split_data(validated: ValidatedTable, split_config: SplitConfig, *, ws: Work
     get_run_logger().info(
         "split %d / %d / %d rows (train / validation / test)", splits.train.rows, splits.val.rows, splits.test.rows
     )
-    return splits
+    return share(splits, ws)
 
 
 @task(name="scale", cache_key_fn=lambda _, p: data_stages.scale_key(p["splits"], p["validated"], p["features"]))
@@ -82,7 +87,7 @@ def scale_features(
     splits: SplitTables, validated: ValidatedTable, features: FeaturesConfig, *, ws: Workspace
 ) -> ScaledTables:
     """Fit the scaler on train only and scale every part."""
-    return data_stages.scale(splits, validated, features, ws)
+    return share(data_stages.scale(splits, validated, features, ws), ws)
 
 
 @task(name="train", cache_key_fn=lambda _, p: model_stages.train_key(p["scaled"], p["model"], p["train_config"]))
@@ -117,7 +122,7 @@ def train_model(scaled: ScaledTables, model: ModelConfig, train_config: TrainCon
         trained.summary["precision"],
         trained.summary["best_epoch"],
     )
-    return trained
+    return share(trained, ws)
 
 
 @task(name="evaluate", cache_key_fn=lambda _, p: model_stages.evaluate_key(p["trained"], p["scaled"], p["splits"]))
@@ -132,7 +137,7 @@ def evaluate_model(
         key="test-metrics",
         description="Test metrics in target units, next to baselines fitted on the same rows",
     )
-    return evaluation
+    return share(evaluation, ws)
 
 
 @task(name="publish")

@@ -140,6 +140,7 @@ def evaluate(
         plot_files={name: ws.relative(path) for name, path in plots.items()},
         key=key,
         home=str(ws.root),
+        plot_sha256={name: sha256_file(path) for name, path in plots.items()},
     )
 
 

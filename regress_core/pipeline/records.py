@@ -151,7 +151,7 @@ class TrainedModel:
     weights_file: str
     weights_sha256: str
     spec: ModelSpec
-    history: list[dict[str, float]]
+    history: list[dict[str, Any]]  # EpochRecord fields: numbers and the candidate's name
     summary: dict[str, Any]
     key: str
     home: str
@@ -175,10 +175,14 @@ class Evaluation:
     plot_files: dict[str, str] = field(default_factory=dict)
     key: str = ""
     home: str = ""
+    plot_sha256: dict[str, str] = field(default_factory=dict)  # by plot name; empty in records written before
 
     @property
     def plots(self) -> dict[str, str]:
         return {name: _resolve(self.home, file) for name, file in self.plot_files.items()}
+
+    def hashed_files(self) -> dict[str, str]:
+        return {self.plots[name]: sha256 for name, sha256 in self.plot_sha256.items()}
 
 
 def rehome(record: R, home: str | Path) -> R:

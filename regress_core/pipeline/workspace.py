@@ -1,9 +1,9 @@
 """The workspace that holds the registry, stage caches and reports of all runs.
 
 A workspace is a local folder or an fsspec URL (`s3://bucket/regress`). For a URL the
-registry lives at `<url>/registry`, shared by every machine, and what each run only needs
-for itself (stage caches, the orchestrator's results, reports) lives in a local folder of
-this machine named after the URL (see `remote.local_cache_root`).
+registry lives at `<url>/registry`, shared by every machine, stage outputs and their
+records are shared under `<url>/cache` (see `shared_cache`), and each machine works on
+local copies in a folder of its own named after the URL (see `remote.local_cache_root`).
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ class Workspace:
 
     @property
     def results_dir(self) -> Path:
-        """Where the orchestrator persists task results and cache records."""
+        """Where the orchestrator persists stage records of a local workspace (`<url>/cache/results` for a URL)."""
         return self.cache_dir / "results"
 
     @property

@@ -20,6 +20,8 @@ import pytest
 import s3fs
 from prefect import flow
 from prefect.client.orchestration import SyncPrefectClient
+from prefect.client.schemas.actions import BlockDocumentCreate
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -217,4 +219,53 @@ def test_two_workers_share_only_the_server_and_the_bucket(bucket_home, object_st
     assert all(model.decisions(version) for version in ("v0002", "v0003"))  # both candidates were gated
     with SyncPrefectClient(api) as client:  # the lock both machines took: the server's one-slot limit
         limit = client.read_global_concurrency_limit_by_name(Registry(f"{bucket_home}/registry").lock_name("linear"))
+        task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[runs["b"].id])))
     assert (limit.limit, limit.active_slots) == (1, 0)
+    # Machine b's retrain took the data stages that machine a's nightly run left in the bucket.
+    states = {run.name.rsplit("-", 1)[0]: run.state.name for run in task_runs if run.state}
+    assert {stage: states[stage] for stage in ("ingest", "validate", "split", "scale", "train")} == {
+        "ingest": "Cached",
+        "validate": "Cached",
+        "split": "Cached",
+        "scale": "Cached",
+        "train": "Completed",
+    }
+    assert list((b / "cache" / "workspaces").glob("*/cache/split/*/train.parquet"))
+
+
+def test_credentials_from_a_prefect_block_stand_in_for_the_aws_variables(
+    bucket_home, object_store, prefect_postgres_server, tmp_path
+):
+    bare = {key: value for key, value in machine(tmp_path, "a", prefect_postgres_server).items() if key[:4] != "AWS_"}
+    env = {**bare, "REGRESS_HOME": bucket_home}
+    # The endpoint alone, and no keys: the store refuses the unsigned request, in one line.
+    refused = regress({**env, "AWS_ENDPOINT_URL": object_store.env["AWS_ENDPOINT_URL"]}, "models", "list", "--json")
+    assert refused.returncode == 4 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr[-3000:]
+    assert refused.stderr.startswith(f"regress: error: cannot list {bucket_home}/registry")
+
+    name = f"bucket-{uuid.uuid4().hex[:8]}"
+    with SyncPrefectClient(prefect_postgres_server) as client:  # prefect-aws's block type, as the UI offers it
+        kind = client.read_block_type_by_slug("aws-credentials")
+        schema = client.get_most_recent_block_schema_for_block_type(kind.id)
+        assert schema is not None
+        data = {
+            "aws_access_key_id": object_store.env["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": object_store.env["AWS_SECRET_ACCESS_KEY"],
+            "region_name": object_store.env["AWS_REGION"],
+            "aws_client_parameters": {"endpoint_url": object_store.env["AWS_ENDPOINT_URL"]},
+        }
+        client.create_block_document(
+            BlockDocumentCreate(name=name, data=data, block_type_id=kind.id, block_schema_id=schema.id)
+        )
+    env["REGRESS_STORAGE_BLOCK"] = f"aws-credentials/{name}"
+    trained = regress(env, "train", "--data", "linear", *FAST_ARGS)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert "linear@v0001 promoted" in trained.stdout
+    source = f"s3://{object_store.bucket}/in/rows-{uuid.uuid4().hex[:8]}.parquet"
+    put_rows(source, scoring_input(200).rename(columns={"a": "x"})[["id", "x"]])
+    output = f"s3://{object_store.bucket}/out/{uuid.uuid4().hex[:8]}/pred.parquet"
+    scored = regress(env, "score", "--input", source, "--output", output, "--keep", "id")
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    assert read_object(output).num_rows == 200
+    listed = regress(env, "models", "list", "--json")
+    assert [row["version"] for row in json.loads(listed.stdout)] == ["v0001"], listed.stderr[-3000:]

@@ -1,6 +1,7 @@
 """Stage records: files named relative to the workspace, checked against their hashes before use."""
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -84,3 +85,32 @@ def test_changed_weights_are_neither_evaluated_nor_published(config):
     with pytest.raises(DataError, match="cached model weights .* is missing or changed"):
         model_stages.publish(config, validated, splits, scaled, trained, evaluation, ws)
     assert Registry(ws.registry_dir).models() == []
+
+
+def test_every_stage_record_round_trips_through_json(config):
+    from regress_core.pipeline.record_json import dump_record, load_record
+
+    ws = Workspace.at(config.registry.home)
+    validated, splits, scaled = data_stage_records(config, ws)
+    trained = model_stages.train(scaled, config.model, config.train, ws)
+    evaluation = model_stages.evaluate(trained, scaled, splits, validated, ws)
+    for record in (validated.table, validated, splits, scaled, trained, evaluation):
+        assert load_record(dump_record(record)) == record, type(record).__name__
+    odd = replace(evaluation, metrics={"rmse": np.float64("nan"), "rows": np.int64(3)})
+    back = load_record(dump_record(odd))
+    assert np.isnan(back.metrics["rmse"]) and back.metrics["rows"] == 3
+
+
+def test_only_stage_records_are_read_from_json():
+    from regress_core.pipeline.record_json import dump_record, load_record
+
+    with pytest.raises(TypeError, match="not a stage record"):
+        dump_record({"file": "x"})
+    with pytest.raises(ValueError, match="unknown record class 'Popen'"):
+        load_record(b'{"format": "regress-record/1", "record": "Popen", "fields": {"args": "true"}}')
+    with pytest.raises(ValueError, match="no regress-record format marker"):
+        load_record(b'{"record": "TableRef", "fields": {}}')
+    with pytest.raises(ValueError, match="does not fit its fields"):
+        load_record(b'{"format": "regress-record/1", "record": "TableRef", "fields": {"file": "x"}}')
+    with pytest.raises(ValueError, match="not a stage record"):
+        load_record(b"\x80\x04K\x01.")
