@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from prefect._internal.compatibility.async_dispatch import async_dispatch
+from prefect._internal.result_records import ResultRecord
 from prefect.filesystems import RemoteFileSystem
 from prefect.serializers import Serializer
 from prefect.settings import PREFECT_API_URL
@@ -45,15 +46,23 @@ class RecordSerializer(Serializer):  # type: ignore[type-arg]
 def checked_record(content: bytes, where: str) -> bytes:
     """Stored result bytes, refused unless Prefect would read them with `RecordSerializer` alone.
 
+    The stored form must hold just `metadata` and `result` (Prefect also takes a serializer
+    from top-level keys of an older form), and Prefect's own parse of it must pick this serializer.
+
     Raises:
         ValueError: naming the object and the serializer it asks for.
     """
     try:
-        serializer = json.loads(content)["metadata"]["serializer"]
+        stored = json.loads(content)
+        serializer = stored["metadata"]["serializer"]
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"{where} is not a stored stage record") from exc
+    if not isinstance(stored, dict) or set(stored) != {"metadata", "result"}:
+        raise ValueError(f"{where} holds more than a stage record's metadata and result; refused")
     if serializer != {"type": SERIALIZER}:
         raise ValueError(f"{where} asks for serializer {serializer!r}; only {SERIALIZER!r} records are read")
+    if type(ResultRecord.model_validate_json(content).metadata.serializer) is not RecordSerializer:
+        raise ValueError(f"{where} is not read with {SERIALIZER!r}; refused")
     return content
 
 

@@ -5,19 +5,25 @@
 every fsspec filesystem of its protocol in this process and the processes it starts:
 
 - `aws-credentials/<name>` (prefect-aws's block; the package need not be installed here):
-  key, secret, session token, region, and the endpoint URL of its client parameters, for s3://;
+  key, secret, session token or profile, region, and from its client parameters the endpoint
+  URL, certificate verification, SSL and botocore settings, for s3://;
 - `gcp-credentials/<name>`: its service account info (or file), for gs://;
-- `azure-blob-storage-credentials/<name>`: its connection string or account URL, for az:// and abfs://;
+- `azure-blob-storage-credentials/<name>`: its connection string, or the account of its account
+  URL signed for by the machine's Azure identity, for az:// and abfs://;
 - `remote-file-system/<name>` (Prefect's own): its `settings`, for the protocol of its base path.
 
 The block is read through the API, with its secret fields, each time a command or flow
-starts; it needs the server every machine uses (PREFECT_API_URL).
+starts; it needs the server every machine uses (PREFECT_API_URL). Options a caller passes
+to a filesystem itself replace the block's of the same name (`client_kwargs` as a whole).
+Workers of an existing Dask cluster (`--dask-address`) do not start from this process and
+need credentials of their own.
 """
 
 from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
@@ -42,15 +48,22 @@ def fsspec_options(block_type: str, data: dict[str, Any]) -> list[tuple[str, dic
     """
     if block_type == "aws-credentials":
         client = data.get("aws_client_parameters") or {}
+        verify = client.get("verify_cert_path") or client.get("verify")
         options = _present(
             {
                 "key": data.get("aws_access_key_id"),
                 "secret": data.get("aws_secret_access_key"),
                 "token": data.get("aws_session_token"),
                 "profile": data.get("profile_name"),
+                "use_ssl": client.get("use_ssl"),
                 "client_kwargs": _present(
-                    {"region_name": data.get("region_name"), "endpoint_url": client.get("endpoint_url")}
+                    {
+                        "region_name": data.get("region_name"),
+                        "endpoint_url": client.get("endpoint_url"),
+                        "verify": verify,
+                    }
                 ),
+                "config_kwargs": client.get("config"),
             }
         )
         return [("s3", options)]
@@ -58,8 +71,12 @@ def fsspec_options(block_type: str, data: dict[str, Any]) -> list[tuple[str, dic
         token = data.get("service_account_info") or data.get("service_account_file")
         return [("gcs", _present({"token": token, "project": data.get("project")}))]
     if block_type == "azure-blob-storage-credentials":
-        connection, host = data.get("connection_string"), data.get("account_url")
-        options = _present({"connection_string": connection, "account_host": host})
+        connection, url = data.get("connection_string"), str(data.get("account_url") or "")
+        account = urlsplit(url).hostname.split(".", 1)[0] if url and urlsplit(url).hostname else None
+        # With an account and no connection string, the machine's Azure identity signs the requests.
+        options = _present({"connection_string": connection, "account_name": None if connection else account})
+        if "account_name" in options:
+            options["anon"] = False
         return [("az", options), ("abfs", options)]
     if block_type == "remote-file-system":
         basepath = str(data.get("basepath") or "")

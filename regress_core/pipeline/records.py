@@ -182,7 +182,8 @@ class Evaluation:
         return {name: _resolve(self.home, file) for name, file in self.plot_files.items()}
 
     def hashed_files(self) -> dict[str, str]:
-        return {self.plots[name]: sha256 for name, sha256 in self.plot_sha256.items()}
+        plots = self.plots
+        return {plots[name]: sha256 for name, sha256 in self.plot_sha256.items() if name in plots}
 
 
 def rehome(record: R, home: str | Path) -> R:

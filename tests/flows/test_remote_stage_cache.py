@@ -4,6 +4,7 @@ Two machines are two local cache folders (REGRESS_CACHE_DIR) over one bucket pre
 """
 
 import base64
+import hashlib
 import json
 
 import fsspec
@@ -11,6 +12,8 @@ import pytest
 
 from flows.training import training
 from regress_core.config import build_config
+from regress_core.fileio import sha256_file
+from regress_core.pipeline.shared_cache import object_key
 from regress_core.pipeline.workspace import Workspace
 from tests.helpers import fast_config, pickle_payload, skops_payload
 
@@ -47,9 +50,11 @@ def test_a_second_machine_reuses_every_stage_from_the_bucket(memory_url, on_mach
         stored = json.loads(content)
         assert stored["metadata"]["serializer"] == {"type": "regress-record"}
         assert json.loads(stored["result"])["format"] == "regress-record/1"
-    shared = objects(memory_url, "cache")
-    assert any(key.startswith("raw/") for key in shared) and any(key.endswith("preprocessor.skops") for key in shared)
-    assert any(key.startswith("train/") for key in shared) and any(key.endswith("loss_curves.png") for key in shared)
+    # Every file a record names is in the bucket under the name of its content.
+    shared = objects(memory_url, "cache/objects")
+    local = [path for path in a.cache_dir.rglob("*") if path.is_file() and "results" not in path.parts]
+    assert {f"{sha[:2]}/{sha}" for sha in map(sha256_file, local)} <= set(shared)
+    assert all(hashlib.sha256(content).hexdigest() == key.split("/")[1] for key, content in shared.items())
 
     b = on_machine("b")
     assert b.root != a.root and not b.root.exists()
@@ -66,9 +71,12 @@ def test_a_stored_record_that_asks_for_pickle_is_not_loaded(memory_url, on_machi
     run(memory_url)
     marker = tmp_path / "unpickled"
     fs = fsspec.filesystem("memory")
-    for path in fs.find(f"{memory_url}/cache/results"):
+    for index, path in enumerate(fs.find(f"{memory_url}/cache/results")):
         stored = json.loads(fs.cat_file(path))
-        stored["metadata"]["serializer"] = {"type": "pickle"}
+        if index % 2:
+            stored["metadata"]["serializer"] = {"type": "pickle"}
+        else:  # the older form, whose top-level serializer Prefect moves over the metadata's
+            stored["serializer"] = {"type": "pickle"}
         stored["result"] = base64.b64encode(pickle_payload(marker)).decode()
         fs.pipe_file(path, json.dumps(stored).encode())
 
@@ -82,11 +90,12 @@ def test_a_stored_record_that_asks_for_pickle_is_not_loaded(memory_url, on_machi
 
 
 def test_a_changed_file_in_the_bucket_is_made_again_not_loaded(memory_url, on_machine, tmp_path):
-    on_machine("a")
+    a = on_machine("a")
     run(memory_url)
     marker = tmp_path / "loaded"
     fs = fsspec.filesystem("memory")
-    [preprocessor] = fs.glob(f"{memory_url}/cache/scale/*/preprocessor.skops")
+    [local] = a.stage_dir("scale").glob("*/preprocessor.skops")
+    preprocessor = f"{memory_url}/cache/objects/{object_key(sha256_file(local)).split('/', 2)[2]}"
     fs.pipe_file(preprocessor, skops_payload(marker))
 
     on_machine("b")
@@ -95,7 +104,9 @@ def test_a_changed_file_in_the_bucket_is_made_again_not_loaded(memory_url, on_ma
     # Refitting gives the same bytes, so training and evaluation stay cached and nothing new is published.
     assert second.cached == ["ingest", "validate", "split", "train", "evaluate"]
     assert second.version == "v0001"
-    assert fs.cat_file(preprocessor) != skops_payload(marker)
+    assert hashlib.sha256(fs.cat_file(preprocessor)).hexdigest() == sha256_file(local)  # uploaded anew
+    on_machine("c")
+    assert run(memory_url).cached == ALL_STAGES
 
 
 def test_stored_results_are_read_only_when_they_ask_for_the_record_serializer():
@@ -108,5 +119,9 @@ def test_stored_results_are_read_only_when_they_ask_for_the_record_serializer():
         stored = json.dumps({"metadata": {"serializer": serializer}, "result": "x"}).encode()
         with pytest.raises(ValueError, match="only 'regress-record' records are read"):
             checked_record(stored, "s3://b/cache/results/k")
+    # Prefect moves a top-level "serializer" (an older record form) over the metadata's one.
+    older = {"metadata": {"serializer": {"type": "regress-record"}}, "serializer": {"type": "pickle"}, "result": "x"}
+    with pytest.raises(ValueError, match="holds more than a stage record's metadata and result"):
+        checked_record(json.dumps(older).encode(), "s3://b/cache/results/k")
     with pytest.raises(ValueError, match="s3://b/cache/results/k is not a stored stage record"):
         checked_record(b"\x80\x04K\x01.", "s3://b/cache/results/k")

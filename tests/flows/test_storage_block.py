@@ -76,6 +76,15 @@ def test_other_block_types_map_to_their_filesystems():
         ("az", {"connection_string": "AccountName=a;AccountKey=k"}),
         ("abfs", {"connection_string": "AccountName=a;AccountKey=k"}),
     ]
+    identity = fsspec_options("azure-blob-storage-credentials", {"account_url": "https://acct.blob.core.windows.net"})
+    assert identity[0] == ("az", {"account_name": "acct", "anon": False})
+    minio = fsspec_options(
+        "aws-credentials",
+        {"aws_client_parameters": {"endpoint_url": "https://minio:9000", "verify": False, "config": {"s3": {}}}},
+    )
+    assert minio == [
+        ("s3", {"client_kwargs": {"endpoint_url": "https://minio:9000", "verify": False}, "config_kwargs": {"s3": {}}})
+    ]
     with pytest.raises(ConfigError, match="basepath 'bucket/regress' names no protocol"):
         fsspec_options("remote-file-system", {"basepath": "bucket/regress"})
     with pytest.raises(ConfigError, match="names a secret block; regress reads credentials from aws-credentials"):

@@ -114,3 +114,23 @@ def test_only_stage_records_are_read_from_json():
         load_record(b'{"format": "regress-record/1", "record": "TableRef", "fields": {"file": "x"}}')
     with pytest.raises(ValueError, match="not a stage record"):
         load_record(b"\x80\x04K\x01.")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"file": "/etc/passwd"}, "names the file '/etc/passwd' outside its workspace"),
+        ({"file": "cache/../../outside.parquet"}, "names the file 'cache/../../outside.parquet' outside"),
+        ({"sha256": "../../registry/champion.json"}, "where a SHA-256 belongs"),
+    ],
+)
+def test_a_json_record_cannot_name_files_outside_its_workspace(fields, message):
+    import json
+
+    from regress_core.pipeline.record_json import load_record
+
+    sound = {"file": "cache/raw/k.parquet", "sha256": "a" * 64, "rows": 3, "home": "/w", "key": "k"}
+    assert load_record(json.dumps({"format": "regress-record/1", "record": "TableRef", "fields": sound}).encode())
+    payload = {"format": "regress-record/1", "record": "TableRef", "fields": {**sound, **fields}}
+    with pytest.raises(ValueError, match=message):
+        load_record(json.dumps(payload).encode())
