@@ -9,6 +9,7 @@ keeps its file lock. `regress_core` never sees Prefect: it is handed `promotion_
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,12 +19,34 @@ from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
-from regress_core.errors import RegistryError
+from regress_core.errors import ConfigError, RegistryError
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import LockProvider
 from regress_core.registry.store import LOCK_TIMEOUT_S
 
-LEASE_S = 300  # renewed while held; a holder that dies loses the slot when its lease runs out
+LEASE_ENV = "REGRESS_LOCK_LEASE_SECONDS"
+LEASE_S = 300.0  # renewed while held; a holder that dies loses the slot when its lease runs out
+
+
+def lease_seconds() -> float:
+    """The lease of a held slot: $REGRESS_LOCK_LEASE_SECONDS, else 300 s.
+
+    The holder renews it every three quarters of its length, so a shorter lease frees the slot
+    of a killed holder sooner but needs a server that answers within the remaining quarter.
+
+    Raises:
+        ConfigError: the value is not a number of at least 60 seconds (the least lease the server grants).
+    """
+    text = os.environ.get(LEASE_ENV)
+    if not text:
+        return LEASE_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value >= 60:
+        raise ConfigError(f"{LEASE_ENV}={text!r} must be a number of seconds, at least 60 (the server's least lease)")
+    return value
 
 
 def ensure_limit(name: str) -> None:
@@ -53,7 +76,7 @@ def prefect_lock(name: str) -> Iterator[None]:
     """Hold the one slot of the global concurrency limit `name` (waiting up to LOCK_TIMEOUT_S)."""
     ensure_limit(name)
     try:
-        with concurrency(name, occupy=1, timeout_seconds=LOCK_TIMEOUT_S, lease_duration=LEASE_S, strict=True):
+        with concurrency(name, occupy=1, timeout_seconds=LOCK_TIMEOUT_S, lease_duration=lease_seconds(), strict=True):
             yield
     except TimeoutError as exc:
         raise RegistryError(
