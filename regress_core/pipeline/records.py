@@ -204,12 +204,17 @@ def rehome(record: R, home: str | Path) -> R:
     return replace(record, **changes) if changes else record
 
 
+def hashed_files(record: object) -> dict[str, str]:
+    """The files a record names, by path, with their content hashes (none for other objects)."""
+    hashed = getattr(record, "hashed_files", None)
+    return hashed() if hashed is not None else {}
+
+
 def changed_files(record: object) -> list[str]:
     """Files of a record that are missing or differ from their recorded content hash, sorted."""
-    hashed = getattr(record, "hashed_files", None)
-    if hashed is None:
-        return []
-    return sorted(path for path, sha256 in hashed().items() if not Path(path).is_file() or sha256_file(path) != sha256)
+    return sorted(
+        path for path, sha256 in hashed_files(record).items() if not Path(path).is_file() or sha256_file(path) != sha256
+    )
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import TypeVar
 from regress_core.errors import StorageError
 from regress_core.fileio import sha256_file
 from regress_core.objectstore import ObjectFolder
-from regress_core.pipeline.records import changed_files
+from regress_core.pipeline.records import changed_files, hashed_files
 from regress_core.pipeline.workspace import Workspace
 
 R = TypeVar("R")
@@ -34,17 +34,12 @@ def object_key(sha256: str) -> str:
     return f"cache/objects/{sha256[:2]}/{sha256}"
 
 
-def _hashed(record: object) -> dict[str, str]:
-    hashed = getattr(record, "hashed_files", None)
-    return hashed() if hashed is not None else {}
-
-
 def share(record: R, ws: Workspace) -> R:
     """Upload the files a stage record names that the bucket lacks (nothing for a local workspace)."""
     if ws.url is None:
         return record
     folder = ObjectFolder(ws.url)
-    for path, sha256 in sorted(_hashed(record).items()):
+    for path, sha256 in sorted(hashed_files(record).items()):
         if not folder.exists(object_key(sha256)):
             folder.put_file(path, object_key(sha256))
     return record
@@ -59,11 +54,13 @@ def fetch(record: object, ws: Workspace) -> list[str]:
     if ws.url is None or not missing:
         return missing
     folder = ObjectFolder(ws.url)
-    expected = _hashed(record)
+    expected = hashed_files(record)
+    unavailable = []
     for path in missing:
         target = Path(path)
         if not target.resolve().is_relative_to(ws.root.resolve()):
-            continue  # a record naming a file outside the workspace is never fetched into place
+            unavailable.append(path)  # a record naming a file outside the workspace is never fetched into place
+            continue
         partial = target.with_name(f".{target.name}.{os.getpid()}.part")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -71,10 +68,11 @@ def fetch(record: object, ws: Workspace) -> list[str]:
             folder.get_file(key, partial)
             if sha256_file(partial) == expected[path]:
                 os.replace(partial, target)
-            else:  # not the content its name says: remove it, so the stage's next run uploads it anew
-                folder.remove([key])
+                continue
+            folder.remove([key])  # not the content its name says: the stage's next run uploads it anew
         except (FileNotFoundError, StorageError):  # absent or unreadable: the stage runs again
             pass
         finally:
             partial.unlink(missing_ok=True)
-    return changed_files(record)
+        unavailable.append(path)
+    return unavailable
