@@ -8,6 +8,7 @@ from regress_core.config import ScoringConfig
 from regress_core.registry.catalog import ModelRef
 from regress_core.scoring.streaming import ScoreSummary
 from tasks.scoring import (
+    check_output,
     combine_parts,
     dask_runner,
     discard_partitions,
@@ -24,6 +25,7 @@ from tasks.storage import apply_storage_block
 def batch_scoring(params: ScoringConfig) -> ScoreSummary:
     """Score a file, folder or glob of rows into one predictions Parquet file."""
     apply_storage_block()
+    check_output(params)
     ref = resolve_model(params)
     if params.task_runner == "dask":
         summary = partitioned_scoring.with_options(task_runner=dask_runner(params))(params, ref)

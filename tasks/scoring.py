@@ -13,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from regress_core.config import ScoringConfig
 from regress_core.data.contract import load_contract
 from regress_core.errors import ConfigError
+from regress_core.pipeline.off_limits import refuse_managed_output
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import ModelRef, Registry
 from regress_core.registry.package import CONTRACT, ModelPackage, load_package_once
@@ -39,6 +40,12 @@ def _registry(params: ScoringConfig, ref: ModelRef) -> ModelRegistry:
 
 def _package(params: ScoringConfig, ref: ModelRef) -> ModelPackage:
     return load_package_once(_registry(params, ref), ref.version)
+
+
+@task(name="check-output", cache_policy=NO_CACHE)
+def check_output(params: ScoringConfig) -> None:
+    """Refuse an output inside the workspace's managed folders before anything is read or written."""
+    refuse_managed_output(params.output, Workspace.at(params.home))
 
 
 @task(name="resolve-model", cache_policy=NO_CACHE)

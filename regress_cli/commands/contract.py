@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from regress_cli.paths import absolute
+from regress_cli.paths import absolute, absolute_home, add_home
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -16,6 +16,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     infer.add_argument("file", help="CSV or Parquet file")
     infer.add_argument("--target", required=True, help="target column")
     infer.add_argument("--output", help="where to write the YAML (default: print it)")
+    add_home(infer)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,9 +24,13 @@ def run(args: argparse.Namespace) -> int:
     from regress_core.data.tables import read_table
     from regress_core.errors import ConfigError
     from regress_core.fileio import atomic_write_text
+    from regress_core.pipeline.off_limits import refuse_managed_output
+    from regress_core.pipeline.workspace import Workspace
 
     if args.output and Path(args.output).is_dir():
         raise ConfigError(f"--output is a folder, expected a file path such as {Path(args.output) / 'contract.yaml'}")
+    if args.output:
+        refuse_managed_output(absolute(args.output) or args.output, Workspace.at(absolute_home(args.home)))
     df = read_table(absolute(args.file))
     contract = infer_contract(df, target=args.target, name=Path(args.file).stem)
     text = dump_contract(contract)

@@ -85,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
             "home": absolute_home(args.home),
         }
     )
+    from regress_core.pipeline.off_limits import refuse_managed_output
+    from regress_core.pipeline.workspace import Workspace
+
+    refuse_managed_output(params.output, Workspace.at(params.home))
     from flows.scoring import batch_scoring
     from regress_cli.environment import quiet_expected_errors
     from regress_cli.prefect_api import prefect_api
