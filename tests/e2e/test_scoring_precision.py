@@ -1,4 +1,4 @@
-"""Reduced-precision scoring of the default model on the bundled data stays within the README's bound."""
+"""Reduced-precision scoring of the default model on the bundled data stays within the bound docs/scoring.md states."""
 
 import numpy as np
 import torch
