@@ -11,7 +11,7 @@ from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import Registry
 from regress_core.registry.package import load_package
 
-# The README's "Batch scoring" section states these bounds (measured: 0.010, 0.55 %).
+# docs/scoring.md's "Precision" section states these bounds (measured: 0.010, 0.55 %).
 MAX_ABSOLUTE = 0.02
 MAX_RELATIVE = 0.01
 
