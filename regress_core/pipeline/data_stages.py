@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from fsspec.core import url_to_fs
 
 from regress_core.config import DataConfig, FeaturesConfig, SplitConfig
 from regress_core.data.contract import (
@@ -27,9 +26,8 @@ from regress_core.data.contract import (
 )
 from regress_core.data.preprocessing import VIEWS, Preprocessor
 from regress_core.data.preprocessor_io import save_preprocessor
-from regress_core.data.sources import BUNDLED, default_contract, load_source, source_kind
+from regress_core.data.sources import Source, default_contract, open_source, read_source
 from regress_core.data.split import split_frame
-from regress_core.data.tables import is_url
 from regress_core.data.validation import validate_frame
 from regress_core.errors import ConfigError, DataValidationError
 from regress_core.fileio import atomic_write_text, sha256_file
@@ -39,38 +37,31 @@ from regress_core.pipeline.records import (
     SplitTables,
     TableRef,
     ValidatedTable,
+    save_arrow_table,
     save_table,
 )
 from regress_core.pipeline.versioning import stage_key
 from regress_core.pipeline.workspace import Workspace
 
 
-def source_fingerprint(data: DataConfig) -> str:
-    """What identifies the source's content, cheaply: its bytes' hash, or the generator's settings."""
-    kind = source_kind(data.source)
-    if kind == "bundled":
-        return BUNDLED[data.source][1]
-    if kind in ("synthetic", "sklearn"):
-        return data.source
-    if is_url(data.source):
-        fs, path = url_to_fs(data.source)
-        return f"{data.source}@{fs.ukey(path)}"
-    path = Path(data.source.removeprefix("file://"))
-    return sha256_file(path) if path.is_file() else f"missing:{path}"
+def data_source(data: DataConfig) -> Source:
+    """The configured source, with a synthetic set's settings."""
+    return open_source(data.source, n_rows=data.n_rows, noise=data.noise, seed=data.seed)
 
 
 def ingest_key(data: DataConfig) -> str:
     return stage_key(
-        "ingest", source_fingerprint(data), section=data.model_dump(include={"source", "n_rows", "noise", "seed"})
+        "ingest",
+        data_source(data).fingerprint(),
+        section=data.model_dump(include={"source", "n_rows", "noise", "seed"}),
     )
 
 
 def ingest(data: DataConfig, ws: Workspace) -> TableRef:
-    """Load the source and write its raw snapshot as Parquet."""
+    """Read the source's batches and write its raw snapshot as Parquet."""
     key = ingest_key(data)
-    df = load_source(data.source, n_rows=data.n_rows, noise=data.noise, seed=data.seed)
-    df.columns = [str(name) for name in df.columns]
-    return save_table(df, ws.stage_dir("raw") / f"{key}.parquet", ws, key=key)
+    table = read_source(data_source(data))
+    return save_arrow_table(table, ws.stage_dir("raw") / f"{key}.parquet", ws, key=key)
 
 
 def resolve_contract(data: DataConfig, raw_df: pd.DataFrame) -> DataContract:

@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from regress_core.data.preprocessing import Preprocessor
 from regress_core.data.preprocessor_io import load_preprocessor
-from regress_core.data.tables import read_parquet, write_parquet
+from regress_core.data.tables import read_parquet
 from regress_core.errors import DataError
-from regress_core.fileio import sha256_file
+from regress_core.fileio import atomic_write, sha256_file
 from regress_core.model.spec import ModelSpec
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.gate import Decision
@@ -60,8 +62,13 @@ class TableRef:
 
 def save_table(df: pd.DataFrame, path: Path, ws: Workspace, *, key: str = "") -> TableRef:
     """Write a frame as Parquet atomically into the workspace and return its reference."""
-    write_parquet(df, path)
-    return TableRef(file=ws.relative(path), sha256=sha256_file(path), rows=len(df), home=str(ws.root), key=key)
+    return save_arrow_table(pa.Table.from_pandas(df, preserve_index=False), path, ws, key=key)
+
+
+def save_arrow_table(table: pa.Table, path: Path, ws: Workspace, *, key: str = "") -> TableRef:
+    """Write an Arrow table as Parquet atomically into the workspace and return its reference."""
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+    return TableRef(file=ws.relative(path), sha256=sha256_file(path), rows=table.num_rows, home=str(ws.root), key=key)
 
 
 @dataclass(frozen=True)
