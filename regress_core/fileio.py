@@ -1,4 +1,4 @@
-"""Content hashing and atomic file writes.
+"""Content hashing, atomic file writes and reading YAML files.
 
 Files are created with the mode the process's umask implies (0644 under umask 022), as
 `open` would create them, so other users of a shared folder can read predictions and
@@ -16,7 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from regress_core.errors import storage_errors
+import yaml
+
+from regress_core.errors import ConfigError, storage_errors
 
 _CHUNK = 1 << 20
 _CREATE_ATTEMPTS = 100
@@ -134,3 +136,18 @@ def append_line(path: str | Path, line: str) -> None:
             handle.write(line.rstrip("\n") + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+
+
+def read_yaml(path: str | Path, *, what: str) -> Any:
+    """Read a YAML (or JSON) file, with one line naming `what` it is when it cannot be read.
+
+    Raises:
+        ConfigError: the file is missing, unreadable or not valid YAML.
+    """
+    path = Path(path)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{what} not found: {path}") from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {what} {path}: {str(exc).splitlines()[0]}") from exc

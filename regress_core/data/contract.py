@@ -15,9 +15,9 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from regress_core.config import read_yaml
 from regress_core.data.names import repeated_names
 from regress_core.errors import ConfigError, DataError
+from regress_core.fileio import read_yaml
 
 ColumnKind = Literal["numeric", "categorical", "identifier"]
 ID_NAME = re.compile(r"(^|[_\W])(id|key|uuid)$", re.IGNORECASE)

@@ -1,0 +1,69 @@
+"""The parameters of a batch scoring job."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from regress_core.config.sections import Section, require_filesystem
+
+PREDICTION_COLUMN = "prediction"  # the predictions file's column of predicted values
+
+
+class ScoringConfig(Section):
+    """Parameters of a batch scoring job."""
+
+    input: str = Field(..., description="CSV/Parquet file, folder or glob; local path or fsspec URL.")
+    output: str = Field(..., description=".parquet path or object-storage URL (s3://...) for the predictions.")
+    model: str = Field(
+        "champion",
+        description=(
+            "A model name (its champion) or name@v0003; champion or v0003 alone while the registry holds one model."
+        ),
+    )
+    keep: list[str] = Field(default_factory=list, description="Input columns copied next to the prediction.")
+    on_invalid: Literal["fail", "drop"] = Field(
+        "fail",
+        description="fail: write nothing on a contract violation; drop: score valid rows, write rejected ones aside.",
+    )
+    batch_rows: int = Field(262_144, ge=1, le=50_000_000, description="Rows per record batch; bounds memory.")
+    drift_threshold: float = Field(0.2, ge=0, description="Warn when a feature's PSI exceeds this.")
+    task_runner: Literal["local", "dask"] = Field(
+        "local",
+        description="dask scores partitions (files, ranges of row groups of large Parquet files) on a Dask cluster.",
+    )
+    partition_rows: int = Field(
+        1_000_000,
+        ge=1,
+        le=1_000_000_000,
+        description=(
+            "A Parquet file is scored in ranges of whole row groups of at least this many rows (and batch_rows): "
+            "dask's partitions; the local run batches the same ranges, so both give the same predictions."
+        ),
+    )
+    dask_address: str | None = Field(None, description="Scheduler address; none starts a local cluster.")
+    dask_workers: int = Field(2, ge=1, le=256, description="Workers of a local Dask cluster.")
+    precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto",
+        description=(
+            "Precision of the network's matrix products: auto takes bfloat16 where the hardware computes it "
+            "natively (CPUs with AVX512-BF16 or AMX, recent GPUs), float32 elsewhere and for a linear model."
+        ),
+    )
+    home: str | None = Field(None, description="Workspace folder; defaults to $REGRESS_HOME, then ./regress-home.")
+
+    @field_validator("keep")
+    @classmethod
+    def _check_keep(cls, keep: list[str]) -> list[str]:
+        if PREDICTION_COLUMN in keep:
+            raise ValueError(
+                f"an input column named {PREDICTION_COLUMN!r} cannot be kept: the output's own "
+                f"{PREDICTION_COLUMN} column has that name; rename it in the input"
+            )
+        return keep
+
+    @field_validator("input")
+    @classmethod
+    def _check_input(cls, location: str) -> str:
+        return require_filesystem(location)
