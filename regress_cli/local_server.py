@@ -143,7 +143,7 @@ def _alive(pid: int | None) -> bool:
 
 
 def _stop_group(pid: int | None, *, grace_s: float = 15) -> None:
-    if not _alive(pid):
+    if pid is None or not _alive(pid):
         return
     try:
         os.killpg(pid, signal.SIGTERM)

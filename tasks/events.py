@@ -46,7 +46,7 @@ def emit_decision(decision: Decision) -> None:
     """`regress.model.promoted` or `regress.model.promotion-refused`; nothing when it is already the champion."""
     if decision.champion == decision.version or decision.model is None:
         return
-    payload = {
+    payload: dict[str, Any] = {
         "summary": decision.summary,
         "previous_champion": decision.champion,
         "metrics": decision.metrics,

@@ -31,10 +31,10 @@ from regress_core.pipeline.workspace import Workspace
 SERIALIZER = "regress-record"
 
 
-class RecordSerializer(Serializer):  # type: ignore[type-arg]
+class RecordSerializer(Serializer[Any]):
     """Stage records as JSON; nothing else is written or read."""
 
-    type: Literal["regress-record"] = Field(default=SERIALIZER, frozen=True)
+    type: Literal["regress-record"] = Field(default="regress-record", frozen=True)
 
     def dumps(self, obj: Any) -> bytes:
         return dump_record(obj)
@@ -81,7 +81,7 @@ class RecordStorage(RemoteFileSystem):
         return await run_sync_in_worker_thread(self._read_checked, path)
 
     @async_dispatch(aread_path)
-    def read_path(self, path: str) -> bytes:
+    def read_path(self, path: str) -> bytes:  # type: ignore[override]  # async_dispatch serves both the sync and async callers
         return self._read_checked(path)
 
 

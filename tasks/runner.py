@@ -8,6 +8,7 @@ from typing import Any
 
 from prefect import Task, get_run_logger
 from prefect.context import get_run_context
+from prefect.utilities.annotations import NotSet
 
 from regress_core.pipeline.records import rehome
 from regress_core.pipeline.shared_cache import fetch
@@ -56,7 +57,7 @@ class StageRunner:
             bound = task.with_options(
                 result_storage=result_storage(self.ws),
                 result_serializer=RecordSerializer(),
-                refresh_cache=refresh or None,
+                refresh_cache=True if refresh else NotSet,
             )
         return bound(*args, ws=self.ws, return_state=True)
 

@@ -72,7 +72,8 @@ def fsspec_options(block_type: str, data: dict[str, Any]) -> list[tuple[str, dic
         return [("gcs", _present({"token": token, "project": data.get("project")}))]
     if block_type == "azure-blob-storage-credentials":
         connection, url = data.get("connection_string"), str(data.get("account_url") or "")
-        account = urlsplit(url).hostname.split(".", 1)[0] if url and urlsplit(url).hostname else None
+        host = urlsplit(url).hostname if url else None
+        account = host.split(".", 1)[0] if host else None
         # With an account and no connection string, the machine's Azure identity signs the requests.
         options = _present({"connection_string": connection, "account_name": None if connection else account})
         if "account_name" in options:

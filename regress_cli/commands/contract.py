@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--output is a folder, expected a file path such as {Path(args.output) / 'contract.yaml'}")
     if args.output:
         refuse_managed_output(absolute(args.output) or args.output, Workspace.at(absolute_home(args.home)))
-    df = read_table(absolute(args.file))
+    df = read_table(str(absolute(args.file)))
     contract = infer_contract(df, target=args.target, name=Path(args.file).stem)
     text = dump_contract(contract)
     if args.output:
