@@ -15,9 +15,7 @@ import numpy as np
 import pandas as pd
 
 from regress_core.config import ModelConfig, RegressConfig, TrainConfig
-from regress_core.data.contract import (
-    load_contract,
-)
+from regress_core.data.contract import DataContract, load_contract
 from regress_core.data.fingerprints import row_fingerprints, save_fingerprints
 from regress_core.evaluation.drift import feature_profile
 from regress_core.evaluation.metrics import baseline_metrics, regression_metrics
@@ -144,36 +142,18 @@ def evaluate(
     )
 
 
-def publish(
+def package_metadata(
     config: RegressConfig,
-    validated: ValidatedTable,
-    splits: SplitTables,
-    scaled: ScaledTables,
-    trained: TrainedModel,
-    evaluation: Evaluation,
-    ws: Workspace,
-    *,
-    run: str | None = None,
-    locks: LockProvider | None = None,
-) -> tuple[ModelRef, bool]:
-    """Publish the model package as a new version of its named model.
-
-    The model is `registry.model`, or else the data contract's name. The package records
-    the fingerprints of its training and validation rows, so a later champion comparison
-    can leave those rows out. A model identical to a published one of the same name (same
-    weights, preprocessing and test rows) is not published twice: that version is returned.
-
-    Returns:
-        The version, and whether it is new.
-    """
-    from regress_core.evaluation.report import render_report
-
-    contract = load_contract(validated.contract_path)
-    registry = Registry(ws.registry_dir, locks=locks).model(config.registry.model or model_name_for(contract.name))
-    registry.check_readable()  # a damaged registry is refused before a version is published
+    contract: DataContract,
+    stages: tuple[ValidatedTable, SplitTables, ScaledTables, TrainedModel, Evaluation],
+    model: str,
+    run: str | None,
+) -> dict[str, Any]:
+    """What a package records of the run that made it: data, spec, metrics, cache keys and settings."""
+    validated, splits, scaled, trained, evaluation = stages
     seen_columns = [*contract.feature_names, contract.target]
-    metadata: dict[str, Any] = {
-        "model": registry.name,
+    return {
+        "model": model,
         "feature_profile": feature_profile(splits.train.read(), contract.names_of("numeric")),
         "target": contract.target,
         "features": contract.feature_names,
@@ -202,6 +182,37 @@ def publish(
         "package_key": evaluation.key,
         "run": run,
     }
+
+
+def publish(
+    config: RegressConfig,
+    validated: ValidatedTable,
+    splits: SplitTables,
+    scaled: ScaledTables,
+    trained: TrainedModel,
+    evaluation: Evaluation,
+    ws: Workspace,
+    *,
+    run: str | None = None,
+    locks: LockProvider | None = None,
+) -> tuple[ModelRef, bool]:
+    """Publish the model package as a new version of its named model.
+
+    The model is `registry.model`, or else the data contract's name. The package records
+    the fingerprints of its training and validation rows, so a later champion comparison
+    can leave those rows out. A model identical to a published one of the same name (same
+    weights, preprocessing and test rows) is not published twice: that version is returned.
+
+    Returns:
+        The version, and whether it is new.
+    """
+    from regress_core.evaluation.report import render_report
+
+    contract = load_contract(validated.contract_path)
+    registry = Registry(ws.registry_dir, locks=locks).model(config.registry.model or model_name_for(contract.name))
+    registry.check_readable()  # a damaged registry is refused before a version is published
+    seen_columns = [*contract.feature_names, contract.target]
+    metadata = package_metadata(config, contract, (validated, splits, scaled, trained, evaluation), registry.name, run)
     staging = stage_package(
         registry,
         # The manifest will vouch for these files: copy them only as the stages recorded them.
