@@ -17,11 +17,12 @@ from torch import nn
 
 from regress_core.model.budget import Budget
 from regress_core.model.folds import Folds, fit_folds
+from regress_core.model.loop import EpochRecord
 from regress_core.model.networks import LinearRegressor
 from regress_core.model.optim import TrainSettings
 from regress_core.model.predict import predict_scaled
 from regress_core.model.spec import ModelSpec
-from regress_core.model.training import EpochRecord, fit_network
+from regress_core.model.training import fit_network
 
 # Penalties tried, as multiples of the training rows (so the grid means the same at any size).
 RIDGE_ALPHAS = np.logspace(-4, 3, 29)

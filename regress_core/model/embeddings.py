@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from regress_core.model.layers import uniform_parameter
+
 
 def compute_bin_edges(x: np.ndarray, *, n_bins: int) -> torch.Tensor:
     """Quantile bin edges of each feature, shape (n_features, n_bins + 1), float32.
@@ -62,6 +64,9 @@ class PiecewiseLinearEmbeddings(nn.Module):
     Args:
         bin_edges: Shape (n_features, n_bins + 1), sorted along the last axis.
         dim: Embedding width per feature.
+        weight: Initial weight (n_features, n_bins, dim), given with `bias`; None draws both
+            uniformly in ±n_bins^-1/2.
+        bias: Initial bias (n_features, dim).
 
     Shapes:
         input (batch, n_features) -> output (batch, n_features * dim)
@@ -69,19 +74,32 @@ class PiecewiseLinearEmbeddings(nn.Module):
 
     bin_edges: torch.Tensor
 
-    def __init__(self, *, bin_edges: torch.Tensor, dim: int) -> None:
+    def __init__(
+        self,
+        *,
+        bin_edges: torch.Tensor,
+        dim: int,
+        weight: nn.Parameter | None = None,
+        bias: nn.Parameter | None = None,
+    ) -> None:
         super().__init__()
         if bin_edges.ndim != 2 or bin_edges.shape[1] < 2:
             raise ValueError(f"bin_edges must have shape (n_features, n_bins + 1), got {tuple(bin_edges.shape)}")
         if dim < 1:
             raise ValueError(f"dim must be positive, got {dim=}")
-        n_features, n_edges = bin_edges.shape
+        n_features, n_bins = bin_edges.shape[0], bin_edges.shape[1] - 1
+        if weight is None or bias is None:
+            if weight is not None or bias is not None:
+                raise ValueError("give PiecewiseLinearEmbeddings both weight and bias, or neither")
+            weight = uniform_parameter((n_features, n_bins, dim), n_bins)
+            bias = uniform_parameter((n_features, dim), n_bins)
+        if weight.shape != (n_features, n_bins, dim) or bias.shape != (n_features, dim):
+            raise ValueError(
+                f"weight and bias must have shapes {(n_features, n_bins, dim)} and {(n_features, dim)}, "
+                f"got {tuple(weight.shape)} and {tuple(bias.shape)}"
+            )
         self.register_buffer("bin_edges", bin_edges.clone())
-        self.weight = nn.Parameter(torch.empty(n_features, n_edges - 1, dim))
-        self.bias = nn.Parameter(torch.empty(n_features, dim))
-        bound = (n_edges - 1) ** -0.5
-        nn.init.uniform_(self.weight, -bound, bound)
-        nn.init.uniform_(self.bias, -bound, bound)
+        self.weight, self.bias = weight, bias
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, n_features) -> (batch, n_features, n_bins) bin fill fractions (see `encode_bins`)."""

@@ -2,11 +2,12 @@
 
 Training k fold models one after the other costs k times the per-step Python and autograd
 overhead, which dominates on small tables. `FoldStackedMLP` holds K independent copies of
-`TabularMLP`'s architecture: every weight has a leading fold axis and nothing is shared,
-so fold f's model never sees fold f's held-out rows. The losses are summed over folds, and
-AdamW, weight decay and EMA act element-wise, so training them together equals training
-them apart. Predicting on plain rows returns every fold's members side by side, so the
-mean prediction is the average of the fold models: one module to save and to load.
+`TabularMLP`'s architecture (`layers.build_layers` makes both): every weight has a leading
+fold axis and nothing is shared, so fold f's model never sees fold f's held-out rows. The
+losses are summed over folds, and AdamW, weight decay and EMA act element-wise, so training
+them together equals training them apart. Predicting on plain rows returns every fold's
+members side by side, so the mean prediction is the average of the fold models: one module
+to save and to load.
 """
 
 from __future__ import annotations
@@ -15,12 +16,7 @@ import torch
 from torch import nn
 
 from regress_core.model.embeddings import encode_bins
-from regress_core.model.networks import ACTIVATIONS, check_network_arguments, split_inputs
-
-
-def _uniform(shape: tuple[int, ...], bound: float) -> nn.Parameter:
-    return nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
-
+from regress_core.model.layers import ACTIVATIONS, build_layers
 
 DROPOUT_LEVELS = 1 << 16
 
@@ -68,6 +64,7 @@ class FoldStackedMLP(nn.Module):
 
     embedded_index: torch.Tensor
     passed_index: torch.Tensor
+    member_scale: torch.Tensor
     bin_edges: torch.Tensor | None
 
     def __init__(
@@ -84,45 +81,32 @@ class FoldStackedMLP(nn.Module):
         embedding_dim: int = 16,
     ) -> None:
         super().__init__()
-        check_network_arguments(
+        if n_folds < 2:
+            raise ValueError(f"n_folds must be at least 2, got {n_folds=}")
+        layers = build_layers(
             n_features=n_features,
             hidden_sizes=hidden_sizes,
             activation=activation,
             dropout=dropout,
             ensemble_size=ensemble_size,
+            bin_edges=bin_edges if embedded else None,
+            embedding_dim=embedding_dim,
+            embedded=embedded or [],
+            n_folds=n_folds,
         )
-        if n_folds < 2:
-            raise ValueError(f"n_folds must be at least 2, got {n_folds=}")
-        embedded = split_inputs(n_features, embedded or [], bin_edges if embedded else None)
-        passed = [index for index in range(n_features) if index not in set(embedded)]
-        self.register_buffer("embedded_index", torch.tensor(embedded, dtype=torch.long), persistent=False)
-        self.register_buffer("passed_index", torch.tensor(passed, dtype=torch.long), persistent=False)
         self.n_folds, self.ensemble_size, self.dropout = n_folds, ensemble_size, dropout
         self.activation = ACTIVATIONS[activation]()
-        width = n_features
-        if embedded:
-            assert bin_edges is not None  # split_inputs refuses embedded inputs without bins
-            if bin_edges.shape[:2] != (n_folds, len(embedded)) or bin_edges.shape[2] < 2:
-                raise ValueError(f"bin_edges must have shape ({n_folds}, {len(embedded)}, n_bins + 1)")
-            n_bins = bin_edges.shape[2] - 1
+        if layers.embedding is not None:
+            assert bin_edges is not None  # build_layers embeds nothing without bins
             self.register_buffer("bin_edges", bin_edges.clone())
-            self.emb_weight = _uniform((n_folds, len(embedded), n_bins, embedding_dim), n_bins**-0.5)
-            self.emb_bias = _uniform((n_folds, len(embedded), embedding_dim), n_bins**-0.5)
-            width = len(embedded) * embedding_dim + len(passed)
+            self.emb_weight, self.emb_bias = layers.embedding
         else:
             self.bin_edges = None
-        if ensemble_size > 1:
-            self.member_scale = nn.Parameter(torch.randint(0, 2, (n_folds, ensemble_size, width)).float() * 2 - 1)
-        else:
-            self.register_buffer("member_scale", torch.ones(n_folds, 1, width))
-        self.weights, self.biases = nn.ParameterList(), nn.ParameterList()
-        for size in hidden_sizes:
-            self.weights.append(_uniform((n_folds, width, size), width**-0.5))
-            self.biases.append(_uniform((n_folds, 1, size), width**-0.5))
-            width = size
-        self.head_weight = _uniform((n_folds, ensemble_size, width), width**-0.5)
-        self.head_bias = _uniform((n_folds, 1, ensemble_size), width**-0.5)
-        self.widest = max([n_features, width, *hidden_sizes])
+        layers.register_inputs_and_scale(self)
+        self.weights = nn.ParameterList(weight for weight, _ in layers.hidden)
+        self.biases = nn.ParameterList(bias for _, bias in layers.hidden)
+        self.head_weight, self.head_bias = layers.head
+        self.widest = max([n_features, self.head_weight.shape[-1], *hidden_sizes])
 
     @property
     def activations_per_row(self) -> int:

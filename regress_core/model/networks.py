@@ -10,8 +10,7 @@ import torch
 from torch import nn
 
 from regress_core.model.embeddings import PiecewiseLinearEmbeddings
-
-ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh}
+from regress_core.model.layers import ACTIVATIONS, build_layers, uniform_parameter
 
 
 class LinearRegressor(nn.Module):
@@ -34,15 +33,39 @@ class LinearRegressor(nn.Module):
 class EnsembleLinear(nn.Module):
     """A linear layer with separate weights per ensemble member.
 
+    Args:
+        k: Members.
+        in_features: Inputs of each member.
+        out_features: Outputs of each member.
+        weight: Initial weight (k, in_features, out_features), given with `bias`; None draws
+            both uniformly in ±in_features^-1/2.
+        bias: Initial bias (k, out_features).
+
     Shapes:
         input (batch, k, in_features) -> output (batch, k, out_features)
     """
 
-    def __init__(self, *, k: int, in_features: int, out_features: int) -> None:
+    def __init__(
+        self,
+        *,
+        k: int,
+        in_features: int,
+        out_features: int,
+        weight: nn.Parameter | None = None,
+        bias: nn.Parameter | None = None,
+    ) -> None:
         super().__init__()
-        bound = in_features**-0.5
-        self.weight = nn.Parameter(torch.empty(k, in_features, out_features).uniform_(-bound, bound))
-        self.bias = nn.Parameter(torch.empty(k, out_features).uniform_(-bound, bound))
+        if weight is None or bias is None:
+            if weight is not None or bias is not None:
+                raise ValueError("give EnsembleLinear both weight and bias, or neither")
+            weight = uniform_parameter((k, in_features, out_features), in_features)
+            bias = uniform_parameter((k, out_features), in_features)
+        if weight.shape != (k, in_features, out_features) or bias.shape != (k, out_features):
+            raise ValueError(
+                f"weight and bias must have shapes {(k, in_features, out_features)} and {(k, out_features)}, "
+                f"got {tuple(weight.shape)} and {tuple(bias.shape)}"
+            )
+        self.weight, self.bias = weight, bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.einsum("bki,kio->bko", x, self.weight) + self.bias
@@ -78,6 +101,7 @@ class TabularMLP(nn.Module):
 
     embedded_index: torch.Tensor
     passed_index: torch.Tensor
+    member_scale: torch.Tensor
 
     def __init__(
         self,
@@ -92,41 +116,31 @@ class TabularMLP(nn.Module):
         embedded: list[int] | None = None,
     ) -> None:
         super().__init__()
-        check_network_arguments(
+        if not hidden_sizes:
+            raise ValueError(f"hidden_sizes must be non-empty and positive, got {hidden_sizes=}")
+        layers = build_layers(
             n_features=n_features,
             hidden_sizes=hidden_sizes,
             activation=activation,
             dropout=dropout,
             ensemble_size=ensemble_size,
+            bin_edges=bin_edges,
+            embedding_dim=embedding_dim,
+            embedded=embedded,
         )
-        if not hidden_sizes:
-            raise ValueError(f"hidden_sizes must be non-empty and positive, got {hidden_sizes=}")
-        embedded = split_inputs(n_features, embedded, bin_edges)
-        if bin_edges is not None and bin_edges.shape[0] != len(embedded):
-            raise ValueError(f"bin_edges has {bin_edges.shape[0]} rows for {len(embedded)} embedded inputs")
-        passed = [index for index in range(n_features) if index not in set(embedded)]
-        # Not saved with the weights: the model spec records which inputs are embedded.
-        self.register_buffer("embedded_index", torch.tensor(embedded, dtype=torch.long), persistent=False)
-        self.register_buffer("passed_index", torch.tensor(passed, dtype=torch.long), persistent=False)
         self.ensemble_size = ensemble_size
-        self.embeddings = (
-            PiecewiseLinearEmbeddings(bin_edges=bin_edges, dim=embedding_dim) if bin_edges is not None else None
-        )
-        width = len(embedded) * embedding_dim + len(passed) if bin_edges is not None else n_features
-        # Random-sign member scalings keep members distinct from the first step (TabM).
-        if ensemble_size > 1:
-            signs = torch.randint(0, 2, (ensemble_size, width)).float() * 2 - 1
-            self.member_scale = nn.Parameter(signs)
-        else:
-            self.register_buffer("member_scale", torch.ones(1, width))
-        layers: list[nn.Module] = []
-        for size in hidden_sizes:
-            layers += [nn.Linear(width, size), ACTIVATIONS[activation]()]
+        self.embeddings = _embeddings(bin_edges, layers.embedding, embedding_dim)
+        layers.register_inputs_and_scale(self)
+        modules: list[nn.Module] = []
+        for weight, bias in layers.hidden:
+            modules += [_linear(weight, bias), ACTIVATIONS[activation]()]
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-            width = size
-        self.backbone = nn.Sequential(*layers)
-        self.head = EnsembleLinear(k=ensemble_size, in_features=width, out_features=1)
+                modules.append(nn.Dropout(dropout))
+        self.backbone = nn.Sequential(*modules)
+        head_weight, head_bias = layers.head
+        self.head = EnsembleLinear(
+            k=ensemble_size, in_features=head_weight.shape[1], out_features=1, weight=head_weight, bias=head_bias
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.embeddings is not None:
@@ -138,28 +152,16 @@ class TabularMLP(nn.Module):
         return self.head(self.backbone(members)).squeeze(-1)
 
 
-def check_network_arguments(
-    *, n_features: int, hidden_sizes: list[int], activation: str, dropout: float, ensemble_size: int
-) -> None:
-    """Refuse impossible network arguments at once, naming the bad one."""
-    if n_features < 1:
-        raise ValueError(f"n_features must be positive, got {n_features=}")
-    if any(size < 1 for size in hidden_sizes):
-        raise ValueError(f"hidden_sizes must be non-empty and positive, got {hidden_sizes=}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation=}")
-    if not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout=}")
-    if ensemble_size < 1:
-        raise ValueError(f"ensemble_size must be positive, got {ensemble_size=}")
+def _embeddings(
+    bin_edges: torch.Tensor | None, weights: tuple[nn.Parameter, nn.Parameter] | None, dim: int
+) -> PiecewiseLinearEmbeddings | None:
+    if bin_edges is None or weights is None:
+        return None
+    return PiecewiseLinearEmbeddings(bin_edges=bin_edges, dim=dim, weight=weights[0], bias=weights[1])
 
 
-def split_inputs(n_features: int, embedded: list[int] | None, bin_edges: torch.Tensor | None) -> list[int]:
-    """The embedded input indices, checked: every input when `embedded` is None and bins are given."""
-    if embedded is None:
-        return list(range(n_features)) if bin_edges is not None else []
-    if list(embedded) != sorted(set(embedded)) or any(not 0 <= index < n_features for index in embedded):
-        raise ValueError(f"embedded must be sorted, distinct input indices below {n_features}, got {embedded}")
-    if embedded and bin_edges is None:
-        raise ValueError("embedded inputs need bin_edges")
-    return list(embedded)
+def _linear(weight: nn.Parameter, bias: nn.Parameter) -> nn.Linear:
+    """An `nn.Linear` holding a weight (out, in) and a bias (out,), drawing no numbers of its own."""
+    linear = nn.utils.skip_init(nn.Linear, weight.shape[1], weight.shape[0])
+    linear.weight, linear.bias = weight, bias
+    return linear

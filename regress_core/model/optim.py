@@ -1,4 +1,4 @@
-"""Optimisation settings and pieces shared by the training loops: loss, optimizer, schedule, EMA."""
+"""Optimisation settings and the pieces of the training loop: loss, optimizer, schedule, EMA."""
 
 from __future__ import annotations
 
@@ -68,12 +68,13 @@ class TrainSettings:
         )
 
 
-def make_loss(settings: TrainSettings) -> nn.Module:
+def elementwise_loss(settings: TrainSettings, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The configured loss of every prediction, unreduced; `target` has the shape of `prediction`."""
     if settings.loss == "mae":
-        return nn.L1Loss()
+        return (prediction - target).abs()
     if settings.loss == "huber":
-        return nn.HuberLoss(delta=settings.huber_delta)
-    return nn.MSELoss()
+        return nn.functional.huber_loss(prediction, target, reduction="none", delta=settings.huber_delta)
+    return (prediction - target) ** 2
 
 
 def make_optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.Optimizer:

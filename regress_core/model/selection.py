@@ -34,9 +34,10 @@ from regress_core.model.candidates import (
 from regress_core.model.choice import CandidateScore, choose, fold_scores
 from regress_core.model.device import threads_for
 from regress_core.model.folds import Folds
+from regress_core.model.loop import EpochRecord
 from regress_core.model.optim import TrainSettings
 from regress_core.model.spec import ModelSpec
-from regress_core.model.training import EpochRecord, network_spec
+from regress_core.model.training import network_spec
 
 DEFAULT_CANDIDATES: tuple[ModelKind, ...] = ("linear", "mlp", "embedding_mlp")
 NO_MLP_FROM_ROWS = 10_000  # from this many training rows the plain MLP is not tried: it never wins there
@@ -149,74 +150,156 @@ def _select_model(
 ) -> Selection:
     resolved = RegressConfig(model=model, train=train).resolved()
     model, train = resolved.model, resolved.train
-    n_train, n_pool = len(data.y_train), len(data.y_train) + len(data.y_val)
-    x = np.concatenate([data.x_train, data.x_val])
-    x_std = np.concatenate([data.x_train_standard, data.x_val_standard])
-    y = np.concatenate([data.y_train, data.y_val])
-    n_folds = train.cv_folds or 0
-    # Every fold holds out at least two rows; a table too small for that keeps its validation split.
-    use_cv = n_folds >= 2 and 2 * n_folds <= n_pool < (train.cv_below_rows or 0)
-    if use_cv:
-        folds: Folds = list(KFold(n_splits=n_folds, shuffle=True, random_state=train.seed).split(x))
-    else:
-        n_folds, folds = 1, [(np.arange(n_train), np.arange(n_train, n_pool))]
-    n_fit = min(len(train_rows) for train_rows, _ in folds)
-    continuous = continuous_columns(x if use_cv else data.x_train, indicators=data.indicators)
-
-    def budget_of(kind: ModelKind) -> Budget:
-        return plan_budget(
-            kind=kind,
-            n_train=n_fit,
-            n_inputs=x.shape[1],
-            n_embedded=len(continuous),
-            model=model,
-            train=train,
-            n_folds=n_folds,
-        )
-
-    names = candidate_names(model, n_fit=n_fit, use_cv=use_cv)
-    fitted: dict[str, FittedCandidate] = {}
-    scores = []
-    for name in names:
-        started = time.perf_counter()
-        if model.kind == "auto" and name == "linear":
-            fitted[name] = fit_ridge_candidate(x_std, y, folds)
-        else:
-            budget = budget_of(name)
-            spec = network_spec(name, budget, model=model, embedded=continuous, n_folds=n_folds)
-            settings = TrainSettings.from_config(train, budget)
-            try:
-                fitted[name] = fit_network_candidate(
-                    spec, settings, budget, x=x, y=y, folds=folds, on_epoch=on_epoch, progress=progress, name=name
-                )
-            except TrainingError:
-                if len(names) == 1:
-                    raise
-                # A diverged candidate scores infinity and is never chosen; the others still compete.
-                scores.append(CandidateScore(name, math.inf, (math.inf,) * len(folds), time.perf_counter() - started))
-                continue
-        scores.append(fold_scores(name, fitted[name].predictions, y, folds, seconds=time.perf_counter() - started))
-    chosen = choose(scores, use_cv=use_cv)
+    pool = _Pool.of(data, train)
+    names = candidate_names(model, n_fit=pool.n_fit, use_cv=pool.use_cv)
+    fitted, scores = _fit_and_score(names, pool, model, train, on_epoch=on_epoch, progress=progress)
+    chosen = choose(scores, use_cv=pool.use_cv)
     if chosen not in fitted:
         raise TrainingError(f"every candidate diverged ({', '.join(names)}); lower train.lr or scale the target")
     best = fitted[chosen]
     # The chosen network's budget; for ridge, the embedding ensemble's (trained or not): what a network got.
     ensemble = fitted.get("embedding_mlp")
-    recorded = best.budget or (ensemble.budget if ensemble is not None else None) or budget_of("embedding_mlp")
-    score = next(s for s in scores if s.name == chosen)
+    recorded = best.budget or (ensemble.budget if ensemble is not None else None)
     return Selection(
         model=best.model,
         spec=best.spec,
         chosen=chosen,
-        scheme=f"{len(folds)}-fold cross-validation" if use_cv else "validation split",
+        scheme=f"{len(pool.folds)}-fold cross-validation" if pool.use_cv else "validation split",
         scores=scores,
-        budget=recorded,
+        budget=recorded or pool.budget("embedding_mlp", model, train),
         history=best.history,
         best_epoch=best.best_epoch,
-        best_val_loss=score.mse,
+        best_val_loss=next(score.mse for score in scores if score.name == chosen),
         stopped_early=best.stopped_early,
         device=best.device,
         precision=best.precision,
         fold_best_epochs=best.fold_best_epochs,
         target_std=data.target_std,
+    )
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """The rows the candidates train and are scored on, and their folds.
+
+    Under cross-validation the folds split every training and validation row; otherwise
+    one fold trains on the training rows and holds out the validation rows.
+
+    Attributes:
+        x: Configured view of the training then the validation rows, shape (n_pool, n_features).
+        x_standard: Standardised view of the same rows.
+        y: Their scaled targets, shape (n_pool,).
+        folds: (training indices, held-out indices) per fold.
+        use_cv: Whether the folds are cross-validation folds.
+        continuous: The inputs networks embed (`continuous_columns` of the rows they train on).
+    """
+
+    x: np.ndarray
+    x_standard: np.ndarray
+    y: np.ndarray
+    folds: Folds
+    use_cv: bool
+    continuous: list[int]
+
+    @classmethod
+    def of(cls, data: TableViews, train: TrainConfig) -> _Pool:
+        """Pool the rows; cross-validate when a resolved `train` asks for it and the table is small enough."""
+        n_train, n_pool = len(data.y_train), len(data.y_train) + len(data.y_val)
+        x = np.concatenate([data.x_train, data.x_val])
+        n_folds = train.cv_folds or 0
+        # Every fold holds out at least two rows; a table too small for that keeps its validation split.
+        use_cv = n_folds >= 2 and 2 * n_folds <= n_pool < (train.cv_below_rows or 0)
+        if use_cv:
+            folds: Folds = list(KFold(n_splits=n_folds, shuffle=True, random_state=train.seed).split(x))
+        else:
+            folds = [(np.arange(n_train), np.arange(n_train, n_pool))]
+        return cls(
+            x=x,
+            x_standard=np.concatenate([data.x_train_standard, data.x_val_standard]),
+            y=np.concatenate([data.y_train, data.y_val]),
+            folds=folds,
+            use_cv=use_cv,
+            continuous=continuous_columns(x if use_cv else data.x_train, indicators=data.indicators),
+        )
+
+    @property
+    def n_fit(self) -> int:
+        """Rows a network trains on (the smallest fold's training part)."""
+        return min(len(train_rows) for train_rows, _ in self.folds)
+
+    @property
+    def n_models(self) -> int:
+        """Models a network trains side by side: one per cross-validation fold, else one."""
+        return len(self.folds) if self.use_cv else 1
+
+    def budget(self, kind: ModelKind, model: ModelConfig, train: TrainConfig) -> Budget:
+        """The budget of a network of `kind` trained on these folds (one model per fold under cross-validation)."""
+        return plan_budget(
+            kind=kind,
+            n_train=self.n_fit,
+            n_inputs=self.x.shape[1],
+            n_embedded=len(self.continuous),
+            model=model,
+            train=train,
+            n_folds=self.n_models,
+        )
+
+
+def _fit_and_score(
+    names: list[ModelKind],
+    pool: _Pool,
+    model: ModelConfig,
+    train: TrainConfig,
+    *,
+    on_epoch: Callable[[EpochRecord], None] | None,
+    progress: bool,
+) -> tuple[dict[str, FittedCandidate], list[CandidateScore]]:
+    """Fit every candidate and score it on held-out rows; a diverged one scores infinity (unless it is alone).
+
+    Raises:
+        TrainingError: the only candidate diverged.
+    """
+    fitted: dict[str, FittedCandidate] = {}
+    scores = []
+    for name in names:
+        started = time.perf_counter()
+        try:
+            fitted[name] = _fit_candidate(name, pool, model, train, on_epoch=on_epoch, progress=progress)
+        except TrainingError:
+            if len(names) == 1:
+                raise
+            # A diverged candidate scores infinity and is never chosen; the others still compete.
+            seconds = time.perf_counter() - started
+            scores.append(CandidateScore(name, math.inf, (math.inf,) * len(pool.folds), seconds))
+            continue
+        seconds = time.perf_counter() - started
+        scores.append(fold_scores(name, fitted[name].predictions, pool.y, pool.folds, seconds=seconds))
+    return fitted, scores
+
+
+def _fit_candidate(
+    name: ModelKind,
+    pool: _Pool,
+    model: ModelConfig,
+    train: TrainConfig,
+    *,
+    on_epoch: Callable[[EpochRecord], None] | None,
+    progress: bool,
+) -> FittedCandidate:
+    """Closed-form ridge for the linear candidate of kind auto; otherwise the network `name`, sized to the pool."""
+    if model.kind == "auto" and name == "linear":
+        return fit_ridge_candidate(pool.x_standard, pool.y, pool.folds)
+    budget = pool.budget(name, model, train)
+    spec = network_spec(name, budget, model=model, embedded=pool.continuous, n_folds=pool.n_models)
+    settings = TrainSettings.from_config(train, budget)
+    return fit_network_candidate(
+        spec,
+        settings,
+        budget,
+        x=pool.x,
+        y=pool.y,
+        folds=pool.folds,
+        on_epoch=on_epoch,
+        progress=progress,
+        name=name,
     )

@@ -1,47 +1,28 @@
-"""Training a PyTorch regression model: seeded, mini-batched, early-stopped on validation.
+"""Training one network on a validation split, and one model a configuration describes.
 
-`fit_network` is the loop; it takes concrete settings (`optim.TrainSettings`, nothing left
-to size). `train_model` trains one model a configuration describes, sizing what it leaves
-open to the table with `budget.plan_budget`.
+`fit_network` trains a single network on shuffled mini-batches of its training rows,
+early-stopped on its validation rows (`loop.train_loop`); it takes concrete settings
+(`optim.TrainSettings`, nothing left to size). `train_model` trains one model a
+configuration describes, sizing what it leaves open to the table with `budget.plan_budget`.
 """
 
 from __future__ import annotations
 
-import copy
 import math
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from regress_core.config import ModelConfig, RegressConfig, TrainConfig
-from regress_core.errors import TrainingError
-from regress_core.failpoints import failpoint
 from regress_core.model.budget import Budget, plan_budget
 from regress_core.model.device import resolve_device, resolve_precision
-from regress_core.model.optim import TrainSettings, check_finite, lr_at, make_ema, make_loss, make_optimizer
+from regress_core.model.loop import EpochRecord, Validation, train_loop
+from regress_core.model.optim import TrainSettings
 from regress_core.model.predict import predict_scaled
 from regress_core.model.spec import ModelSpec, build_model
-
-
-@dataclass(frozen=True)
-class EpochRecord:
-    """Losses at one validation check, in scaled target units.
-
-    `train_loss` averages the epochs since the previous check; `candidate` names the model
-    family being trained when several are compared.
-    """
-
-    epoch: int
-    train_loss: float
-    val_loss: float
-    lr: float
-    seconds: float
-    candidate: str = ""
 
 
 @dataclass
@@ -56,6 +37,34 @@ class TrainResult:
     stopped_early: bool = False
     device: str = "cpu"
     precision: str = "float32"
+
+
+@dataclass(frozen=True)
+class RowBatches:
+    """Training rows shuffled every epoch and cut into batches; the last batch may be smaller.
+
+    Attributes:
+        x: Inputs, shape (n_rows, n_features), on the training device.
+        y: Targets, shape (n_rows,).
+        batch_size: Rows per batch (at most n_rows are used).
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+    batch_size: int
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.x) / min(self.batch_size, len(self.x)))
+
+    def epoch(self, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Batches (batch, n_features) and (batch,) of one permutation of the rows."""
+        n_rows = len(self.x)
+        batch = min(self.batch_size, n_rows)
+        order = torch.randperm(n_rows, generator=generator).to(self.x.device)
+        for start in range(0, n_rows, batch):
+            index = order[start : start + batch]
+            yield self.x[index], self.y[index]
 
 
 def fit_network(
@@ -87,74 +96,43 @@ def fit_network(
         TrainingError: if the loss becomes NaN or infinite.
     """
     device = resolve_device(settings.device)
-    dtype = resolve_precision(settings.precision, device)
+    precision = resolve_precision(settings.precision, device)
     torch.manual_seed(settings.seed)
     model = build_model(spec, x_train=x_train).to(device)
-    generator = torch.Generator().manual_seed(settings.seed)
-    xt = torch.tensor(x_train, dtype=torch.float32, device=device)
-    yt = torch.tensor(y_train, dtype=torch.float32, device=device)
-    xv = torch.tensor(x_val, dtype=torch.float32, device=device)
-    n_rows = len(xt)
-    batch = min(settings.batch_size, n_rows)
-    total_steps = math.ceil(n_rows / batch) * settings.max_epochs
-    loss_fn, optimizer = make_loss(settings), make_optimizer(model, settings)
-    ema = make_ema(model, settings.ema_decay)
-    result = TrainResult(model=model, spec=spec, device=str(device), precision=str(dtype).removeprefix("torch."))
-    best_state, best_loss, waited, step, total, started = None, math.inf, 0, 0, 0.0, time.perf_counter()
-    bar = tqdm(range(1, settings.max_epochs + 1), desc="train", unit="epoch", disable=not progress, leave=False)
-    for epoch in bar:
-        model.train()
-        order = torch.randperm(n_rows, generator=generator).to(device)
-        for start in range(0, n_rows, batch):
-            index = order[start : start + batch]
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(settings, step, total_steps)
-            with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
-                prediction = model(xt[index]).float()
-            loss = loss_fn(prediction, yt[index].unsqueeze(1).expand_as(prediction))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if ema is not None:
-                ema.update_parameters(model)
-            total += loss.item() * len(index)
-            step += 1
-        check_finite(total, epoch, settings)
-        if epoch % settings.eval_every and epoch != settings.max_epochs:
-            continue
-        scored = ema.module if ema is not None else model
-        val_loss = float(np.mean((predict_scaled(scored, xv, device=device) - y_val) ** 2))
-        check_finite(val_loss, epoch, settings)
-        epochs_since = epoch - (result.history[-1].epoch if result.history else 0)
-        record = EpochRecord(
-            epoch,
-            total / (n_rows * epochs_since),
-            val_loss,
-            lr_at(settings, step, total_steps),
-            time.perf_counter() - started,
-            candidate,
-        )
-        total, started = 0.0, time.perf_counter()
-        result.history.append(record)
-        bar.set_postfix(train=f"{record.train_loss:.4f}", val=f"{val_loss:.4f}")
-        if on_epoch is not None:
-            on_epoch(record)
-        failpoint("train:epoch")
-        if val_loss < best_loss - 1e-7:
-            best_loss, waited, result.best_epoch = val_loss, 0, epoch
-            best_state = copy.deepcopy(scored.state_dict())
-        else:
-            waited += 1
-            if settings.patience and waited >= settings.patience_checks:
-                result.stopped_early = True
-                break
-    bar.close()
-    final = build_model(spec).to(device) if ema is not None else model
-    if best_state is None:  # no check ran to completion; max_epochs >= 1 makes this unreachable
-        raise TrainingError("training ran no epoch")
-    final.load_state_dict(best_state)
-    result.model, result.best_val_loss = final.cpu().eval(), best_loss
-    return result
+    xt, yt, xv = (torch.tensor(array, dtype=torch.float32, device=device) for array in (x_train, y_train, x_val))
+    run = train_loop(
+        model,
+        RowBatches(x=xt, y=yt, batch_size=settings.batch_size),
+        _split_validation(xv, y_val),
+        settings,
+        precision=precision,
+        on_epoch=on_epoch,
+        progress=progress,
+        candidate=candidate,
+    )
+    # Under weight averaging the best weights are the averaged copy's; a fresh module takes them.
+    final = build_model(spec).to(device) if settings.ema_decay > 0 else model
+    final.load_state_dict(run.best_state)
+    return TrainResult(
+        model=final.cpu().eval(),
+        spec=spec,
+        history=run.history,
+        best_epoch=run.best_epochs[0],
+        best_val_loss=float(run.best_losses[0]),
+        stopped_early=run.stopped_early,
+        device=str(device),
+        precision=str(precision).removeprefix("torch."),
+    )
+
+
+def _split_validation(x_val: torch.Tensor, y_val: np.ndarray) -> Validation:
+    """Scores a single model by its MSE on the validation rows (one model: shape (1,))."""
+
+    def validate(model: nn.Module) -> tuple[torch.Tensor, float]:
+        mse = float(np.mean((predict_scaled(model, x_val) - y_val) ** 2))
+        return torch.tensor([mse], dtype=torch.float64), mse
+
+    return validate
 
 
 def train_model(
