@@ -119,7 +119,7 @@ def stream(source: str, output: str, batch_rows: int, columns: list[str], predic
 
 
 def run_bare(home: str, source: str, output: str, batch_rows: int) -> dict:
-    from regress_core.scoring.streaming import scoring_precision
+    from regress_core.scoring.predict import scoring_precision
 
     started = time.perf_counter()
     package = champion(home)
@@ -168,7 +168,7 @@ def arithmetic_limit(home: str, batch_rows: int) -> dict:
     from torch.utils.flop_counter import FlopCounterMode
 
     from regress_core.data.sources import load_source
-    from regress_core.scoring.streaming import scoring_precision
+    from regress_core.scoring.predict import scoring_precision
 
     package = champion(home)
     precision = scoring_precision("auto", package)

@@ -8,8 +8,8 @@ from prefect import flow
 from pydantic import Field
 
 from regress_core.config import MODEL_NAME_CHARACTERS
+from regress_core.registry.manifest import VERSION_PATTERN
 from regress_core.registry.operations import MIN_REASON
-from regress_core.registry.store import VERSION_PATTERN
 from tasks.operations import promote, rollback
 from tasks.storage import apply_storage_block
 

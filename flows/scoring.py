@@ -6,7 +6,7 @@ from prefect import flow, unmapped
 
 from regress_core.config import ScoringConfig
 from regress_core.registry.catalog import ModelRef
-from regress_core.scoring.streaming import ScoreSummary
+from regress_core.scoring.results import ScoreSummary
 from tasks.scoring import (
     check_output,
     combine_parts,
@@ -28,7 +28,8 @@ def batch_scoring(params: ScoringConfig) -> ScoreSummary:
     check_output(params)
     ref = resolve_model(params)
     if params.task_runner == "dask":
-        summary = partitioned_scoring.with_options(task_runner=dask_runner(params))(params, ref)
+        runner = dask_runner(params)  # a TaskRunner of Dask futures; Prefect's hint names the generic base only
+        summary = partitioned_scoring.with_options(task_runner=runner)(params, ref)  # type: ignore[arg-type]
     else:
         summary = score_input(params, ref)
     return report_scoring(summary, params.drift_threshold)

@@ -8,7 +8,7 @@ from typing import Any
 from regress_core.evaluation.metrics import METRIC_NAMES
 from regress_core.evaluation.report import describe_budget, describe_selection, metrics_rows
 from regress_core.pipeline.records import TrainingOutcome
-from regress_core.scoring.streaming import ScoreSummary
+from regress_core.scoring.results import ScoreSummary
 
 
 def print_json(data: Any) -> None:

@@ -3,7 +3,7 @@
 Object stores have no rename and no append, but a single PUT is all-or-nothing: a reader
 sees the whole object or none of it, and listing shows an object only once its upload has
 completed (for a multipart upload, once it is completed). Everything regress keeps in object
-storage is built on that one guarantee; see `registry.remote` for the registry's scheme.
+storage is built on that one guarantee; see `registry.object_storage` for the registry's scheme.
 
 Credentials and endpoints come from the filesystem's usual conventions (for S3 the `AWS_*`
 variables, `AWS_ENDPOINT_URL` included), or from options a caller hands to `use_options`

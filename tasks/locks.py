@@ -22,7 +22,7 @@ from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from regress_core.errors import ConfigError, RegistryError
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import LockProvider
-from regress_core.registry.store import LOCK_TIMEOUT_S
+from regress_core.registry.storage import LOCK_TIMEOUT_S
 
 LEASE_ENV = "REGRESS_LOCK_LEASE_SECONDS"
 LEASE_S = 300.0  # renewed while held; a holder that dies loses the slot when its lease runs out

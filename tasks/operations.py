@@ -11,13 +11,13 @@ from prefect.cache_policies import NO_CACHE
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import Registry
 from regress_core.registry.operations import promote_version, rollback_champion
-from regress_core.registry.store import ModelRegistry
+from regress_core.registry.registered_model import RegisteredModel
 from tasks.events import emit_champion_change
 from tasks.locks import promotion_locks
 from tasks.runner import flow_run_id
 
 
-def _model(model: str | None, home: str | None) -> ModelRegistry:
+def _model(model: str | None, home: str | None) -> RegisteredModel:
     ws = Workspace.at(home)
     registry = Registry(ws.registry_dir, locks=promotion_locks(ws))
     return registry.model(model) if model else registry.only_model(hint="model=NAME")

@@ -31,7 +31,7 @@ from regress_core.pipeline.workspace import Workspace
 SERIALIZER = "regress-record"
 
 
-class RecordSerializer(Serializer[Any]):
+class RecordSerializer(Serializer):
     """Stage records as JSON; nothing else is written or read."""
 
     type: Literal["regress-record"] = Field(default="regress-record", frozen=True)

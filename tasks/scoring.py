@@ -17,7 +17,7 @@ from regress_core.pipeline.off_limits import refuse_managed_output
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import ModelRef, Registry
 from regress_core.registry.package import CONTRACT, ModelPackage, load_package_once
-from regress_core.registry.store import ModelRegistry
+from regress_core.registry.registered_model import RegisteredModel
 from regress_core.scoring.partitions import (
     ScoringPlan,
     combine_partitions,
@@ -25,7 +25,8 @@ from regress_core.scoring.partitions import (
     plan_scoring,
     score_partition,
 )
-from regress_core.scoring.streaming import PartResult, ScoreSummary, score
+from regress_core.scoring.results import PartResult, ScoreSummary
+from regress_core.scoring.streaming import score
 
 if TYPE_CHECKING:
     from prefect_dask import DaskTaskRunner
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 SCHEDULER_TIMEOUT_S = 10
 
 
-def _registry(params: ScoringConfig, ref: ModelRef) -> ModelRegistry:
+def _registry(params: ScoringConfig, ref: ModelRef) -> RegisteredModel:
     return Registry(Workspace.at(params.home).registry_dir).model(ref.model)
 
 

@@ -51,7 +51,7 @@ def refuse_managed_output(location: str | Path, workspace: Workspace, *, option:
 def _managed_dirs(workspace: Workspace) -> list[Path]:
     """The managed folders on this machine; for a remote workspace, this machine's whole cache of it."""
     if workspace.url:
-        from regress_core.registry.remote import local_cache_root
+        from regress_core.registry.object_storage import local_cache_root
 
         return [local_cache_root()]
     return [workspace.root.resolve() / name for name in MANAGED_FOLDERS]

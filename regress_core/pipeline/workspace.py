@@ -3,7 +3,7 @@
 A workspace is a local folder or an fsspec URL (`s3://bucket/regress`). For a URL the
 registry lives at `<url>/registry`, shared by every machine, stage outputs and their
 records are shared under `<url>/cache` (see `shared_cache`), and each machine works on
-local copies in a folder of its own named after the URL (see `remote.local_cache_root`).
+local copies in a folder of its own named after the URL (see `object_storage.local_cache_root`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def resolve_home(home: str | Path | None = None) -> Path:
     """The local folder of the workspace (for a URL, this machine's folder for it)."""
     chosen = chosen_home(home)
     if is_remote(chosen):
-        from regress_core.registry.remote import local_cache_root
+        from regress_core.registry.object_storage import local_cache_root
 
         url = chosen.rstrip("/")
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", url.split("://", 1)[1])[:60]

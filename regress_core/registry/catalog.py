@@ -2,7 +2,7 @@
 
 Every training run publishes under a model name (`registry.model`, by default the data
 contract's name). Each model has its own versions, champion, history and decisions in
-`<registry>/models/<name>/` (a `ModelRegistry`), so the gate only ever compares a candidate
+`<registry>/models/<name>/` (a `RegisteredModel`), so the gate only ever compares a candidate
 with the champion of its own model.
 
 A registry written before models had names keeps its one model at the registry's root
@@ -14,7 +14,8 @@ References name a model, a version or both: `sales` (its champion), `sales@v0003
 `sales@champion`; `v0003` and `champion` alone work while the registry holds one model.
 
 The registry can also live in object storage (an fsspec URL such as `s3://bucket/regress/registry`):
-its models are then `remote.ObjectModelRegistry` prefixes with the same layout of names.
+its models then keep their files under prefixes with the same layout of names (`object_storage`)
+instead of local folders (`local_storage`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,11 @@ import yaml
 from regress_core.config import MODEL_NAME_CHARACTERS
 from regress_core.errors import RegistryError
 from regress_core.objectstore import ObjectFolder, is_remote
-from regress_core.registry.store import MANIFEST, VERSION_PATTERN, ModelRegistry
+from regress_core.registry.local_storage import LocalStorage
+from regress_core.registry.manifest import MANIFEST, VERSION_PATTERN, check_version_name
+from regress_core.registry.object_storage import ObjectStorage
+from regress_core.registry.registered_model import POINTER, RegisteredModel
+from regress_core.registry.storage import Storage
 
 # Hands out the lock of one model's champion switch, given a name unique to the registry and model.
 LockProvider = Callable[[str], AbstractContextManager[object]]
@@ -149,7 +154,7 @@ class Registry:
             for name in os.listdir(self.models_dir):
                 folder = self.models_dir / name
                 if MODEL_NAME_PATTERN.match(name) and (
-                    (folder / "champion.json").is_file() or any((folder / "versions").glob(f"*/{MANIFEST}"))
+                    (folder / POINTER).is_file() or any((folder / "versions").glob(f"*/{MANIFEST}"))
                 ):
                     names.add(name)
         legacy = self.legacy_name()
@@ -163,23 +168,24 @@ class Registry:
         for key in folder.keys("models"):
             parts = key.split("/")
             published = len(parts) == 5 and parts[2] == "versions" and parts[4] == MANIFEST
-            if MODEL_NAME_PATTERN.match(parts[1]) and (published or parts[2:] == ["champion.json"]):
+            if MODEL_NAME_PATTERN.match(parts[1]) and (published or parts[2:] == [POINTER]):
                 names.add(parts[1])
         return sorted(names)
 
-    def model(self, name: str) -> ModelRegistry:
+    def model(self, name: str) -> RegisteredModel:
         """The versions of one model (created on first publish)."""
         check_model_name(name)
         lock = (lambda: self.locks(self.lock_name(name))) if self.locks else None  # type: ignore[misc]
+        storage: Storage
         if self.folder is not None:
-            from regress_core.registry.remote import ObjectModelRegistry
+            storage = ObjectStorage(self.folder.child("models", name))
+        elif name == self.legacy_name():
+            storage = LocalStorage(self.root)
+        else:
+            storage = LocalStorage(self.models_dir / name)
+        return RegisteredModel(storage, name, lock=lock)
 
-            return ObjectModelRegistry(self.folder.child("models", name), name, lock=lock)
-        if name == self.legacy_name():
-            return ModelRegistry(self.root, name, lock=lock)
-        return ModelRegistry(self.models_dir / name, name, lock=lock)
-
-    def only_model(self, *, hint: str) -> ModelRegistry:
+    def only_model(self, *, hint: str) -> RegisteredModel:
         """The registry's one model, for references that name no model.
 
         Raises:
@@ -194,7 +200,7 @@ class Registry:
             )
         return self.model(names[0])
 
-    def resolve(self, reference: str | None) -> tuple[ModelRegistry, ModelRef]:
+    def resolve(self, reference: str | None) -> tuple[RegisteredModel, ModelRef]:
         """Turn a reference into its model and a published version name (a champion is looked up).
 
         Raises:
@@ -217,4 +223,4 @@ class Registry:
                     f"model {model.name} has no champion yet in {self.root}: train it with `regress train`"
                 )
             version = champion
-        return model, ModelRef(model.name, model.check_version_name(version))
+        return model, ModelRef(model.name, check_version_name(version))

@@ -14,7 +14,7 @@ from regress_core.errors import RegistryError, RegressError
 from regress_core.failpoints import failpoint
 from regress_core.registry.comparison import Comparison, compare
 from regress_core.registry.package import load_package
-from regress_core.registry.store import ModelRegistry
+from regress_core.registry.registered_model import RegisteredModel
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,27 @@ def _threshold_checks(
     return checks
 
 
+def _versus_champion(
+    version: str, champion: str | None, comparison: Comparison | None, champion_error: str | None, gate: GateConfig
+) -> Check:
+    """The champion check: passed before the first champion, else the comparison decides."""
+    if champion is None:
+        return Check(
+            "champion", None, None, True, "no champion yet: the first model that passes the thresholds becomes champion"
+        )
+    if champion == version:
+        return Check("champion", None, None, True, f"{version} is already the champion")
+    if comparison is None:
+        return Check(
+            "champion",
+            None,
+            None,
+            False,
+            f"champion {champion} could not be scored on these test rows: {champion_error}",
+        )
+    return _champion_check(comparison, champion, gate)
+
+
 def decide(
     *,
     version: str,
@@ -164,36 +185,11 @@ def decide(
         model: The model's name.
     """
     checks = _threshold_checks(metrics, gate, baselines)
-    bootstrap = champion is None
-    if bootstrap:
-        checks.append(
-            Check(
-                "champion",
-                None,
-                None,
-                True,
-                "no champion yet: the first model that passes the thresholds becomes champion",
-            )
-        )
-    elif champion == version:
-        checks.append(Check("champion", None, None, True, f"{version} is already the champion"))
-    elif comparison is None or champion is None:
-        checks.append(
-            Check(
-                "champion",
-                None,
-                None,
-                False,
-                f"champion {champion} could not be scored on these test rows: {champion_error}",
-            )
-        )
-    else:
-        checks.append(_champion_check(comparison, champion, gate))
-    promote = all(check.passed for check in checks) and champion != version
+    checks.append(_versus_champion(version, champion, comparison, champion_error, gate))
     return Decision(
         version=version,
-        promote=promote,
-        bootstrap=bootstrap,
+        promote=all(check.passed for check in checks) and champion != version,
+        bootstrap=champion is None,
         champion=champion,
         checks=checks,
         metrics=metrics,
@@ -204,7 +200,7 @@ def decide(
 
 
 def gate_candidate(
-    registry: ModelRegistry, *, version: str, test_df: pd.DataFrame, gate: GateConfig, run: str | None = None
+    registry: RegisteredModel, *, version: str, test_df: pd.DataFrame, gate: GateConfig, run: str | None = None
 ) -> Decision:
     """Decide on a published candidate and, if it earns it, switch the champion.
 
@@ -223,7 +219,7 @@ def gate_candidate(
 
 
 def _seen_rows(
-    registry: ModelRegistry, version: str, metadata: dict[str, Any], test_df: pd.DataFrame
+    registry: RegisteredModel, version: str, metadata: dict[str, Any], test_df: pd.DataFrame
 ) -> np.ndarray | None:
     """True for each test row the version trained or validated on; None when its package records no rows."""
     info = metadata.get("seen_rows")
@@ -234,7 +230,7 @@ def _seen_rows(
 
 
 def _compare_with_champion(
-    registry: ModelRegistry, *, version: str, champion: str, test_df: pd.DataFrame, gate: GateConfig
+    registry: RegisteredModel, *, version: str, champion: str, test_df: pd.DataFrame, gate: GateConfig
 ) -> Comparison:
     candidate, current = load_package(registry, version), load_package(registry, champion)
     y = test_df[candidate.metadata["target"]].to_numpy(dtype="float64")
@@ -250,7 +246,7 @@ def _compare_with_champion(
 
 
 def _gate_published(
-    registry: ModelRegistry, *, version: str, test_df: pd.DataFrame, gate: GateConfig, run: str | None
+    registry: RegisteredModel, *, version: str, test_df: pd.DataFrame, gate: GateConfig, run: str | None
 ) -> Decision:
     metadata = registry.metadata(version)
     with registry.lock():

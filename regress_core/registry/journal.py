@@ -1,18 +1,19 @@
-"""Reading the registry's JSON files and append-only logs, and mending what a crash or a person damaged.
+"""Reading the registry's JSON records and append-only logs, and mending what a crash or a person damaged.
 
-A crash while appending leaves a torn last line (no newline at its end): readers skip it, and
-the next writer, holding the lock, cuts it off before appending. Any other damage (a truncated
-`champion.json`, a malformed line inside a log, a pointer whose version is not a version name)
-is refused with one line naming the file and the fault, and `ModelRegistry.repair` (the
-`regress models repair` command) mends it without losing what can still be read: damaged log
-lines are moved to a `.damaged` file beside the log, and the champion pointer is rebuilt from
-the audit history.
+A crash while appending to a local log leaves a torn last line (no newline at its end):
+readers skip it, and the next writer, holding the lock, cuts it off before appending. Any
+other damage (a truncated `champion.json`, a malformed line inside a log, a pointer whose
+version is not a version name) is refused with one line naming the file and the fault, and
+`RegisteredModel.repair` (the `regress models repair` command) mends it without losing what
+can still be read: damaged log lines are moved to a `.damaged` file beside the log, and the
+champion pointer is rebuilt from the audit history.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,32 +21,52 @@ from regress_core.errors import RegistryError
 from regress_core.fileio import atomic_write_text
 
 
-def damaged(path: str | Path, fault: str, *, model: str) -> RegistryError:
+def utc_now() -> str:
+    """The time now in UTC, to the second, as ISO 8601 (the time stamp of every registry record)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class DamagedFile(Exception):
+    """A registry file that is there but cannot be read as what it should hold.
+
+    Storage raises it without knowing the model; the model's reader turns it into the
+    `damaged` error that names the repair command.
+
+    Args:
+        where: The file as a person finds it (a path or a URL).
+        fault: What is wrong with it, in words.
+    """
+
+    def __init__(self, where: str, fault: str) -> None:
+        super().__init__(f"{where}: {fault}")
+        self.where = where
+        self.fault = fault
+
+
+def damaged(where: str, fault: str, *, model: str) -> RegistryError:
     """The error for a damaged registry file, with the repair a person can run."""
     return RegistryError(
-        f"registry file {path} is damaged ({fault}); run `regress models repair {model}` to mend it from the "
+        f"registry file {where} is damaged ({fault}); run `regress models repair {model}` to mend it from the "
         "audit history (nothing readable is lost), or restore the file from a backup"
     )
 
 
-def read_json(path: Path, *, model: str) -> Any:
-    """A JSON file's content, or None when it does not exist.
+def parse_json(data: bytes, *, where: str) -> Any:
+    """The content of a JSON document.
 
     Raises:
-        RegistryError: the file is empty, truncated or not JSON.
+        DamagedFile: the document is not UTF-8, is empty or is not JSON.
     """
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise damaged(path, f"unreadable: {exc}", model=model) from exc
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DamagedFile(where, f"unreadable: {exc}") from exc
     if not text.strip():
-        raise damaged(path, "it is empty", model=model)
+        raise DamagedFile(where, "it is empty")
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise damaged(path, f"not valid JSON: {exc}", model=model) from exc
+        raise DamagedFile(where, f"not valid JSON: {exc}") from exc
 
 
 def _split_log(path: Path) -> tuple[list[tuple[int, str]], str]:
@@ -59,11 +80,11 @@ def _split_log(path: Path) -> tuple[list[tuple[int, str]], str]:
     return lines, tail
 
 
-def read_log(path: Path, *, model: str) -> list[dict[str, Any]]:
-    """The records of an append-only JSON-lines log, oldest first; a torn last line is skipped.
+def read_log(path: Path) -> list[dict[str, Any]]:
+    """The records of a local append-only JSON-lines log, oldest first; a torn last line is skipped.
 
     Raises:
-        RegistryError: a complete line is not a JSON object.
+        DamagedFile: a complete line is not a JSON object.
     """
     records = []
     for number, line in _split_log(path)[0]:
@@ -72,7 +93,7 @@ def read_log(path: Path, *, model: str) -> list[dict[str, Any]]:
         except ValueError:
             record = None
         if not isinstance(record, dict):
-            raise damaged(path, f"line {number} is not a JSON record: {line[:60]!r}", model=model)
+            raise DamagedFile(str(path), f"line {number} is not a JSON record: {line[:60]!r}")
         records.append(record)
     return records
 

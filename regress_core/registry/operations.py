@@ -6,7 +6,7 @@ from typing import Any
 
 from regress_core.errors import ConfigError, RegistryError
 from regress_core.failpoints import failpoint
-from regress_core.registry.store import ModelRegistry
+from regress_core.registry.registered_model import RegisteredModel
 
 MIN_REASON = 3
 
@@ -19,7 +19,7 @@ def check_reason(reason: str) -> str:
     return reason
 
 
-def promote_version(registry: ModelRegistry, version: str, *, reason: str, run: str | None = None) -> dict[str, Any]:
+def promote_version(registry: RegisteredModel, version: str, *, reason: str, run: str | None = None) -> dict[str, Any]:
     """Make a given version the champion, bypassing the gate; audited with its reason.
 
     Raises:
@@ -36,7 +36,7 @@ def promote_version(registry: ModelRegistry, version: str, *, reason: str, run: 
         return registry.set_champion(version, action="manual-promote", reason=reason, run=run)
 
 
-def rollback_champion(registry: ModelRegistry, *, reason: str, run: str | None = None) -> dict[str, Any]:
+def rollback_champion(registry: RegisteredModel, *, reason: str, run: str | None = None) -> dict[str, Any]:
     """Make the champion before the current one champion again; audited with its reason.
 
     Raises:

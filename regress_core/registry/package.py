@@ -24,7 +24,8 @@ from regress_core.fileio import atomic_write_json, atomic_write_text
 from regress_core.model.predict import predict_scaled
 from regress_core.model.saving import load_model
 from regress_core.model.spec import ModelSpec
-from regress_core.registry.store import ModelRegistry, utc_now
+from regress_core.registry.journal import utc_now
+from regress_core.registry.registered_model import RegisteredModel
 
 WEIGHTS = "model.pt"
 PREPROCESSOR = "preprocessor.skops"
@@ -48,7 +49,7 @@ def library_versions() -> dict[str, str]:
 
 
 def stage_package(
-    registry: ModelRegistry,
+    registry: RegisteredModel,
     *,
     weights_path: Path,
     preprocessor_path: Path,
@@ -59,7 +60,7 @@ def stage_package(
     """Copy a trained model and everything that explains it into a staging folder.
 
     Returns:
-        The staging folder, ready for `Registry.publish`.
+        The staging folder, ready for `RegisteredModel.publish`.
     """
     staging = registry.new_staging_dir()
     try:
@@ -123,7 +124,7 @@ def _load_preprocessor(package_dir: Path, version: str) -> Preprocessor:
     return preprocessor
 
 
-def load_package(registry: ModelRegistry, version: str) -> ModelPackage:
+def load_package(registry: RegisteredModel, version: str) -> ModelPackage:
     """Verify a version's checksums (and signature, with a signing key set), then load it.
 
     The preprocessor loads from skops's format, building only trusted types; a package from
@@ -152,7 +153,7 @@ _LOADING = threading.Lock()
 LOADED_LIMIT = 4
 
 
-def load_package_once(registry: ModelRegistry, version: str) -> ModelPackage:
+def load_package_once(registry: RegisteredModel, version: str) -> ModelPackage:
     """Load a version once per process (workers score many partitions with it).
 
     The manifest's hash is part of the cache key, and `load_package` verifies every file.
@@ -166,7 +167,7 @@ def load_package_once(registry: ModelRegistry, version: str) -> ModelPackage:
         return _LOADED[key]
 
 
-def describe_version(registry: ModelRegistry, version: str) -> dict[str, Any]:
+def describe_version(registry: RegisteredModel, version: str) -> dict[str, Any]:
     """A version's summary for listings: model, metrics, champion flag, creation time."""
     metadata = registry.metadata(version)
     return {

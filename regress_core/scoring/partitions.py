@@ -26,22 +26,12 @@ from regress_core.data.contract import DataContract
 from regress_core.errors import DataError
 from regress_core.objectstore import ObjectFolder, is_remote
 from regress_core.registry.package import ModelPackage
+from regress_core.scoring.batches import READ_OPTIONS, expand_inputs, inputs_sha256
+from regress_core.scoring.options import check_not_an_input, check_options, check_output_path
+from regress_core.scoring.outputs import output_metadata, output_schema, writer_schema
 from regress_core.scoring.ranges import DEFAULT_PARTITION_ROWS, FileRange, cut_ranges
-from regress_core.scoring.streaming import (
-    READ_OPTIONS,
-    PartResult,
-    ScoreSummary,
-    check_not_an_input,
-    check_options,
-    check_output_path,
-    expand_inputs,
-    inputs_sha256,
-    output_metadata,
-    output_schema,
-    score_stream,
-    summarize,
-    writer_schema,
-)
+from regress_core.scoring.results import PartResult, ScoreSummary, summarize
+from regress_core.scoring.streaming import score_stream
 from regress_core.scoring.uploads import RemoteOutput, check_output_url
 from regress_core.scoring.writers import AtomicParquet, RejectedRows
 

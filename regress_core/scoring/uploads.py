@@ -18,16 +18,13 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from regress_core.data.tables import PARQUET_SUFFIXES
 from regress_core.errors import ConfigError
 from regress_core.fileio import process_alive
 from regress_core.objectstore import ObjectFolder
-from regress_core.registry.remote import local_cache_root
-
-if TYPE_CHECKING:
-    from regress_core.scoring.streaming import ScoreSummary
+from regress_core.registry.object_storage import local_cache_root
+from regress_core.scoring.results import ScoreSummary
 
 STAGING_PATTERN = re.compile(r"^score-(\d+)-")
 

@@ -12,7 +12,7 @@ from regress_core.data.tables import read_table, write_parquet
 from regress_core.errors import ConfigError, DataError, StorageError, storage_error
 from regress_core.fileio import atomic_write, atomic_write_text
 from regress_core.pipeline.workspace import check_home
-from regress_core.scoring.streaming import TYPE_FROM, reconcile
+from regress_core.scoring.outputs import TYPE_FROM, reconcile
 from regress_core.scoring.writers import AtomicParquet
 from tests.helpers import make_table
 

@@ -12,7 +12,7 @@ from regress_core.errors import RegistryError
 from regress_core.pipeline.run import train_pipeline
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import Registry, model_name_for, parse_reference
-from regress_core.registry.store import write_manifest
+from regress_core.registry.manifest import write_manifest
 from tests.helpers import fast_config, make_table
 
 

@@ -3,7 +3,8 @@ import json
 import pytest
 
 from regress_core.errors import RegistryError
-from regress_core.registry.store import ModelRegistry
+from regress_core.registry.local_storage import LocalStorage
+from regress_core.registry.registered_model import RegisteredModel
 
 
 def stage(registry, payload="weights"):
@@ -14,7 +15,7 @@ def stage(registry, payload="weights"):
 
 
 def test_versions_are_numbered_and_sealed_with_a_manifest(tmp_path):
-    registry = ModelRegistry(tmp_path, "m")
+    registry = RegisteredModel(LocalStorage(tmp_path), "m")
     assert registry.publish(stage(registry, "a"), package_key="a") == ("v0001", True)
     assert registry.publish(stage(registry, "b"), package_key="b") == ("v0002", True)
     assert registry.versions() == ["v0001", "v0002"]
@@ -23,14 +24,14 @@ def test_versions_are_numbered_and_sealed_with_a_manifest(tmp_path):
 
 
 def test_identical_package_is_not_published_twice(tmp_path):
-    registry = ModelRegistry(tmp_path, "m")
+    registry = RegisteredModel(LocalStorage(tmp_path), "m")
     registry.publish(stage(registry, "a"), package_key="a")
     assert registry.publish(stage(registry, "a"), package_key="a") == ("v0001", False)
     assert registry.versions() == ["v0001"]
 
 
 def test_unfinished_staging_is_invisible(tmp_path):
-    registry = ModelRegistry(tmp_path, "m")
+    registry = RegisteredModel(LocalStorage(tmp_path), "m")
     stage(registry)
     assert registry.versions() == []
 
@@ -45,7 +46,7 @@ def test_unfinished_staging_is_invisible(tmp_path):
     ],
 )
 def test_tampered_package_is_refused(tmp_path, tamper, message):
-    registry = ModelRegistry(tmp_path, "m")
+    registry = RegisteredModel(LocalStorage(tmp_path), "m")
     version, _ = registry.publish(stage(registry), package_key="a")
     tamper(registry.version_dir(version))
     with pytest.raises(RegistryError, match=message):
@@ -55,16 +56,16 @@ def test_tampered_package_is_refused(tmp_path, tamper, message):
 @pytest.mark.parametrize("name", ["../../etc", "v1/../../x", "latest", "/abs", "v00a1"])
 def test_version_names_cannot_escape_the_registry(tmp_path, name):
     with pytest.raises(RegistryError, match="invalid model version"):
-        ModelRegistry(tmp_path, "m").verify(name)
+        RegisteredModel(LocalStorage(tmp_path), "m").verify(name)
 
 
 def test_missing_version_is_reported(tmp_path):
     with pytest.raises(RegistryError, match="model version m@v0042 not found"):
-        ModelRegistry(tmp_path, "m").verify("v0042")
+        RegisteredModel(LocalStorage(tmp_path), "m").verify("v0042")
 
 
 def test_champion_switch_is_recorded_in_history(tmp_path):
-    registry = ModelRegistry(tmp_path, "m")
+    registry = RegisteredModel(LocalStorage(tmp_path), "m")
     first, _ = registry.publish(stage(registry, "a"), package_key="a")
     second, _ = registry.publish(stage(registry, "b"), package_key="b")
     assert registry.champion() is None
@@ -80,7 +81,7 @@ def test_champion_switch_is_recorded_in_history(tmp_path):
 
 
 def test_decisions_accumulate_per_version(tmp_path):
-    registry = ModelRegistry(tmp_path, "m")
+    registry = RegisteredModel(LocalStorage(tmp_path), "m")
     registry.record_decision("v0001", {"promote": True})
     registry.record_decision("v0001", {"promote": False})
     assert [d["promote"] for d in registry.decisions("v0001")] == [True, False]

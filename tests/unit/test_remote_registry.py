@@ -59,7 +59,7 @@ def test_a_version_whose_upload_never_finished_is_invisible_skipped_and_removed(
     model = Registry(f"{url}/registry", locks=thread_lock).model("sales")
     model.publish(stage(model, "a"), package_key="a")
     # What a run killed while uploading leaves: files of v0002 without their manifest.
-    model.folder.write_bytes("versions/v0002/model.pt", b"half")
+    model.storage.folder.write_bytes("versions/v0002/model.pt", b"half")
     assert model.versions() == ["v0001"]
     with pytest.raises(RegistryError, match="v0002 not found"):
         model.verify("v0002")
@@ -72,7 +72,7 @@ def test_a_version_whose_upload_never_finished_is_invisible_skipped_and_removed(
 def test_an_altered_object_is_refused(url):
     model = Registry(f"{url}/registry", locks=thread_lock).model("sales")
     model.publish(stage(model, "a"), package_key="a")
-    model.folder.write_bytes("versions/v0001/model.pt", b"tampered")
+    model.storage.folder.write_bytes("versions/v0001/model.pt", b"tampered")
     with pytest.raises(RegistryError, match="checksum mismatch in model.pt"):
         model.verify("v0001")
 
@@ -82,7 +82,7 @@ def test_history_entries_of_concurrent_writers_are_all_kept(url):
 
     def append(writer):
         for index in range(10):
-            model._append("history.jsonl", {"writer": writer, "index": index})
+            model.storage.append("history", {"writer": writer, "index": index})
 
     threads = [threading.Thread(target=append, args=(writer,)) for writer in range(4)]
     for thread in threads:
@@ -121,7 +121,7 @@ def test_a_damaged_history_entry_is_named_and_repaired(url):
     model = Registry(f"{url}/registry", locks=thread_lock).model("sales")
     model.publish(stage(model, "a"), package_key="a")
     promote_version(model, "v0001", reason="first one")
-    model.folder.write_bytes("history/00000000000000000001-bad.json", b"{not json")
+    model.storage.folder.write_bytes("history/00000000000000000001-bad.json", b"{not json")
     with pytest.raises(RegistryError, match=r"history/00000000000000000001-bad.json is damaged.*models repair sales"):
         model.history()
     assert model.repair() == [

@@ -17,7 +17,7 @@ from regress_core.errors import RegistryError
 from regress_core.model.predict import predict_scaled
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.package import load_package
-from regress_core.registry.store import ModelRegistry
+from regress_core.registry.registered_model import RegisteredModel
 from tests.helpers import (
     TouchOnLoad,
     make_mixed_table,
@@ -40,7 +40,7 @@ def messy() -> pd.DataFrame:
 
 
 @pytest.fixture
-def package_home(tmp_path, monkeypatch) -> tuple[ModelRegistry, str]:
+def package_home(tmp_path, monkeypatch) -> tuple[RegisteredModel, str]:
     monkeypatch.delenv("REGRESS_SIGNING_KEY", raising=False)
     home = str(tmp_path / "home")
     version = train_package(home)

@@ -13,7 +13,8 @@ import pytest
 
 from regress_core.errors import ConfigError, DataError, DataValidationError, RegistryError
 from regress_core.registry.package import load_package
-from regress_core.scoring.streaming import score, scoring_precision
+from regress_core.scoring.predict import scoring_precision
+from regress_core.scoring.streaming import score
 from tests.helpers import model_registry, scoring_input, train_package
 
 

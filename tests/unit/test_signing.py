@@ -5,8 +5,10 @@ import json
 import pytest
 
 from regress_core.errors import RegistryError
+from regress_core.registry.local_storage import LocalStorage
+from regress_core.registry.manifest import write_manifest
 from regress_core.registry.package import load_package
-from regress_core.registry.store import ModelRegistry, write_manifest
+from regress_core.registry.registered_model import RegisteredModel
 from tests.helpers import model_registry, train_package
 
 KEY = "correct horse battery staple"
@@ -29,7 +31,7 @@ def no_key(monkeypatch):
 
 
 def test_without_a_key_packages_are_unsigned_and_verify_as_before(tmp_path):
-    registry = ModelRegistry(tmp_path, "m")
+    registry = RegisteredModel(LocalStorage(tmp_path), "m")
     version = publish(registry)
     assert "signature" not in manifest(registry, version)
     assert registry.verify(version).name == version
@@ -37,7 +39,7 @@ def test_without_a_key_packages_are_unsigned_and_verify_as_before(tmp_path):
 
 def test_a_signed_package_verifies_with_its_key_and_without_any(tmp_path, monkeypatch):
     monkeypatch.setenv("REGRESS_SIGNING_KEY", KEY)
-    registry = ModelRegistry(tmp_path, "m")
+    registry = RegisteredModel(LocalStorage(tmp_path), "m")
     version = publish(registry)
     assert manifest(registry, version)["signature"].startswith("hmac-sha256:")
     assert registry.verify(version).name == version
@@ -47,7 +49,7 @@ def test_a_signed_package_verifies_with_its_key_and_without_any(tmp_path, monkey
 
 def test_a_package_altered_and_resealed_without_the_key_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("REGRESS_SIGNING_KEY", KEY)
-    registry = ModelRegistry(tmp_path, "m")
+    registry = RegisteredModel(LocalStorage(tmp_path), "m")
     version = publish(registry)
     package_dir = registry.version_dir(version)
     (package_dir / "model.pt").write_text("the attacker's weights")

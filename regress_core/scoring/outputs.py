@@ -1,0 +1,150 @@
+"""What a predictions file holds: its columns and their types, each batch's rows, its metadata.
+
+The output keeps the columns a person asked for, then `prediction`. A kept feature comes out
+as the model read it; another kept column as the input holds it, typed by the Parquet inputs
+(whose types are reconciled across files). Rejected rows are kept as text, with their row
+numbers and reasons.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from regress_core.config import PREDICTION_COLUMN
+from regress_core.data.contract import DataContract
+from regress_core.errors import DataError
+from regress_core.registry.journal import utc_now
+from regress_core.registry.package import ModelPackage
+from regress_core.scoring.batches import parquet_schema
+
+TYPE_FROM = b"regress.type_from"  # field metadata: the input file that gave a kept column its type
+
+
+def pass_through_columns(keep: list[str], features: list[str]) -> list[str]:
+    """Kept columns that are not features: carried as read, never parsed as numbers."""
+    return [name for name in keep if name not in features]
+
+
+def output_schema(files: list[str], keep: list[str], contract: DataContract) -> pa.Schema:
+    """Schema of the predictions file: the kept columns, then `prediction`.
+
+    A kept feature comes out as the model read it: numbers as float64, categories as text.
+    Another kept column comes out as the input holds it: text from CSV, the file's type from
+    Parquet. Parquet files that disagree on it are reconciled where no value changes (integers
+    and floats as floats, a column of nulls as the other file's type) and refused otherwise,
+    naming both files; CSV text takes the Parquet files' type and must parse as it.
+
+    Raises:
+        DataError: two input files give a kept column types that cannot be reconciled.
+    """
+    features = set(contract.feature_names)
+    carried = pass_through_types(files, pass_through_columns(keep, contract.feature_names))
+    fields = [
+        pa.field(name, pa.string() if contract.column(name).kind == "categorical" else pa.float64())
+        if name in features
+        else carried[name]
+        for name in keep
+    ]
+    return pa.schema([*fields, pa.field(PREDICTION_COLUMN, pa.float64())])
+
+
+def pass_through_types(files: list[str], names: list[str]) -> dict[str, pa.Field]:
+    """The output field of each kept non-feature column, its origin file in the field's metadata."""
+    chosen: dict[str, pa.Field] = {}
+    for path in files if names else []:
+        schema = parquet_schema(path)
+        if schema is None:
+            continue  # CSV: text, which takes the Parquet files' type
+        for name in names:
+            if name not in schema.names:
+                continue  # reading the file names the missing column
+            found = pa.field(name, schema.field(name).type, metadata={TYPE_FROM: path})
+            chosen[name] = reconcile(chosen[name], found) if name in chosen else found
+    return {name: chosen.get(name, pa.field(name, pa.string())) for name in names}
+
+
+def reconcile(first: pa.Field, second: pa.Field) -> pa.Field:
+    """One field for a column two files type differently, or a DataError naming both files."""
+    if first.type == second.type:
+        return first
+    try:
+        unified = pa.unify_schemas([pa.schema([first]), pa.schema([second])], promote_options="permissive")
+    except (pa.ArrowTypeError, pa.ArrowInvalid) as exc:
+        origins = [(side.metadata or {}).get(TYPE_FROM, b"?").decode() for side in (first, second)]
+        raise DataError(
+            f"kept column {first.name} is {first.type} in {origins[0]} but {second.type} in {origins[1]}; "
+            "make the files agree or score them separately"
+        ) from exc
+    origin = first if unified.field(first.name).type == first.type else second
+    return pa.field(first.name, unified.field(first.name).type, metadata=origin.metadata)
+
+
+def writer_schema(schema: pa.Schema) -> pa.Schema:
+    """The schema without the type origins (input paths), as the output file records it."""
+    return pa.schema([column.remove_metadata() for column in schema])
+
+
+def output_table(
+    batch: pa.RecordBatch | pd.DataFrame,
+    numeric: pd.DataFrame,
+    rows: np.ndarray | None,
+    prediction: np.ndarray,
+    schema: pa.Schema,
+    path: str,
+) -> pa.Table:
+    """The output rows of one batch: kept features as the model read them, other kept columns as read."""
+    arrays = []
+    for column in schema:
+        if column.name == PREDICTION_COLUMN:
+            arrays.append(pa.array(prediction, type=pa.float64()))
+        elif column.name in numeric.columns:
+            arrays.append(pa.array(numeric[column.name].to_numpy(), type=column.type, from_pandas=True))
+        else:
+            arrays.append(_cast_kept(_kept_column(batch, column.name, rows), column, path))
+    return pa.Table.from_arrays(arrays, schema=writer_schema(schema))
+
+
+def _kept_column(batch: pa.RecordBatch | pd.DataFrame, name: str, rows: np.ndarray | None) -> pa.Array:
+    """A kept column of the batch as read: Arrow from Parquet, text from CSV; only `rows` if given."""
+    if isinstance(batch, pa.RecordBatch):
+        column = batch.column(name)
+        return column if rows is None else column.filter(pa.array(rows))
+    values = batch[name].to_numpy(dtype=object, na_value=None)
+    return pa.array(values if rows is None else values[rows], type=pa.string(), from_pandas=True)
+
+
+def _cast_kept(values: pa.Array, column: pa.Field, path: str) -> pa.Array:
+    if values.type == column.type:
+        return values
+    try:
+        return values.cast(column.type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        origin = (column.metadata or {}).get(TYPE_FROM, b"another input file").decode()
+        raise DataError(
+            f"kept column {column.name} of {path} does not fit the type {column.type} it has in {origin} "
+            f"({str(exc).splitlines()[0]}); make the files agree or score them separately"
+        ) from exc
+
+
+def rejected_table(frame: pd.DataFrame, mask: np.ndarray, reasons: np.ndarray, first_row: int) -> pa.Table:
+    """The rows of `frame` where `mask` holds, as text, with their row numbers (from `first_row`) and reasons."""
+    rows = frame[mask]
+    body = {name: rows[name].astype("string").to_numpy(dtype=object, na_value=None) for name in rows.columns}
+    body["row_number"] = np.flatnonzero(mask) + first_row
+    body["reason"] = reasons[mask]
+    return pa.table(body)
+
+
+def output_metadata(package: ModelPackage, input_hash: str, rows: int, precision: str) -> dict[str, str]:
+    """Key-value metadata recorded in the predictions file."""
+    return {
+        "regress.model": package.name,
+        "regress.model_version": package.version,
+        "regress.precision": precision,
+        "regress.input_sha256": input_hash,
+        "regress.scored_at": utc_now(),
+        "regress.rows": str(rows),
+        "regress.target": package.contract.target,
+    }
