@@ -9,6 +9,7 @@ keeps its file lock. `regress_core` never sees Prefect: it is handed `promotion_
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,7 +45,7 @@ def lease_seconds() -> float:
         value = float(text)
     except ValueError:
         value = 0.0
-    if not value >= 60:
+    if not (math.isfinite(value) and value >= 60):
         raise ConfigError(f"{LEASE_ENV}={text!r} must be a number of seconds, at least 60 (the server's least lease)")
     return value
 

@@ -15,9 +15,9 @@ from regress_core.data.names import repeated_names
 
 
 class Section(BaseModel):
-    """A part of a configuration: unknown keys are refused, assignments validated."""
+    """A part of a configuration: unknown keys are refused, assignments validated, NaN and infinity refused."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class DataConfig(Section):

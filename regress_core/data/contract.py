@@ -28,7 +28,7 @@ STRAY_SHARE = 0.5
 class ColumnSpec(BaseModel):
     """One column: its name, kind, nullability and allowed range."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str
     kind: ColumnKind = "numeric"
@@ -50,7 +50,7 @@ class ColumnSpec(BaseModel):
 class DataContract(BaseModel):
     """Columns, target and size every table of a dataset must satisfy."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = "dataset"
     target: str

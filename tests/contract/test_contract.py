@@ -38,6 +38,8 @@ def test_infer_refuses_a_missing_target(table):
         ("target: a\ncolumns: [{name: a}, {name: a}]\n", "columns listed twice: a"),
         ("target: a\ncolumns: [{name: a, min: 2, max: 1}, {name: b}]\n", "min 2.0 is above max 1.0"),
         ("target: a\ncolumns: [{name: a, colour: red}, {name: b}]\n", "Extra inputs are not permitted"),
+        ("target: a\ncolumns: [{name: a, min: .nan}, {name: b}]\n", "columns.0.min: Input should be a finite number"),
+        ("target: a\ncolumns: [{name: a, max: .inf}, {name: b}]\n", "columns.0.max: Input should be a finite number"),
     ],
 )
 def test_bad_contract_files_are_reported(tmp_path, body, message):

@@ -202,6 +202,9 @@ def test_missing_paths(workspace):
         (["split.test_size=0"], "split.test_size: Input should be greater than 0"),
         (["split.test_size=1"], "split.test_size: Input should be less than 1"),
         (["data.target=y", "data.features=[a, y]"], "target 'y' is also listed in features"),
+        (["gate.r2_min=.nan"], "gate.r2_min: Input should be a finite number"),
+        (["gate.rmse_max=.inf"], "gate.rmse_max: Input should be a finite number"),
+        (["train.lr=.nan"], "train.lr: Input should be a finite number"),
     ],
 )
 def test_bad_configuration(workspace, overrides, message):

@@ -16,7 +16,7 @@ def test_the_lease_is_300_seconds_unless_set(monkeypatch):
     assert lease_seconds() == 90
 
 
-@pytest.mark.parametrize("value", ["soon", "30", "nan"])
+@pytest.mark.parametrize("value", ["soon", "30", "nan", "inf"])
 def test_a_lease_below_a_minute_or_not_a_number_is_refused(value, monkeypatch):
     monkeypatch.setenv("REGRESS_LOCK_LEASE_SECONDS", value)
     with pytest.raises(ConfigError, match=f"REGRESS_LOCK_LEASE_SECONDS='{value}' must be a number of seconds"):

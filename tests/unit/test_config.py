@@ -1,3 +1,5 @@
+from typing import get_args
+
 import pytest
 
 from regress_core.config import PRESETS, RegressConfig, build_config
@@ -56,6 +58,52 @@ def test_bad_configuration_is_one_line(overrides, message):
         build_config(overrides=overrides)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+NON_FINITE = [".nan", ".inf", "-.inf", "nan", "inf"]
+
+
+@pytest.mark.parametrize("value", NON_FINITE)
+@pytest.mark.parametrize(
+    "setting", ["gate.r2_min", "gate.rmse_max", "gate.champion_tolerance", "train.lr", "data.noise"]
+)
+def test_nan_and_infinity_are_refused_in_every_float_setting_naming_it(setting, value):
+    with pytest.raises(ConfigError) as caught:
+        build_config(overrides=[f"{setting}={value}"])
+    assert str(caught.value) == f"invalid configuration: {setting}: Input should be a finite number"
+
+
+def test_every_float_field_of_every_section_refuses_nan():
+    from regress_core.config import ScoringConfig
+
+    checked = 0
+    for model in (
+        *(type(section) for section in RegressConfig().__dict__.values() if hasattr(section, "model_fields")),
+        ScoringConfig,
+    ):
+        floats = [
+            name
+            for name, field in model.model_fields.items()
+            if float in (field.annotation, *get_args(field.annotation))
+        ]
+        checked += len(floats)
+        for name in floats:
+            with pytest.raises(ValueError, match="finite number"):
+                model.__pydantic_validator__.validate_assignment(model.model_construct(), name, float("nan"))
+    assert checked >= 12  # every float setting of every section, and the scoring parameters
+
+
+def test_nan_is_refused_from_a_yaml_file_and_the_ui_form(tmp_path):
+    from flows.training import training
+
+    path = tmp_path / "c.yaml"
+    path.write_text("gate:\n  r2_min: .nan\n")
+    with pytest.raises(ConfigError, match=r"gate.r2_min: Input should be a finite number"):
+        build_config(path=path)
+    form = RegressConfig().model_dump(mode="json")
+    form["gate"]["rmse_max"] = float("inf")
+    with pytest.raises(Exception, match="finite number"):
+        training.validate_parameters({"config": form})
 
 
 def test_missing_config_file_is_reported(tmp_path):
