@@ -18,7 +18,8 @@ EXIT_CODES = """exit codes:
   0  success (for train: the run completed, promoted or not)
   2  usage or configuration error
   3  data error (unreadable input or failed validation)
-  4  runtime error (training diverged, registry problem, a full disk or a read-only folder)
+  4  runtime error (training diverged, registry problem, a full disk or a read-only folder,
+     a Prefect API or other service that does not answer or refuses the client)
   1  unexpected error (run again with --debug for the traceback)
   130, 143  interrupted (Ctrl-C, SIGTERM)"""
 

@@ -9,18 +9,24 @@ costs no start-up.
 
 from __future__ import annotations
 
+import base64
 import ctypes
 import os
 import signal
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from regress_cli.local_server import HOST, free_port, wait_healthy
+from regress_core.errors import ServiceError
 
 PR_SET_PDEATHSIG = 1
 STARTUP_TIMEOUT_S = 180
+# A server on the network answers its health check in milliseconds; this long without an answer is none.
+REACH_TIMEOUT_S = 10
 
 
 def _die_with_parent() -> None:
@@ -84,6 +90,40 @@ def send_pending_logs_and_events(timeout_s: float = 10) -> None:
     EventsWorker.drain_all(timeout=timeout_s)
 
 
+def check_reachable(api_url: str, *, timeout_s: float = REACH_TIMEOUT_S) -> None:
+    """Refuse, in one line, a configured Prefect API that does not answer or refuses this client.
+
+    Raises:
+        ServiceError: naming the address and the setting to check.
+    """
+    from prefect.settings import get_current_settings
+
+    request = urllib.request.Request(f"{api_url.rstrip('/')}/health")
+    auth = get_current_settings().api.auth_string
+    if auth is not None:
+        token = base64.b64encode(auth.get_secret_value().encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s):
+            return
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):
+            raise ServiceError(
+                f"the Prefect API at {api_url} refused this client ({exc.code} {exc.reason}): "
+                "check PREFECT_API_AUTH_STRING (or PREFECT_API_KEY) against the server's"
+            ) from exc
+        raise ServiceError(
+            f"the Prefect API at {api_url} answered {exc.code} {exc.reason} to a health check: "
+            "check PREFECT_API_URL names a Prefect server's /api"
+        ) from exc
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ServiceError(
+            f"the Prefect API at {api_url} cannot be reached ({reason}): start the server, "
+            "or fix PREFECT_API_URL (unset it to let each command start a temporary server)"
+        ) from exc
+
+
 @contextmanager
 def prefect_api(*, home: str | None = None) -> Iterator[str]:
     """Yield the API URL flows use inside the block, starting a temporary server if none is configured.
@@ -98,6 +138,7 @@ def prefect_api(*, home: str | None = None) -> Iterator[str]:
 
     configured = get_current_settings().api.url
     if configured:
+        check_reachable(str(configured))
         yield str(configured)
         return
     url = Workspace.at(home).url

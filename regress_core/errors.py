@@ -47,6 +47,12 @@ class RegistryError(RegressError):
     exit_code = 4
 
 
+class ServiceError(RegressError):
+    """A service the command needs (the Prefect API, an object store, a database) did not answer or refused it."""
+
+    exit_code = 4
+
+
 class StorageError(RegressError, OSError):
     """A file could not be written: the disk is full, the folder read-only, not writable by this user or a file.
 

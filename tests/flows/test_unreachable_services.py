@@ -1,0 +1,87 @@
+"""A configured Prefect API that does not answer, or refuses the client, is one line and exit 4 on any command."""
+
+import http.server
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from tests.helpers import FAST_ARGS, train_package
+
+DEAD_API = "http://127.0.0.1:1/api"
+
+
+def regress_against(api_url: str, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PREFECT_API_URL": api_url, "PYTHONUNBUFFERED": "1", **extra_env}
+    return subprocess.run(
+        [sys.executable, "-m", "regress_cli.main", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 4, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("regress:")]
+    assert len(lines) == 1 and lines[0].startswith("regress: error:"), done.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> str:
+    home = str(tmp_path_factory.mktemp("unreachable") / "home")
+    train_package(home)
+    return home
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["models", "promote", "train@v0001", "--reason", "checked by hand"],
+        ["models", "rollback", "train", "--reason", "checked by hand"],
+        ["train", "--data", "linear", *FAST_ARGS],
+        ["score", "--input", "{rows}", "--output", "{out}"],
+    ],
+    ids=["promote", "rollback", "train", "score"],
+)
+def test_an_unreachable_prefect_api_is_one_line_with_the_address_and_a_hint(home, tmp_path, args):
+    rows = tmp_path / "rows.csv"
+    rows.write_text("a,b\n1.0,2.0\n")
+    filled = [arg.format(rows=rows, out=tmp_path / "out.parquet") for arg in args]
+    line = one_error_line(regress_against(DEAD_API, *filled, "--home", home))
+    assert f"the Prefect API at {DEAD_API} cannot be reached" in line
+    assert "PREFECT_API_URL" in line
+    assert not (tmp_path / "out.parquet").exists()
+
+
+class Refusing(http.server.BaseHTTPRequestHandler):
+    """A server that answers every request as a Prefect server with basic auth answers a client without it."""
+
+    def do_GET(self) -> None:
+        self.send_response(401, "Unauthorized")
+        self.send_header("WWW-Authenticate", 'Basic realm="prefect"')
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_prefect_api_that_refuses_the_client_names_the_auth_setting(home):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/api"
+        line = one_error_line(
+            regress_against(url, "models", "rollback", "train", "--reason", "by hand", "--home", home)
+        )
+    finally:
+        server.shutdown()
+    assert f"the Prefect API at {url} refused this client (401 Unauthorized)" in line
+    assert "PREFECT_API_AUTH_STRING" in line
+
+
+def test_the_champion_is_unchanged_after_the_refusals(home):
+    from tests.helpers import model_registry
+
+    assert model_registry(home, "train").champion() == "v0001"
