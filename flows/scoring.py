@@ -8,11 +8,11 @@ from regress_core.config import ScoringConfig
 from regress_core.registry.catalog import ModelRef
 from regress_core.scoring.results import ScoreSummary
 from tasks.scoring import (
-    check_output,
     combine_parts,
     dask_runner,
     discard_partitions,
     plan_partitions,
+    preflight,
     report_scoring,
     resolve_model,
     score_input,
@@ -25,7 +25,7 @@ from tasks.storage import apply_storage_block
 def batch_scoring(params: ScoringConfig) -> ScoreSummary:
     """Score a file, folder or glob of rows into one predictions Parquet file."""
     apply_storage_block()
-    check_output(params)
+    preflight(params)
     ref = resolve_model(params)
     if params.task_runner == "dask":
         runner = dask_runner(params)  # a TaskRunner of Dask futures; Prefect's hint names the generic base only

@@ -13,6 +13,7 @@ from tasks.training import (
     evaluate_model,
     gate_model,
     ingest_data,
+    preflight,
     publish_model,
     scale_features,
     split_data,
@@ -30,6 +31,7 @@ def training(config: RegressConfig = DEFAULT_CONFIG, refresh_cache: bool = False
     # before any stage keys its cache on them. Idempotent for build_config's result.
     apply_storage_block()
     config = config.resolved()
+    preflight(config)
     stage = StageRunner(Workspace.at(config.registry.home), refresh=refresh_cache)
     raw = stage(ingest_data, config.data)
     validated = stage(validate_data, raw, config.data, config.registry.model)

@@ -13,11 +13,12 @@ from prefect.cache_policies import NO_CACHE
 from regress_core.config import ScoringConfig
 from regress_core.data.contract import load_contract
 from regress_core.errors import ConfigError
-from regress_core.pipeline.off_limits import refuse_managed_output
+from regress_core.pipeline.preflight import preflight_scoring
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import ModelRef, Registry
 from regress_core.registry.package import CONTRACT, ModelPackage, load_package_once
 from regress_core.registry.registered_model import RegisteredModel
+from regress_core.scoring.batches import expand_inputs
 from regress_core.scoring.partitions import (
     ScoringPlan,
     combine_partitions,
@@ -43,10 +44,10 @@ def _package(params: ScoringConfig, ref: ModelRef) -> ModelPackage:
     return load_package_once(_registry(params, ref), ref.version)
 
 
-@task(name="check-output", cache_policy=NO_CACHE)
-def check_output(params: ScoringConfig) -> None:
-    """Refuse an output inside the workspace's managed folders before anything is read or written."""
-    refuse_managed_output(params.output, Workspace.at(params.home))
+@task(name="preflight", cache_policy=NO_CACHE)
+def preflight(params: ScoringConfig) -> None:
+    """Refuse an off-limits or unwritable output, or inputs that are not tables, before anything is scored."""
+    preflight_scoring(params, expand_inputs(params.input))
 
 
 @task(name="resolve-model", cache_policy=NO_CACHE)

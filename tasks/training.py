@@ -11,6 +11,7 @@ from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 
 from regress_core.config import (
     DataConfig,
@@ -24,6 +25,7 @@ from regress_core.config import (
 from regress_core.errors import DataValidationError, RegressError
 from regress_core.evaluation.report import describe_budget, describe_selection, metrics_rows, selection_rows
 from regress_core.pipeline import data_stages, model_stages
+from regress_core.pipeline.preflight import preflight_training
 from regress_core.pipeline.records import Evaluation, ScaledTables, SplitTables, TableRef, TrainedModel, ValidatedTable
 from regress_core.pipeline.shared_cache import share
 from regress_core.pipeline.workspace import Workspace
@@ -32,6 +34,12 @@ from regress_core.registry.gate import Decision, gate_candidate
 from tasks.events import emit_decision, emit_validation_failed
 from tasks.locks import promotion_locks
 from tasks.runner import flow_run_id
+
+
+@task(name="preflight", cache_policy=NO_CACHE)
+def preflight(config: RegressConfig) -> None:
+    """Refuse a run that would fail late (unwritable or full workspace, damaged registry, bad input) before work."""
+    preflight_training(config)
 
 
 def retry_io_only(task: Any, task_run: Any, state: Any) -> bool:

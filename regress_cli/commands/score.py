@@ -85,10 +85,10 @@ def run(args: argparse.Namespace) -> int:
             "home": absolute_home(args.home),
         }
     )
-    from regress_core.pipeline.off_limits import refuse_managed_output
-    from regress_core.pipeline.workspace import Workspace
+    from regress_core.pipeline.preflight import preflight_scoring
+    from regress_core.scoring.batches import expand_inputs
 
-    refuse_managed_output(params.output, Workspace.at(params.home))
+    preflight_scoring(params, expand_inputs(params.input))  # before a Prefect server is started or reached
     from flows.scoring import batch_scoring
     from regress_cli.environment import quiet_expected_errors
     from regress_cli.prefect_api import prefect_api

@@ -40,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
     if args.home:
         values["registry"] = {"home": absolute_home(args.home)}
     config = build_config(path=args.config, values=values, overrides=args.overrides)
+    from regress_core.pipeline.preflight import preflight_training
 
+    preflight_training(config)  # before a Prefect server is started or reached
     from flows.training import training
     from regress_cli.environment import quiet_expected_errors
     from regress_cli.prefect_api import prefect_api

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from pathlib import Path
@@ -19,6 +20,8 @@ from regress_core.fileio import atomic_write
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")
 PARQUET_MAGIC = b"PAR1"
+# Enough of a file to tell CSV from Parquet from anything else, whatever the file's size.
+SNIFF_BYTES = 1 << 16
 
 
 def is_url(location: str) -> bool:
@@ -26,15 +29,45 @@ def is_url(location: str) -> bool:
 
 
 def table_format(location: str, head: bytes) -> str:
-    """Return "parquet" or "csv" from the name, else from the first bytes."""
+    """Return "parquet" or "csv" from the name, else from the first bytes.
+
+    Raises:
+        DataError: when the first bytes of a file that is not Parquet hold a NUL byte or are not UTF-8.
+    """
     lowered = location.lower()
     if lowered.endswith(PARQUET_SUFFIXES) or head.startswith(PARQUET_MAGIC):
         return "parquet"
-    if lowered.endswith(CSV_SUFFIXES):
-        return "csv"
-    if b"\x00" in head:
-        raise DataError(f"{location} is neither CSV nor Parquet")
+    nul = head.find(b"\x00")
+    if nul >= 0:
+        raise DataError(f"{location} is neither CSV nor Parquet: it holds binary data (a NUL byte at byte {nul})")
+    try:
+        codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{location} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
     return "csv"
+
+
+def sniff_table(location: str) -> str:
+    """ "csv" or "parquet" from a file's first bytes (and a Parquet file's last ones), reading no more.
+
+    A binary file, however large, is refused after reading `SNIFF_BYTES`.
+
+    Raises:
+        DataError: the file is empty, binary, not UTF-8, or Parquet without its footer.
+    """
+    try:
+        with fsspec.open(location, "rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+            if not head:
+                raise DataError(f"{location} is empty")
+            kind = table_format(location, head)
+            if kind == "parquet":
+                handle.seek(-len(PARQUET_MAGIC), 2)
+                if handle.read(len(PARQUET_MAGIC)) != PARQUET_MAGIC:
+                    raise DataError(f"{location} is not a readable Parquet file: it has no Parquet footer")
+            return kind
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {location}: {getattr(exc, 'strerror', None) or exc}") from exc
 
 
 def _check_local(location: str) -> None:
@@ -130,7 +163,7 @@ def read_table(location: str | Path) -> pd.DataFrame:
     payload = read_bytes(location)
     if not payload:
         raise DataError(f"{location} is empty")
-    if table_format(location, payload[:4096]) == "parquet":
+    if table_format(location, payload[:SNIFF_BYTES]) == "parquet":
         return _read_parquet(location, payload)
     return _read_csv(location, payload)
 

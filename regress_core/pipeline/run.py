@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from regress_core.config import RegressConfig
 from regress_core.pipeline import data_stages, model_stages
+from regress_core.pipeline.preflight import preflight_training
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import LockProvider, ModelRef, Registry
 from regress_core.registry.gate import Decision, gate_candidate
@@ -20,6 +21,7 @@ def train_pipeline(config: RegressConfig, *, locks: LockProvider | None = None) 
     machine sharing it respects (a local folder uses a file lock).
     """
     config = config.resolved()  # a no-op for build_config's result; fills a hand-made config's preset fields
+    preflight_training(config)
     ws = Workspace.at(config.registry.home)
     raw = data_stages.ingest(config.data, ws)
     validated = data_stages.validate(raw, config.data, ws)

@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import io
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -252,3 +253,41 @@ def test_a_gate_that_cannot_finish_says_the_version_is_published_and_a_rerun_fin
     code, lines = run_cli(*args)
     assert code == 0 and lines == []
     assert json.loads((model / "champion.json").read_text())["version"] == "v0001"
+
+
+def test_a_two_gigabyte_file_of_nul_bytes_is_refused_from_its_first_bytes(workspace):
+    root, home, contract = workspace
+    path = root / "nul.csv"
+    with open(path, "wb") as handle:
+        handle.truncate(2 << 30)  # sparse: 2 GB of NUL bytes on no disk
+    before = snapshot(home)
+    for args in (
+        ["score", "--input", str(path), "--output", str(root / "o.parquet"), "--home", home],
+        ["train", "--data", str(path), "--contract", contract, "--home", home],
+    ):
+        code, lines = run_cli(*args)
+        assert code == DATA_ERROR and len(lines) == 1, lines
+        assert f"{path} is neither CSV nor Parquet: it holds binary data (a NUL byte at byte 0)" in lines[0]
+    assert snapshot(home) == before and not (root / "o.parquet").exists()
+
+
+def test_a_truncated_champion_pointer_is_refused_before_training_starts(workspace, tmp_path):
+    root, home, contract = workspace
+    copy = tmp_path / "home"
+    shutil.copytree(home, copy)
+    pointer = copy / "registry" / "models" / "train" / "champion.json"
+    pointer.write_text(pointer.read_text()[:7])
+    cached = sorted((copy / "cache").rglob("*"))
+    code, lines = run_cli(
+        "train",
+        "--data",
+        write(root / "good.csv", good_train()),
+        "--contract",
+        contract,
+        "--set",
+        "registry.model=train",
+        "--home",
+        str(copy),
+    )
+    assert code == 4 and len(lines) == 1 and "champion.json is damaged (not valid JSON" in lines[0], lines
+    assert sorted((copy / "cache").rglob("*")) == cached  # no stage ran
