@@ -8,8 +8,11 @@ Points: `train:epoch` (after the first validation check of a network), `publish:
 staged, not yet renamed into versions/), `publish:uploading` (object storage: after each file of a
 version is uploaded, before its manifest), `publish:renamed` (version visible, not yet gated),
 `gate:locked` (registry lock held, champion not yet switched), `promote:locked` (the same for a
-manual promote or rollback), `gate:switched` (champion pointer switched, audit history not yet
-appended), `score:writing` (the first batch of predictions written, the output not complete).
+manual promote or rollback), `score:writing` (the first batch of predictions written, the output
+not complete). The steps of every champion switch (gate, promote, rollback): `switch:journaled`
+(the switch journaled, the champion pointer not yet written), `switch:pointer-written` and
+`gate:switched` (champion pointer switched, audit history not yet appended), `switch:appended`
+(history appended, the journal not yet removed).
 
 REGRESS_FAILPOINT_PAUSE=`name=seconds` makes the process wait there instead, so a test can
 start a second run while the first holds, say, the promotion lock.

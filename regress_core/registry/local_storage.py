@@ -3,8 +3,10 @@
 Layout under the model's folder (`<registry>/models/<name>/`, see `catalog`):
     versions/v0001/...    complete packages, each with manifest.json (SHA-256 of every file)
     staging/<id>/         packages being written; never read
+    switch.json           the journal of a champion switch under way (see `registered_model`)
     champion.json         the champion pointer, replaced atomically
     history.jsonl         append-only audit history of champion changes
+    abandoned-switches.jsonl  switches a crash stopped before they took effect
     decisions/v0001.jsonl every promotion decision record about each version
     .lock                 the file lock around every read-compare-switch
 
@@ -29,7 +31,7 @@ from filelock import FileLock
 from regress_core.fileio import append_line, atomic_write, fsync_dir
 from regress_core.registry.journal import DamagedFile, cut_torn_tail, read_log, set_damaged_lines_aside
 from regress_core.registry.manifest import MANIFEST, VERSION_PATTERN
-from regress_core.registry.storage import HISTORY, LOCK_TIMEOUT_S
+from regress_core.registry.storage import ABANDONED, HISTORY, LOCK_TIMEOUT_S
 
 STALE_STAGING_S = 24 * 3600
 LOG_SUFFIX = ".jsonl"
@@ -76,6 +78,13 @@ class LocalStorage:
         path = self._root / key
         path.replace(path.with_name(path.name + ".damaged"))
 
+    def remove(self, key: str) -> None:
+        """Unlink the file and sync its folder's entry, so the removal survives a crash."""
+        path = self._root / key
+        if path.exists():
+            path.unlink()
+            fsync_dir(path.parent)
+
     # Logs: one JSON-lines file each.
     def _log_path(self, log: str) -> Path:
         return self._root / f"{log}{LOG_SUFFIX}"
@@ -97,7 +106,8 @@ class LocalStorage:
     def set_damaged_records_aside(self) -> list[str]:
         """Move malformed lines of every log to `<log>.damaged` beside it."""
         done = []
-        for path in [self._log_path(HISTORY), *sorted((self._root / "decisions").glob(f"*{LOG_SUFFIX}"))]:
+        logs = [self._log_path(HISTORY), self._log_path(ABANDONED)]
+        for path in [*logs, *sorted((self._root / "decisions").glob(f"*{LOG_SUFFIX}"))]:
             moved = set_damaged_lines_aside(path) if path.is_file() else 0
             if moved:
                 done.append(f"moved {moved} damaged line(s) of {path.name} to {path.name}.damaged")

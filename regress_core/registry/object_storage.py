@@ -3,8 +3,10 @@
 Layout under the model's prefix (`<registry>/models/<name>/`), each entry an object:
     versions/v0001/<file>            the package's files, uploaded first
     versions/v0001/manifest.json     the SHA-256 of every file, uploaded last
+    switch.json                      the journal of a champion switch under way (see `registered_model`)
     champion.json                    the champion pointer, replaced by one PUT
     history/<time>-<id>.json         one object per champion change
+    abandoned-switches/<time>-<id>.json  switches a crash stopped before they took effect
     decisions/v0001/<time>-<id>.json one object per gate decision about a version
     damaged/<key>                    objects `repair` moved out of the readers' way
 
@@ -18,7 +20,8 @@ is listed only once its upload completed.
   download a version into a local folder and check every file against the manifest before
   loading it.
 - **The champion changes in one write.** `champion.json` is one small object replaced by a
-  single PUT.
+  single PUT; it carries the switch's history entry, so the switch and its entry are seen
+  together (see `registered_model`).
 - **No history entry is lost.** An entry is a new object under a key no other writer uses
   (a timestamp and a random id), never a read-modify-write of a shared log, so two writers'
   entries both land even if they raced. Readers list the prefix and order entries by key.
@@ -49,7 +52,7 @@ from regress_core.registry.journal import DamagedFile, parse_json
 from regress_core.registry.manifest import MANIFEST, VERSION_PATTERN, check_package_files
 
 CACHE_ENV = "REGRESS_CACHE_DIR"
-LOGS = ("history", "decisions")
+LOGS = ("history", "decisions", "abandoned-switches")
 DAMAGED = "damaged"
 
 
@@ -108,6 +111,12 @@ class ObjectStorage:
         """Copy the object under `damaged/` and remove it."""
         self.folder.write_bytes(f"{DAMAGED}/{key}", self.folder.read_bytes(key) or b"")
         self.folder.remove([key])
+
+    def remove(self, key: str) -> None:
+        try:
+            self.folder.remove([key])
+        except FileNotFoundError:  # already gone, as asked
+            pass
 
     # Logs: one object per entry, so concurrent writers never overwrite each other.
     def append(self, log: str, record: dict[str, Any]) -> None:

@@ -8,8 +8,9 @@ work the same way on both:
   every file verifies against that manifest.
 - Version numbers are handed out under the model's lock, past every version a publish
   started, so a crashed publish never makes two runs share a number.
-- The champion changes in one write: the pointer carries its own audit entry, and `recover`
-  appends an entry a crash kept out of the history.
+- A champion switch and its history entry are seen together or not at all (`set_champion`):
+  the switch is journaled before the pointer is written, the pointer carries the entry, and
+  `recover` finishes a switch whose pointer was written or abandons one whose pointer never was.
 - Every read-compare-switch of the champion runs under the model's lock.
 """
 
@@ -38,9 +39,10 @@ from regress_core.registry.manifest import (
     write_manifest,
 )
 from regress_core.registry.signing import check_signature
-from regress_core.registry.storage import HISTORY, Storage, decisions_log
+from regress_core.registry.storage import ABANDONED, HISTORY, Storage, decisions_log
 
 POINTER = "champion.json"
+JOURNAL = "switch.json"
 
 # Hands out the lock around a model's read-compare-switch (the storage's own lock by default; a
 # lease shared by every machine, handed in by the orchestration layer, for object storage).
@@ -202,16 +204,21 @@ class RegisteredModel:
         return pointer
 
     def check_readable(self) -> None:
-        """Refuse to go on (before anything is published) while the champion pointer or the history is damaged."""
-        self._pointer()
+        """Refuse to go on (before anything is published) while the pointer, the history or the journal is damaged."""
         self.history()
+        self._journal()
 
     def set_champion(self, version: str, *, action: str, reason: str, run: str | None = None) -> dict[str, Any]:
-        """Switch the champion pointer in one write and append the change to the history.
+        """Make a version the champion and add the change to the history: both or neither.
 
-        Callers hold `lock()` around the decision that leads here.
+        A switch a crash left behind is settled first (`recover`). Callers hold `lock()`
+        around the decision that leads here.
+
+        Returns:
+            The history entry of the switch.
         """
         self.verify(version)
+        self._settle_switch()
         entry = {
             "id": uuid.uuid4().hex,
             "time": utc_now(),
@@ -222,16 +229,37 @@ class RegisteredModel:
             "reason": reason,
             "run": run,
         }
-        # The pointer carries its audit entry: the switch is this one write, and `recover`
-        # appends the entry to the history if a crash comes between the two.
-        self._write_json(POINTER, {"version": version, "since": entry["time"], "entry": entry})
-        failpoint("gate:switched")
-        self.storage.append(HISTORY, entry)
+        self._switch(entry)
         return entry
 
+    def _switch(self, entry: dict[str, Any]) -> None:
+        """Journal the switch, write the pointer (the switch takes effect), append the entry, drop the journal.
+
+        A kill before the pointer is written leaves the old champion and no entry (`recover`
+        records the journaled switch as abandoned); a kill after it leaves the new champion with
+        its entry, which the pointer carries and `history` lists until `recover` appends it.
+        """
+        self._write_json(JOURNAL, {"entry": entry})
+        failpoint("switch:journaled")
+        self._write_json(POINTER, {"version": entry["version"], "since": entry["time"], "entry": entry})
+        failpoint("switch:pointer-written")
+        failpoint("gate:switched")
+        self.storage.append(HISTORY, entry)
+        failpoint("switch:appended")
+        self.storage.remove(JOURNAL)
+
     def history(self) -> list[dict[str, Any]]:
-        """Every champion change, oldest first (an interrupted append is left out)."""
-        return self._read_log(HISTORY)
+        """Every champion change that took effect, oldest first.
+
+        The pointer is read before the log, so every switch made before that read is listed: its
+        entry is in the log, or it is the pointer's own entry, listed last until `recover` appends
+        it. A switch only journaled is never listed; an interrupted append is left out.
+        """
+        entry = _entry_of(self._pointer())
+        log = self._read_log(HISTORY)
+        if entry is not None and entry["id"] not in {item.get("id") for item in log}:
+            return [*log, entry]
+        return log
 
     def record_decision(self, version: str, decision: dict[str, Any]) -> None:
         """Append a gate decision about a version (a version can be gated by several runs); callers hold `lock()`."""
@@ -245,31 +273,61 @@ class RegisteredModel:
     def recover(self) -> list[str]:
         """Finish what a crashed run left undone; callers hold `lock()`.
 
-        Mends an interrupted append to the history, appends a champion switch missing from
-        it, and removes what a crashed publish left (never visible as a version).
+        Mends an interrupted append to the history, settles a champion switch a crash left
+        half-done, and removes what a crashed publish left (never visible as a version).
 
         Returns:
             What was repaired, in words.
         """
         repaired = self.storage.mend_log(HISTORY)
-        repaired += self._recover_history()
+        repaired += self._settle_switch()
         return repaired + self.storage.remove_leftovers()
 
-    def _recover_history(self) -> list[str]:
-        """Append the champion switch a crash kept out of the history, if any."""
-        pointer = self._pointer()
-        entry = pointer.get("entry") if pointer else None
-        if isinstance(entry, dict) and entry.get("id") not in {item.get("id") for item in self.history()}:
+    def _settle_switch(self) -> list[str]:
+        """Append the pointer's entry a crash kept out of the history; finish or abandon a journaled switch.
+
+        A journaled switch took effect when the pointer or the history holds its entry; then
+        only the journal is left to remove. Otherwise its pointer was never written: the champion
+        never changed, and the switch is recorded in the abandoned-switches log for the audit.
+        """
+        done = []
+        log_ids = {item.get("id") for item in self._read_log(HISTORY)}
+        entry = _entry_of(self._pointer())
+        if entry is not None and entry["id"] not in log_ids:
             self.storage.append(HISTORY, entry)
-            return [f"appended the missing audit entry for {entry.get('version')}"]
-        return []
+            log_ids.add(entry["id"])
+            done.append(f"appended the missing audit entry for {entry['version']}")
+        intent = self._journal()
+        if intent is None:
+            return done
+        if intent["id"] in log_ids:
+            done.append(f"finished the switch to {intent['version']}: removed its journal")
+        else:
+            if intent["id"] not in {(_entry_of(item) or {}).get("id") for item in self._read_log(ABANDONED)}:
+                self.storage.append(ABANDONED, {"time": utc_now(), "entry": intent})
+            done.append(
+                f"abandoned the switch to {intent['version']} journaled at {intent.get('time')}: the run stopped "
+                f"before the champion changed (recorded in {ABANDONED})"
+            )
+        self.storage.remove(JOURNAL)
+        return done
+
+    def _journal(self) -> dict[str, Any] | None:
+        """The history entry of the switch under way or interrupted, or None."""
+        journal = self._read_json(JOURNAL)
+        if journal is None:
+            return None
+        entry = _entry_of(journal)
+        if entry is None or not isinstance(entry.get("version"), str):
+            raise damaged(self.storage.where(JOURNAL), "it holds no champion switch", model=self.name)
+        return entry
 
     def repair(self) -> list[str]:
         """Mend damaged registry files under the lock, keeping everything still readable.
 
-        Moves malformed log records aside, rebuilds a damaged champion pointer from the
-        newest history entry whose version verifies (or moves it aside when there is none),
-        then finishes what a crash left (`recover`).
+        Moves malformed log records and a damaged switch journal aside, rebuilds a damaged
+        champion pointer from the newest history entry whose version verifies (or moves it
+        aside when there is none), then finishes what a crash left (`recover`).
 
         Returns:
             What was done, in words (empty when nothing was damaged).
@@ -278,6 +336,11 @@ class RegisteredModel:
         with self.lock():
             done += self.storage.set_damaged_records_aside()
             try:
+                self._journal()
+            except RegistryError:
+                self.storage.move_aside(JOURNAL)
+                done.append(f"moved the damaged {JOURNAL} aside (the pointer holds the last switch that took effect)")
+            try:
                 self._pointer()
             except RegistryError:
                 done.append(self._rebuild_pointer())
@@ -285,13 +348,38 @@ class RegisteredModel:
         return done
 
     def _rebuild_pointer(self) -> str:
-        for entry in reversed(self.history()):
+        """Point at the newest version in the history that verifies; a change of champion is itself audited."""
+        log = self._read_log(HISTORY)
+        for entry in reversed(log):
             version = entry.get("version")
             try:
                 self.verify(str(version))
             except RegistryError:
                 continue
+            switched = entry is not log[-1]
+            if switched:
+                entry = self._repair_entry(str(version), newest=log[-1])
             self._write_json(POINTER, {"version": version, "since": entry.get("time"), "entry": entry})
+            if switched:  # after the pointer, which carries the entry until it is appended
+                self.storage.append(HISTORY, entry)
             return f"rebuilt champion.json from the audit history: the champion is {version}"
         self.storage.move_aside(POINTER)
         return "champion.json was damaged and the history names no intact version: moved it aside; no champion now"
+
+    def _repair_entry(self, version: str, *, newest: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": uuid.uuid4().hex,
+            "time": utc_now(),
+            "model": self.name,
+            "action": "repair",
+            "version": version,
+            "previous": newest.get("version"),
+            "reason": f"champion.json was damaged and {newest.get('version')}, the newest champion, does not verify",
+            "run": None,
+        }
+
+
+def _entry_of(document: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The history entry a pointer, a journal or an abandoned switch carries, or None where it carries none."""
+    entry = document.get("entry") if isinstance(document, dict) else None
+    return entry if isinstance(entry, dict) and isinstance(entry.get("id"), str) else None

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 HISTORY = "history"
+ABANDONED = "abandoned-switches"
 LOCK_TIMEOUT_S = 600
 
 
@@ -54,6 +55,10 @@ class Storage(Protocol):
 
     def move_aside(self, key: str) -> None:
         """Keep a damaged document where a person can find it, out of the readers' way."""
+        ...
+
+    def remove(self, key: str) -> None:
+        """Remove a document in one step; one that is not there is left so."""
         ...
 
     def append(self, log: str, record: dict[str, Any]) -> None:
