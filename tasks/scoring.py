@@ -18,6 +18,8 @@ from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import ModelRef, Registry
 from regress_core.registry.package import CONTRACT, ModelPackage, load_package_once
 from regress_core.registry.registered_model import RegisteredModel
+from regress_core.registry.signing import describe_signature, unchecked_warning
+from regress_core.registry.verification import verify_package
 from regress_core.scoring.batches import expand_inputs
 from regress_core.scoring.partitions import (
     ScoringPlan,
@@ -44,6 +46,13 @@ def _package(params: ScoringConfig, ref: ModelRef) -> ModelPackage:
     return load_package_once(_registry(params, ref), ref.version)
 
 
+def _warn_unchecked(ref: ModelRef, signature: str) -> None:
+    """Log, once per job (where the package is first verified), that its signature was not checked."""
+    warning = unchecked_warning(str(ref), signature)
+    if warning:
+        get_run_logger().warning(warning)
+
+
 @task(name="preflight", cache_policy=NO_CACHE)
 def preflight(params: ScoringConfig) -> None:
     """Refuse an off-limits or unwritable output, or inputs that are not tables, before anything is scored."""
@@ -61,8 +70,10 @@ def resolve_model(params: ScoringConfig) -> ModelRef:
 @task(name="score", cache_policy=NO_CACHE)
 def score_input(params: ScoringConfig, ref: ModelRef) -> ScoreSummary:
     """Stream the input through the model into the output file."""
+    package = _package(params, ref)
+    _warn_unchecked(ref, package.signature)
     return score(
-        _package(params, ref),
+        package,
         input_location=params.input,
         output=params.output,
         keep=params.keep,
@@ -77,8 +88,8 @@ def score_input(params: ScoringConfig, ref: ModelRef) -> ScoreSummary:
 @task(name="plan-partitions", cache_policy=NO_CACHE)
 def plan_partitions(params: ScoringConfig, ref: ModelRef) -> ScoringPlan:
     """One partition per file or range of row groups, for a verified package (the model loads in the partitions)."""
-    registry = _registry(params, ref)
-    package_dir = registry.verify(ref.version)
+    package_dir, signature = verify_package(_registry(params, ref), ref.version)
+    _warn_unchecked(ref, signature)
     plan = plan_scoring(
         input_location=params.input,
         output=params.output,
@@ -121,7 +132,8 @@ def report_scoring(summary: ScoreSummary, drift_threshold: float) -> ScoreSummar
     create_markdown_artifact(
         f"**Scored {summary.rows_scored} of {summary.rows_in} rows** with model "
         f"{summary.model}@{summary.model_version} ({summary.rows_rejected} rejected) in {summary.seconds:.1f} s.\n\n"
-        f"Output: `{summary.output_path}`"
+        + (f"Model: {describe_signature(summary.signature)}.\n\n" if summary.signature else "")
+        + f"Output: `{summary.output_path}`"
         + (f"\n\nRejected rows: `{summary.rejected_path}`" if summary.rejected_path else ""),
         key="scoring-summary",
         description="Batch scoring counts",

@@ -1,4 +1,4 @@
-"""`regress models`: list, show, promote, roll back and audit the registry's named models."""
+"""`regress models`: list, show, verify, promote, roll back and audit the registry's named models."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from regress_cli.paths import add_home
 
 if TYPE_CHECKING:
     from regress_core.pipeline.workspace import Workspace
+    from regress_core.registry.catalog import Registry
 
 REFERENCE_HELP = "NAME (its champion), NAME@v0003, or v0003/champion while the registry holds one model"
 
@@ -38,7 +39,16 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "repair", help="mend damaged registry files, keeping what is readable", parents=[common]
     )
     repair.add_argument("model", nargs="?", help="only this model (default: every model)")
-    for parser in (listing, show, promote, rollback, history, repair):
+    verify = model_commands.add_parser(
+        "verify",
+        help="check every version's files against its manifest, and its signature with REGRESS_SIGNING_KEY set",
+        description="Check every version of every model (or of NAME, or one NAME@v0003): its manifest parses, "
+        "every file matches its checksum, and, with REGRESS_SIGNING_KEY set, its signature. Prints one line per "
+        "version; exits 4 when any fails.",
+        parents=[common],
+    )
+    verify.add_argument("reference", nargs="?", help="NAME (every version) or NAME@v0003 (default: every model)")
+    for parser in (listing, show, promote, rollback, history, repair, verify):
         add_home(parser)
 
 
@@ -48,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from regress_core.pipeline.workspace import Workspace
     from regress_core.registry.catalog import Registry, check_model_name
     from regress_core.registry.package import describe_version
+    from regress_core.registry.verification import verify_package
 
     if args.models_command in ("promote", "rollback"):
         return run_operation(args)
@@ -55,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     if args.models_command == "repair":
         return repair(ws, args.model)
     registry = Registry(ws.registry_dir)
+    if args.models_command == "verify":
+        return verify(registry, args.reference)
     if args.models_command in ("list", "history"):
         names = registry.models()
         if args.model:
@@ -72,13 +85,51 @@ def run(args: argparse.Namespace) -> int:
             render.print_versions(rows, root=str(registry.root), as_json=args.json)
         return 0
     model, ref = registry.resolve(args.reference)
-    model.verify(ref.version)
+    _, signature = verify_package(model, ref.version)
     metadata = model.metadata(ref.version)
     metadata.pop("history", None)
     metadata["model"] = model.name
     metadata["champion"] = model.champion() == ref.version
+    metadata["signature"] = signature
     metadata["decisions"] = model.decisions(ref.version)
+    warn_unchecked(str(ref), signature)
     render.print_json(metadata)
+    return 0
+
+
+def warn_unchecked(label: str, signature: str) -> None:
+    """Say on stderr, once, that a version was used without its signature checked."""
+    import sys
+
+    from regress_core.registry.signing import unchecked_warning
+
+    warning = unchecked_warning(label, signature)
+    if warning:
+        print(f"regress: warning: {warning}", file=sys.stderr)
+
+
+def verify(registry: Registry, reference: str | None) -> int:
+    """Verify every version of every model (or those `reference` names); any failure is exit 4, after all are listed."""
+    import sys
+
+    from regress_cli.render import plural, print_verification
+    from regress_core.errors import RegistryError
+    from regress_core.registry.signing import SIGNED, SIGNING_KEY_ENV
+    from regress_core.registry.verification import verify_registry
+
+    checks = verify_registry(registry, reference)
+    print_verification(checks, root=str(registry.root))
+    if any(check.ok and check.signature != SIGNED for check in checks):
+        print(
+            f"regress: warning: signatures were not checked ({SIGNING_KEY_ENV} is not set): the files match their "
+            "manifests, but nothing proves who wrote them",
+            file=sys.stderr,
+        )
+    failed = [check.label for check in checks if not check.ok]
+    if failed:
+        raise RegistryError(
+            f"{len(failed)} of {plural(len(checks), 'version')} failed verification: {', '.join(failed)}"
+        )
     return 0
 
 
@@ -108,8 +159,10 @@ def run_operation(args: argparse.Namespace) -> int:
     from regress_core.pipeline.workspace import Workspace
     from regress_core.registry.catalog import Registry, parse_reference
     from regress_core.registry.operations import check_reason
+    from regress_core.registry.signing import signing_key
 
     check_reason(args.reason)
+    signing_key()  # an empty key is refused here, before a Prefect server is started or reached
     home = Workspace.at(args.home).home
     registry = Registry(Workspace.at(home).registry_dir)
     example = next(iter(registry.models()), "NAME")

@@ -86,9 +86,12 @@ def run(args: argparse.Namespace) -> int:
         }
     )
     from regress_core.pipeline.preflight import preflight_scoring
+    from regress_core.registry.signing import signing_key
     from regress_core.scoring.batches import expand_inputs
 
-    preflight_scoring(params, expand_inputs(params.input))  # before a Prefect server is started or reached
+    # Before a Prefect server is started or reached: an empty signing key, then the output and inputs.
+    signing_key()
+    preflight_scoring(params, expand_inputs(params.input))
     from flows.scoring import batch_scoring
     from regress_cli.environment import quiet_expected_errors
     from regress_cli.prefect_api import prefect_api

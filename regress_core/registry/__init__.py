@@ -32,5 +32,6 @@ __all__, __getattr__ = public_face(
         ],
         "registered_model": ["RegisteredModel"],
         "storage": ["LOCK_TIMEOUT_S", "Storage"],
+        "verification": ["VersionCheck", "verify_package", "verify_registry"],
     },
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import os
 import platform
@@ -26,6 +27,8 @@ from regress_core.model.saving import load_model
 from regress_core.model.spec import ModelSpec
 from regress_core.registry.journal import utc_now
 from regress_core.registry.registered_model import RegisteredModel
+from regress_core.registry.signing import signing_key
+from regress_core.registry.verification import verify_package
 
 WEIGHTS = "model.pt"
 PREPROCESSOR = "preprocessor.skops"
@@ -89,6 +92,7 @@ class ModelPackage:
     contract: DataContract
     metadata: dict[str, Any]
     spec: ModelSpec
+    signature: str  # signing.SIGNED, NOT_CHECKED or UNSIGNED: whether its signature was checked
 
     def predict(self, df: pd.DataFrame, *, precision: torch.dtype = torch.float32) -> np.ndarray:
         """Predictions in target units for the rows of `df`, shape (n_rows,), float64.
@@ -129,9 +133,9 @@ def load_package(registry: RegisteredModel, version: str) -> ModelPackage:
 
     The preprocessor loads from skops's format, building only trusted types; a package from
     before that format holds a pickle, loaded only with `REGRESS_TRUST_PICKLE=1` set.
-    Weights load as tensors only.
+    Weights load as tensors only. The package records whether its signature was checked.
     """
-    package_dir = registry.verify(version)
+    package_dir, signature = verify_package(registry, version)
     metadata = registry.metadata(version)
     preprocessor = _load_preprocessor(package_dir, version)
     spec = ModelSpec.from_dict(metadata["spec"])
@@ -145,10 +149,11 @@ def load_package(registry: RegisteredModel, version: str) -> ModelPackage:
         contract=contract,
         metadata=metadata,
         spec=spec,
+        signature=signature,
     )
 
 
-_LOADED: dict[tuple[str, str, str, str], ModelPackage] = {}
+_LOADED: dict[tuple[str, str, str, str, str], ModelPackage] = {}
 _LOADING = threading.Lock()
 LOADED_LIMIT = 4
 
@@ -156,9 +161,12 @@ LOADED_LIMIT = 4
 def load_package_once(registry: RegisteredModel, version: str) -> ModelPackage:
     """Load a version once per process (workers score many partitions with it).
 
-    The manifest's hash is part of the cache key, and `load_package` verifies every file.
+    The manifest's hash is part of the cache key, and `load_package` verifies every file; so is
+    the signing key's hash, so a package loaded while its signature could not be checked is
+    checked again once a key is set.
     """
-    key = (str(registry.root), registry.name, version, registry.manifest_sha256(version))
+    signing = hashlib.sha256(signing_key() or b"").hexdigest()
+    key = (str(registry.root), registry.name, version, registry.manifest_sha256(version), signing)
     with _LOADING:  # threads of one worker share the loaded package
         if key not in _LOADED:
             while len(_LOADED) >= LOADED_LIMIT:

@@ -4,6 +4,10 @@ The manifest's checksums catch a damaged file, but anyone who can write a packag
 can also rewrite its manifest. With `REGRESS_SIGNING_KEY` set, a manifest carries an HMAC
 of its file list, and verifying a package refuses one whose signature is missing or does
 not match: altering a package then takes the key as well as write access.
+
+Without a key nothing is signed or checked, and every use of a package says so
+(`unchecked_warning`): a verified package's signature is `SIGNED` (checked against the key),
+`NOT_CHECKED` (it carries one, but no key is set) or `UNSIGNED` (it carries none, and no key is set).
 """
 
 from __future__ import annotations
@@ -13,17 +17,33 @@ import hmac
 import os
 from typing import Any
 
-from regress_core.errors import RegistryError
+from regress_core.errors import ConfigError, RegistryError
 from regress_core.fileio import canonical_json
 
 SIGNING_KEY_ENV = "REGRESS_SIGNING_KEY"
 SCHEME = "hmac-sha256"
 
+SIGNED = "signed"
+NOT_CHECKED = "not checked"
+UNSIGNED = "unsigned"
+SIGNATURE_STATES = (SIGNED, NOT_CHECKED, UNSIGNED)
+
 
 def signing_key() -> bytes | None:
-    """The signing key from the environment, or None when signing is off."""
-    key = os.environ.get(SIGNING_KEY_ENV, "")
-    return key.encode() if key else None
+    """The signing key from the environment, or None when signing is off.
+
+    Raises:
+        ConfigError: the variable is set but empty (or only whitespace), which would
+            otherwise turn signing off without a word.
+    """
+    key = os.environ.get(SIGNING_KEY_ENV)
+    if key is None:
+        return None
+    if not key.strip():
+        raise ConfigError(
+            f"{SIGNING_KEY_ENV} is set but empty: set it to the signing key, or unset it to work without signatures"
+        )
+    return key.encode()
 
 
 def _signature(key: bytes, files: dict[str, str]) -> str:
@@ -41,16 +61,19 @@ def signature_fields(files: dict[str, str]) -> dict[str, str]:
     return {"signature": _signature(key, files)} if key else {}
 
 
-def check_signature(manifest: dict[str, Any], version: str) -> None:
+def check_signature(manifest: dict[str, Any], version: str) -> str:
     """Refuse a manifest whose signature is missing or wrong, when a key is set.
+
+    Returns:
+        The manifest's signature state: `SIGNED`, `NOT_CHECKED` or `UNSIGNED`.
 
     Raises:
         RegistryError: naming the version.
     """
     key = signing_key()
-    if key is None:
-        return
     signature = manifest.get("signature")
+    if key is None:
+        return NOT_CHECKED if isinstance(signature, str) else UNSIGNED
     if not isinstance(signature, str):
         raise RegistryError(
             f"model version {version} is not signed, and {SIGNING_KEY_ENV} is set: "
@@ -60,3 +83,29 @@ def check_signature(manifest: dict[str, Any], version: str) -> None:
         raise RegistryError(
             f"model version {version}'s signature does not match: the package was altered or signed with another key"
         )
+    return SIGNED
+
+
+def describe_signature(state: str) -> str:
+    """A signature state in a few words, for summaries and listings (`unsigned, not checked`)."""
+    return {
+        SIGNED: "signed, signature checked",
+        NOT_CHECKED: f"signed, signature not checked ({SIGNING_KEY_ENV} is not set)",
+        UNSIGNED: f"unsigned, signature not checked ({SIGNING_KEY_ENV} is not set)",
+    }[state]
+
+
+def unchecked_warning(label: str, state: str) -> str | None:
+    """The warning for a package used without its signature checked, or None when it was checked.
+
+    Args:
+        label: The version as `model@version`.
+        state: Its signature state.
+    """
+    if state == SIGNED:
+        return None
+    what = f"model {label} is not signed, so" if state == UNSIGNED else f"model {label} is signed, but"
+    return (
+        f"{what} its signature was not checked ({SIGNING_KEY_ENV} is not set): its files match its manifest, "
+        "but nothing proves who wrote them"
+    )

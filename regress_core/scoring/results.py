@@ -60,6 +60,8 @@ class ScoreSummary:
     model: str = ""
     precision: str = "float32"
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    # Whether the model's signature was checked: registry.signing's SIGNED, NOT_CHECKED or UNSIGNED.
+    signature: str = ""
 
     @property
     def rows_per_second(self) -> float:
@@ -92,4 +94,5 @@ def summarize(
         unseen_categories=result.unseen,
         precision=result.precision,
         phase_seconds={phase: round(value, 3) for phase, value in result.seconds.items()},
+        signature=package.signature,
     )
