@@ -7,7 +7,10 @@ from typing import Any
 
 from regress_core.evaluation.metrics import METRIC_NAMES
 from regress_core.evaluation.report import describe_budget, describe_selection, metrics_rows
+from regress_core.pipeline.freshness import NothingNew
 from regress_core.pipeline.records import TrainingOutcome
+from regress_core.registry.signing import describe_signature
+from regress_core.registry.verification import VersionCheck
 from regress_core.scoring.results import ScoreSummary
 
 
@@ -29,6 +32,10 @@ def print_training_outcome(outcome: TrainingOutcome) -> None:
         print(f"  sized to the table: {describe_budget(outcome.selection.get('budget', {}))}")
     print()
     print(f"decision: {outcome.decision.summary}")
+    if outcome.as_of:
+        print(f"  as of {outcome.as_of}")
+    if outcome.window:
+        print(f"  window {outcome.window['window']['text']}: {outcome.window['rows']} rows")
     for check in outcome.decision.checks:
         print(f"  [{'pass' if check.passed else 'FAIL'}] {check.text}")
     if outcome.decision.comparison is not None:
@@ -41,12 +48,20 @@ def print_training_outcome(outcome: TrainingOutcome) -> None:
     print(f"model {outcome.model}@{outcome.version} in {outcome.home}")
 
 
+def print_nothing_new(nothing_new: NothingNew) -> None:
+    print(nothing_new.summary)
+    if nothing_new.as_of:
+        print(f"  as of {nothing_new.as_of}; nothing published (--force trains anyway)")
+
+
 def print_scoring_summary(summary: ScoreSummary, *, drift_threshold: float) -> None:
     print()
     print(
         f"scored {summary.rows_scored} of {summary.rows_in} rows from {summary.files} file(s) "
         f"with model {summary.model}@{summary.model_version} in {summary.seconds:.1f} s"
     )
+    if summary.signature:
+        print(f"model {summary.model}@{summary.model_version}: {describe_signature(summary.signature)}")
     if summary.rows_rejected:
         print(f"rejected {summary.rows_rejected} rows, with reasons, in {summary.rejected_path}")
     unseen = [f"{name} ({count} rows)" for name, count in summary.unseen_categories.items() if count]
@@ -98,6 +113,30 @@ def print_history(entries: list[dict[str, Any]], *, as_json: bool) -> None:
             f"{entry['time']}  {entry['action']:<15} {entry.get('model', '')}@{entry['version']} "
             f"(was {entry['previous']})  {entry['reason']}"
         )
+
+
+def print_verification(checks: list[VersionCheck], *, root: str) -> None:
+    """One line per version (ok and its signature, or FAILED and why), then the counts."""
+    if not checks:
+        print(f"no models yet in {root}: nothing to verify")
+        return
+    width = max(len(check.label) for check in checks)
+    for check in checks:
+        if check.ok and check.signature:
+            print(f"{check.label:<{width}}  ok      {describe_signature(check.signature)}")
+        else:
+            print(f"{check.label:<{width}}  FAILED  {check.problem}")
+    models = len({check.model for check in checks})
+    failed = sum(not check.ok for check in checks)
+    print(
+        f"verified {plural(len(checks), 'version')} of {plural(models, 'model')} in {root}: "
+        f"{len(checks) - failed} ok, {failed} failed"
+    )
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 version`, `2 versions`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def print_champion_change(entry: dict[str, Any]) -> None:

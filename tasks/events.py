@@ -1,9 +1,10 @@
-"""Prefect events a team can act on: a model promoted, a promotion refused, data that failed validation.
+"""Prefect events a team can act on: a model promoted, a promotion refused, data that failed validation,
+a window with nothing new to train on.
 
 Each event's resource is the named model (`regress.model.<name>`); the version, where there
 is one, is a related resource with the role `model-version`. Inside a run Prefect also relates
 the flow run, flow and deployment. `automations/model-events.yaml` turns them into
-notifications.
+notifications. Events of a training run carry its `as_of` in their payload.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from typing import Any
 from prefect.events import emit_event
 
 from regress_core.errors import DataValidationError
+from regress_core.pipeline.freshness import NothingNew
 from regress_core.registry.gate import Decision
 
 PROMOTED = "regress.model.promoted"
 REFUSED = "regress.model.promotion-refused"
 VALIDATION_FAILED = "regress.data.validation-failed"
+UNCHANGED = "regress.data.unchanged"
 
 
 def model_resource(model: str) -> dict[str, str]:
@@ -42,12 +45,13 @@ def emit_model_event(event: str, model: str, version: str | None, payload: dict[
     )
 
 
-def emit_decision(decision: Decision) -> None:
+def emit_decision(decision: Decision, *, as_of: str | None = None) -> None:
     """`regress.model.promoted` or `regress.model.promotion-refused`; nothing when it is already the champion."""
     if decision.champion == decision.version or decision.model is None:
         return
     payload: dict[str, Any] = {
         "summary": decision.summary,
+        "as_of": as_of,
         "previous_champion": decision.champion,
         "metrics": decision.metrics,
         "checks": [{"name": check.name, "passed": check.passed, "text": check.text} for check in decision.checks],
@@ -68,5 +72,11 @@ def emit_champion_change(entry: dict[str, Any]) -> None:
     emit_model_event(PROMOTED, entry["model"], entry["version"], payload)
 
 
-def emit_validation_failed(model: str, *, source: str, error: DataValidationError) -> None:
-    emit_model_event(VALIDATION_FAILED, model, None, {"source": source, "error": str(error)})
+def emit_validation_failed(model: str, *, source: str, error: DataValidationError, as_of: str | None = None) -> None:
+    emit_model_event(VALIDATION_FAILED, model, None, {"source": source, "error": str(error), "as_of": as_of})
+
+
+def emit_unchanged(nothing_new: NothingNew, *, source: str) -> None:
+    """`regress.data.unchanged`: the run's window holds the rows its champion was trained on."""
+    payload = {"summary": nothing_new.summary, "source": source, "rows": nothing_new.rows, "as_of": nothing_new.as_of}
+    emit_model_event(UNCHANGED, nothing_new.model, nothing_new.version, payload)

@@ -7,6 +7,7 @@ object storage before it returns, so its record is stored only after its files.
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -25,13 +26,14 @@ from regress_core.config import (
 from regress_core.errors import DataValidationError, RegressError
 from regress_core.evaluation.report import describe_budget, describe_selection, metrics_rows, selection_rows
 from regress_core.pipeline import data_stages, model_stages
+from regress_core.pipeline.freshness import NothingNew, find_nothing_new
 from regress_core.pipeline.preflight import preflight_training
 from regress_core.pipeline.records import Evaluation, ScaledTables, SplitTables, TableRef, TrainedModel, ValidatedTable
 from regress_core.pipeline.shared_cache import share
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import ModelRef, Registry, model_name_for
 from regress_core.registry.gate import Decision, gate_candidate
-from tasks.events import emit_decision, emit_validation_failed
+from tasks.events import emit_decision, emit_unchanged, emit_validation_failed
 from tasks.locks import promotion_locks
 from tasks.runner import flow_run_id
 
@@ -47,27 +49,59 @@ def retry_io_only(task: Any, task_run: Any, state: Any) -> bool:
     return not isinstance(state.result(raise_on_failure=False), RegressError)
 
 
+def run_as_of(as_of: datetime | None) -> datetime:
+    """The run's instant: the one given, else the flow run's scheduled start (for a manual run, about now)."""
+    if as_of is not None:
+        return as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+    from prefect.runtime import flow_run
+
+    scheduled = flow_run.scheduled_start_time
+    return datetime.fromisoformat(scheduled.isoformat()).astimezone(UTC) if scheduled else datetime.now(UTC)
+
+
 @task(
     name="ingest",
-    cache_key_fn=lambda _, p: data_stages.ingest_key(p["data"]),
+    cache_key_fn=lambda _, p: data_stages.ingest_key(p["data"], p["as_of"]),
     retries=2,
     retry_delay_seconds=[2, 5],
     retry_condition_fn=retry_io_only,
 )
-def ingest_data(data: DataConfig, *, ws: Workspace) -> TableRef:
-    """Snapshot the source table as Parquet."""
-    raw = data_stages.ingest(data, ws)
+def ingest_data(data: DataConfig, as_of: datetime, *, ws: Workspace) -> TableRef:
+    """Snapshot the source table (its rows in the run's time window, when one is set) as Parquet."""
+    raw = data_stages.ingest(data, ws, as_of=as_of)
     get_run_logger().info("ingested %d rows from %s (sha256 %s)", raw.rows, data.source, raw.sha256[:12])
     return share(raw, ws)
 
 
+@task(name="check-new-data", cache_policy=NO_CACHE)
+def check_new_data(
+    config: RegressConfig, raw: TableRef, as_of: datetime, force: bool, *, ws: Workspace
+) -> NothingNew | None:
+    """Log the run's as_of and window; stop a windowed run whose rows its champion was already trained on."""
+    logger = get_run_logger()
+    logger.info("as of %s", as_of.isoformat())
+    if raw.window is not None:
+        days = raw.window["days"]
+        logger.info("window %s: %d rows over %d day(s)", raw.window["window"]["text"], raw.rows, len(days))
+        for text in raw.window["warnings"]:
+            logger.warning(text)
+    nothing_new = None if force else find_nothing_new(config, raw, ws)
+    if nothing_new is not None:
+        logger.info(nothing_new.summary)
+        emit_unchanged(nothing_new, source=config.data.source)
+    return nothing_new
+
+
 @task(name="validate", cache_key_fn=lambda _, p: data_stages.validate_key(p["raw"], p["data"]))
-def validate_data(raw: TableRef, data: DataConfig, model: str | None, *, ws: Workspace) -> ValidatedTable:
+def validate_data(
+    raw: TableRef, data: DataConfig, model: str | None, as_of: datetime | None = None, *, ws: Workspace
+) -> ValidatedTable:
     """Validate the snapshot against its data contract (Great Expectations); a failure is also an event."""
     try:
         validated = data_stages.validate(raw, data, ws)
     except DataValidationError as exc:
-        emit_validation_failed(model or model_name_for(exc.contract_name or "dataset"), source=data.source, error=exc)
+        name = model or model_name_for(exc.contract_name or "dataset")
+        emit_validation_failed(name, source=data.source, error=exc, as_of=as_of.isoformat() if as_of else None)
         raise
     if validated.inferred:
         get_run_logger().info("inferred contract (saved as %s): %s", validated.contract_path, validated.inferred)
@@ -156,13 +190,13 @@ def publish_model(
     scaled: ScaledTables,
     trained: TrainedModel,
     evaluation: Evaluation,
+    as_of: datetime | None = None,
     *,
     ws: Workspace,
 ) -> ModelRef:
     """Publish the model package as a new version of its named model."""
-    ref, new = model_stages.publish(
-        config, validated, splits, scaled, trained, evaluation, ws, run=flow_run_id(), locks=promotion_locks(ws)
-    )
+    stages = (validated, splits, scaled, trained, evaluation)
+    ref, new = model_stages.publish(config, *stages, ws, run=flow_run_id(), locks=promotion_locks(ws), as_of=as_of)
     model = Registry(ws.registry_dir).model(ref.model)
     report = (
         f"{model.root}/versions/{ref.version}/report.html" if ws.url else model.version_dir(ref.version) / "report.html"
@@ -178,7 +212,9 @@ def publish_model(
 
 
 @task(name="gate")
-def gate_model(published: ModelRef, splits: SplitTables, gate: GateConfig, *, ws: Workspace) -> Decision:
+def gate_model(
+    published: ModelRef, splits: SplitTables, gate: GateConfig, as_of: datetime | None = None, *, ws: Workspace
+) -> Decision:
     """Apply the promotion gate and switch the model's champion if the candidate earns it."""
     decision = gate_candidate(
         Registry(ws.registry_dir, locks=promotion_locks(ws)).model(published.model),
@@ -202,5 +238,5 @@ def gate_model(published: ModelRef, splits: SplitTables, gate: GateConfig, *, ws
             description=f"Candidate and champion on {comparison.note}; {comparison.interval_text}",
         )
     get_run_logger().info(decision.summary)
-    emit_decision(decision)
+    emit_decision(decision, as_of=as_of.isoformat() if as_of else None)
     return decision

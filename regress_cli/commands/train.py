@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 from typing import Any
 
 from regress_cli.paths import absolute, absolute_home, add_home
@@ -24,6 +25,14 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         help="override a setting, e.g. train.lr=0.01",
     )
     train.add_argument("--refresh-cache", action="store_true", help="recompute every stage")
+    train.add_argument(
+        "--as-of",
+        metavar="WHEN",
+        help="the run's date or ISO date-time (default: now); a time window (data.window) ends here",
+    )
+    train.add_argument(
+        "--force", action="store_true", help="train even when the window holds the rows the champion was trained on"
+    )
     add_home(train)
 
 
@@ -42,15 +51,33 @@ def run(args: argparse.Namespace) -> int:
     config = build_config(path=args.config, values=values, overrides=args.overrides)
     from regress_core.pipeline.preflight import preflight_training
 
+    as_of = parse_as_of(args.as_of, timezone=config.data.timezone)
     preflight_training(config)  # before a Prefect server is started or reached
     from flows.training import training
     from regress_cli.environment import quiet_expected_errors
     from regress_cli.prefect_api import prefect_api
-    from regress_cli.render import print_training_outcome
+    from regress_cli.render import print_nothing_new, print_training_outcome
+    from regress_core.pipeline.freshness import NothingNew
 
     if not args.debug:
         quiet_expected_errors()
     with prefect_api(home=config.registry.home):
-        outcome = training(config=config, refresh_cache=args.refresh_cache)
-    print_training_outcome(outcome)
+        outcome = training(config=config, refresh_cache=args.refresh_cache, as_of=as_of, force=args.force)
+    if isinstance(outcome, NothingNew):
+        print_nothing_new(outcome)
+    else:
+        print_training_outcome(outcome)
     return 0
+
+
+def parse_as_of(text: str | None, *, timezone: str) -> datetime | None:
+    """`--as-of` as an instant in UTC (a date is its midnight in the data's timezone); None when not given."""
+    from regress_core.data.window import parse_instant
+    from regress_core.errors import ConfigError
+
+    if text is None:
+        return None
+    try:
+        return parse_instant(text, timezone=timezone)
+    except ConfigError as exc:
+        raise ConfigError(f"--as-of: {exc}") from exc

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from regress_core.config.presets import PRESETS, PresetName, deep_merge
 from regress_core.data.names import repeated_names
+from regress_core.errors import ConfigError
 
 
 class Section(BaseModel):
@@ -42,6 +43,15 @@ class DataConfig(Section):
     n_rows: int = Field(100, ge=10, le=10_000_000, description="Rows of a synthetic set.")
     noise: float = Field(1.0, ge=0, description="Noise standard deviation of a synthetic set.")
     seed: int = Field(0, description="Seed of a synthetic set.")
+    time_column: str | None = Field(
+        None,
+        description="Column of each row's time; with a window, only rows with start <= time < as_of are read. "
+        "Not a model feature unless listed in features.",
+    )
+    window: str | None = Field(None, description="Length of the window that ends at as_of: 30d, 12h, 8w.")
+    start: str | None = Field(None, description="Explicit first date or ISO time of the window (instead of window).")
+    end: str | None = Field(None, description="Explicit end of the window (exclusive); never later than as_of.")
+    timezone: str = Field("UTC", description="IANA timezone of naive times, bare dates and partition days.")
 
     @field_validator("source")
     @classmethod
@@ -58,6 +68,10 @@ class DataConfig(Section):
             repeated = repeated_names(self.features)
             if repeated:
                 raise ValueError(f"features lists {', '.join(repeated)} more than once")
+        try:
+            check_window_settings(self)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from exc
         return self
 
 
@@ -259,6 +273,30 @@ class RegressConfig(Section):
         for section in ("features", "model", "train"):
             explicit[section] = {key: value for key, value in explicit[section].items() if value is not None}
         return RegressConfig.model_validate(deep_merge(preset, explicit))
+
+
+def check_window_settings(data: DataConfig) -> None:
+    """Refuse window settings that cannot bound a window, or a dated source without one."""
+    from regress_core.data.sources.partitions import is_dated  # fsspec: only when a configuration is checked
+    from regress_core.data.window import parse_duration, parse_instant, zone
+
+    zone(data.timezone)
+    if data.window is not None:
+        parse_duration(data.window)
+    for bound in (data.start, data.end):
+        if bound is not None:
+            parse_instant(bound, timezone=data.timezone)
+    bounded = data.window is not None or data.start is not None
+    if data.window is not None and data.start is not None:
+        raise ValueError("give either a window length (data.window) or a start (data.start), not both")
+    if (bounded or data.end is not None) and data.time_column is None:
+        raise ValueError("a window needs data.time_column, the column of each row's time")
+    if data.time_column is not None and not bounded:
+        raise ValueError("data.time_column needs a window: data.window (such as 30d) or data.start")
+    if is_dated(data.source) and data.time_column is None:
+        raise ValueError(
+            f"source {data.source} is dated ({{date}} or {{as_of}}): give data.time_column and data.window"
+        )
 
 
 def require_filesystem(location: str) -> str:

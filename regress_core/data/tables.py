@@ -55,6 +55,8 @@ def sniff_table(location: str) -> str:
     Raises:
         DataError: the file is empty, binary, not UTF-8, or Parquet without its footer.
     """
+    if not is_url(location):
+        _check_local(location)
     try:
         with fsspec.open(location, "rb") as handle:
             head = handle.read(SNIFF_BYTES)

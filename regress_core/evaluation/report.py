@@ -80,6 +80,21 @@ def _metrics_table(metadata: dict[str, Any]) -> str:
     return f"<table>{header}{body}</table>"
 
 
+def _window_section(window: dict[str, Any] | None) -> str:
+    """The time window a version was trained on, with the rows of each day and the rows left out."""
+    if not window:
+        return ""
+    days = "".join(f"<tr><td>{escape(day)}</td><td>{rows}</td></tr>" for day, rows in window.get("days", {}).items())
+    notes = "".join(f"<li>{escape(text)}</li>" for text in window.get("warnings", []))
+    return (
+        f"<h2>Time window</h2><p>{escape(window['window']['text'])} on column "
+        f"<code>{escape(window['time_column'])}</code>, as of {escape(window['as_of'])}: {window['rows']} rows; "
+        f"{window.get('no_time_rows', 0)} without a time and {window.get('future_rows', 0)} at or after as_of "
+        f"left out.</p>{f'<ul>{notes}</ul>' if notes else ''}"
+        f"<table><tr><th>day</th><th>rows</th></tr>{days}</table>"
+    )
+
+
 def render_report(metadata: dict[str, Any]) -> str:
     """Render a self-contained HTML page for a package folder (plots referenced relatively)."""
     training = metadata.get("training", {})
@@ -92,6 +107,7 @@ def render_report(metadata: dict[str, Any]) -> str:
         "target": metadata.get("target"),
         "features": ", ".join(metadata.get("features", [])),
         "source": data.get("source"),
+        "as of": metadata.get("as_of"),
         "rows (train / validation / test)": " / ".join(str(v) for v in data.get("split_rows", {}).values()),
         "raw data SHA-256": data.get("raw_sha256"),
         "epochs (best)": f"{training.get('epochs')} ({training.get('best_epoch')})",
@@ -108,5 +124,5 @@ def render_report(metadata: dict[str, Any]) -> str:
         f"<style>{STYLE}</style></head>"
         f"<body><h1>regress model report</h1><h2>Test metrics (target units)</h2>{_metrics_table(metadata)}"
         f"{_selection_section(training)}"
-        f"<h2>Run</h2><table>{fact_rows}</table><h2>Plots</h2>{plots}<h2>Configuration</h2><pre>{config}</pre></body></html>"
+        f"<h2>Run</h2><table>{fact_rows}</table>{_window_section(data.get('window'))}<h2>Plots</h2>{plots}<h2>Configuration</h2><pre>{config}</pre></body></html>"
     )

@@ -11,6 +11,8 @@ in a task; a notebook or a test can call them directly.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -26,9 +28,18 @@ from regress_core.data.contract import (
 )
 from regress_core.data.preprocessing import VIEWS, Preprocessor
 from regress_core.data.preprocessor_io import save_preprocessor
-from regress_core.data.sources import Source, default_contract, open_source, read_source
+from regress_core.data.sources import (
+    Source,
+    WindowedSource,
+    default_contract,
+    open_source,
+    read_source,
+    read_window,
+    source_name,
+)
 from regress_core.data.split import split_frame
 from regress_core.data.validation import validate_frame
+from regress_core.data.window import Window, window_for
 from regress_core.errors import ConfigError, DataValidationError
 from regress_core.fileio import atomic_write_text, sha256_file
 from regress_core.objectstore import ObjectFolder
@@ -44,24 +55,56 @@ from regress_core.pipeline.versioning import stage_key
 from regress_core.pipeline.workspace import Workspace
 
 
-def data_source(data: DataConfig) -> Source:
-    """The configured source, with a synthetic set's settings."""
-    return open_source(data.source, n_rows=data.n_rows, noise=data.noise, seed=data.seed)
+def data_window(data: DataConfig, as_of: datetime) -> Window | None:
+    """The window of row times a run dated `as_of` reads; None when no time column is configured."""
+    if data.time_column is None:
+        return None
+    return window_for(as_of, length=data.window, start=data.start, end=data.end, timezone=data.timezone)
 
 
-def ingest_key(data: DataConfig) -> str:
-    return stage_key(
-        "ingest",
-        data_source(data).fingerprint(),
-        section=data.model_dump(include={"source", "n_rows", "noise", "seed"}),
-    )
+def data_source(data: DataConfig, as_of: datetime | None = None) -> Source:
+    """The configured source, with a synthetic set's settings, cut to the run's window when one is configured.
+
+    Args:
+        data: The data section.
+        as_of: The run's instant (now when not given); it ends the window.
+    """
+    as_of = as_of or datetime.now(UTC)
+    window = data_window(data, as_of)
+    source = open_source(data.source, n_rows=data.n_rows, noise=data.noise, seed=data.seed, window=window, as_of=as_of)
+    if window is None or data.time_column is None:
+        return source
+    keep_time = data.features is not None and data.time_column in data.features
+    return WindowedSource(source, window, as_of, data.time_column, keep_time=keep_time)
 
 
-def ingest(data: DataConfig, ws: Workspace) -> TableRef:
-    """Read the source's batches and write its raw snapshot as Parquet."""
-    key = ingest_key(data)
-    table = read_source(data_source(data))
-    return save_arrow_table(table, ws.stage_dir("raw") / f"{key}.parquet", ws, key=key)
+def ingest_key(data: DataConfig, as_of: datetime | None = None) -> str:
+    return ingest_key_of(data, data_source(data, as_of))
+
+
+def ingest_key_of(data: DataConfig, source: Source) -> str:
+    fields = {"source", "n_rows", "noise", "seed"}
+    if isinstance(source, WindowedSource):
+        fields |= {"time_column", "window", "start", "end", "timezone"}
+    return stage_key("ingest", source.fingerprint(), section=data.model_dump(include=fields))
+
+
+def ingest(data: DataConfig, ws: Workspace, *, as_of: datetime | None = None) -> TableRef:
+    """Read the source's batches and write its raw snapshot as Parquet.
+
+    With a time window only the window's rows are read (and, for dated partitions, only the
+    window's files); the record's `window` then summarises them (see `read_window`).
+
+    Raises:
+        DataError: the source cannot be read, or its window holds no rows.
+    """
+    source = data_source(data, as_of)
+    key = ingest_key_of(data, source)
+    if not isinstance(source, WindowedSource):
+        return save_arrow_table(read_source(source), ws.stage_dir("raw") / f"{key}.parquet", ws, key=key)
+    table, summary = read_window(source)
+    raw = save_arrow_table(table, ws.stage_dir("raw") / f"{key}.parquet", ws, key=key)
+    return replace(raw, window=summary)
 
 
 def resolve_contract(data: DataConfig, raw_df: pd.DataFrame) -> DataContract:
@@ -70,7 +113,7 @@ def resolve_contract(data: DataConfig, raw_df: pd.DataFrame) -> DataContract:
     if contract is None:
         if data.target is None:
             raise ConfigError(f"no data contract for {data.source}: give --target COLUMN (or --contract FILE)")
-        contract = infer_contract(raw_df, target=data.target, name=Path(data.source).stem)
+        contract = infer_contract(raw_df, target=data.target, name=source_name(data.source))
     return contract.for_target(data.target)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -148,8 +149,13 @@ def package_metadata(
     stages: tuple[ValidatedTable, SplitTables, ScaledTables, TrainedModel, Evaluation],
     model: str,
     run: str | None,
+    as_of: datetime | None = None,
 ) -> dict[str, Any]:
-    """What a package records of the run that made it: data, spec, metrics, cache keys and settings."""
+    """What a package records of the run that made it: data, spec, metrics, cache keys and settings.
+
+    `as_of` is the run's instant; `data.window`, for a run on a time window, its bounds, rows per
+    day and the rows left out (see `regress_core.data.sources.read_window`).
+    """
     validated, splits, scaled, trained, evaluation = stages
     seen_columns = [*contract.feature_names, contract.target]
     return {
@@ -168,6 +174,7 @@ def package_metadata(
             "rows": validated.table.rows,
             "split_rows": {"train": splits.train.rows, "val": splits.val.rows, "test": splits.test.rows},
             "test_sha256": splits.test.sha256,
+            "window": validated.table.window,
         },
         "cache_keys": {
             "ingest": validated.table.key,
@@ -181,6 +188,7 @@ def package_metadata(
         "code_version": code_version(),
         "package_key": evaluation.key,
         "run": run,
+        "as_of": as_of.isoformat() if as_of else None,
     }
 
 
@@ -195,6 +203,7 @@ def publish(
     *,
     run: str | None = None,
     locks: LockProvider | None = None,
+    as_of: datetime | None = None,
 ) -> tuple[ModelRef, bool]:
     """Publish the model package as a new version of its named model.
 
@@ -212,7 +221,8 @@ def publish(
     registry = Registry(ws.registry_dir, locks=locks).model(config.registry.model or model_name_for(contract.name))
     registry.check_readable()  # a damaged registry is refused before a version is published
     seen_columns = [*contract.feature_names, contract.target]
-    metadata = package_metadata(config, contract, (validated, splits, scaled, trained, evaluation), registry.name, run)
+    stages = (validated, splits, scaled, trained, evaluation)
+    metadata = package_metadata(config, contract, stages, registry.name, run, as_of)
     staging = stage_package(
         registry,
         # The manifest will vouch for these files: copy them only as the stages recorded them.

@@ -1,9 +1,10 @@
 """Checks a run makes before it spends a second on work, each failing in one line.
 
 Training: the workspace can be written and has room, the model's champion pointer and history
-parse, the input is there and sniffs as CSV or Parquet. Scoring: the output is not inside the
-workspace's managed folders and its folder can be written, and every input sniffs as CSV or
-Parquet, so a binary file is refused after reading its first bytes whatever its size.
+parse, the input is there and sniffs as CSV or Parquet (a dated source's files are checked as
+they are read). Scoring: the output is not inside the workspace's managed folders and its
+folder can be written, and every input sniffs as CSV or Parquet, so a binary file is refused
+after reading its first bytes whatever its size.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from regress_core.config import RegressConfig, ScoringConfig
 from regress_core.data.contract import load_contract
-from regress_core.data.sources import default_contract, source_kind
+from regress_core.data.sources import default_contract, is_dated, source_kind, source_name
 from regress_core.data.tables import is_url, sniff_table
 from regress_core.errors import StorageError
 from regress_core.pipeline.off_limits import refuse_managed_output
@@ -36,12 +37,13 @@ def preflight_training(config: RegressConfig) -> None:
     """
     ws = Workspace.at(config.registry.home)
     source = config.data.source
-    local_input = source_kind(source) == "file" and not is_url(source)
-    input_bytes = _size(source) if local_input else 0
+    # A dated source's files are found per day of the window when it is read; none is sniffed here.
+    single_file = source_kind(source) == "file" and not is_dated(source)
+    input_bytes = _size(source) if single_file and not is_url(source) else 0
     if ws.url is None:
         check_room(ws.root, BASE_BYTES + INPUT_COPIES * input_bytes, what="the workspace")
     Registry(ws.registry_dir).model(expected_model_name(config)).check_readable()
-    if source_kind(source) == "file":
+    if single_file:
         sniff_table(source)
 
 
@@ -65,7 +67,7 @@ def expected_model_name(config: RegressConfig) -> str:
         return config.registry.model
     data = config.data
     contract = load_contract(data.contract) if data.contract else default_contract(data.source)
-    return model_name_for(contract.name if contract else Path(data.source).stem)
+    return model_name_for(contract.name if contract else source_name(data.source))
 
 
 def check_room(folder: Path, need_bytes: int, *, what: str) -> None:

@@ -47,6 +47,7 @@ class TableRef:
     rows: int
     home: str
     key: str = ""
+    window: dict[str, Any] | None = None  # a raw snapshot's time window and rows per day (`read_window`)
 
     @property
     def path(self) -> str:
@@ -239,3 +240,5 @@ class TrainingOutcome:
     contract_path: str
     inferred_contract: str | None = None
     selection: dict[str, Any] | None = None  # the candidates compared (one for a fixed kind) and the sized budget
+    as_of: str | None = None  # the run's instant, ISO 8601
+    window: dict[str, Any] | None = None  # the time window read, with rows per day (see TableRef.window)

@@ -2,10 +2,14 @@
 
 `open_source` turns what a person wrote (`--data`, `data.source`) into a source: the bundled
 dataset and the tutorials' synthetic sets (`bundled`), and CSV or Parquet files by path or
-URL (`files`).
+URL (`files`), and dated partitions read for a window's days (`partitions`). `windowed` cuts
+any of them to a time window.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 
@@ -24,6 +28,10 @@ from regress_core.data.sources.bundled import (
     synthetic_contract,
 )
 from regress_core.data.sources.files import FileSource
+from regress_core.data.sources.partitions import PartitionSource, dated_name, is_dated, partition_days
+from regress_core.data.sources.windowed import WindowedSource, read_window
+from regress_core.data.window import Window
+from regress_core.errors import ConfigError
 
 __all__ = [
     "BUNDLED",
@@ -31,17 +39,22 @@ __all__ = [
     "SYNTHETIC",
     "BundledSource",
     "FileSource",
+    "PartitionSource",
     "SklearnSource",
     "Source",
     "SyntheticSource",
+    "WindowedSource",
     "bundled_path",
     "default_contract",
+    "is_dated",
     "frame_batches",
     "load_source",
     "make_synthetic",
     "open_source",
     "read_source",
+    "read_window",
     "source_kind",
+    "source_name",
     "synthetic_contract",
 ]
 
@@ -57,8 +70,32 @@ def source_kind(source: str) -> str:
     return "file"
 
 
-def open_source(location: str, *, n_rows: int = 100, noise: float = 1.0, seed: int = 0) -> Source:
-    """The source a person named; `n_rows`, `noise` and `seed` shape a synthetic set."""
+def source_name(location: str) -> str:
+    """A name for a file source's data: the file's stem, or for dated partitions the folder above them."""
+    return dated_name(location) if is_dated(location) else Path(location).stem
+
+
+def open_source(
+    location: str,
+    *,
+    n_rows: int = 100,
+    noise: float = 1.0,
+    seed: int = 0,
+    window: Window | None = None,
+    as_of: datetime | None = None,
+) -> Source:
+    """The source a person named; `n_rows`, `noise` and `seed` shape a synthetic set.
+
+    A dated source (`{date}` or `{as_of}` in its path) is read for the days of `window` (or the
+    day of `as_of`) only; it needs both.
+
+    Raises:
+        ConfigError: a dated source without a window and an as_of.
+    """
+    if is_dated(location):
+        if window is None or as_of is None:
+            raise ConfigError(f"source {location} is dated: give data.time_column and data.window")
+        return PartitionSource(location, tuple(partition_days(location, window, as_of)))
     kind = source_kind(location)
     if kind == "bundled":
         return BundledSource(location)
@@ -71,7 +108,7 @@ def open_source(location: str, *, n_rows: int = 100, noise: float = 1.0, seed: i
 
 def default_contract(location: str) -> DataContract | None:
     """The contract a bundled or synthetic source ships with; None for other sources."""
-    return open_source(location).contract()
+    return None if is_dated(location) else open_source(location).contract()
 
 
 def load_source(location: str, *, n_rows: int = 100, noise: float = 1.0, seed: int = 0) -> pd.DataFrame:
