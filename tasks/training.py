@@ -33,6 +33,8 @@ from regress_core.pipeline.shared_cache import share
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import ModelRef, Registry, model_name_for
 from regress_core.registry.gate import Decision, gate_candidate
+from regress_core.registry.signing import unchecked_warning
+from regress_core.registry.verification import verify_package
 from tasks.events import emit_decision, emit_unchanged, emit_validation_failed
 from tasks.locks import promotion_locks
 from tasks.runner import flow_run_id
@@ -216,8 +218,9 @@ def gate_model(
     published: ModelRef, splits: SplitTables, gate: GateConfig, as_of: datetime | None = None, *, ws: Workspace
 ) -> Decision:
     """Apply the promotion gate and switch the model's champion if the candidate earns it."""
+    model = Registry(ws.registry_dir, locks=promotion_locks(ws)).model(published.model)
     decision = gate_candidate(
-        Registry(ws.registry_dir, locks=promotion_locks(ws)).model(published.model),
+        model,
         version=published.version,
         test_df=splits.test.read(),
         gate=gate,
@@ -237,6 +240,11 @@ def gate_model(
             key="champion-comparison",
             description=f"Candidate and champion on {comparison.note}; {comparison.interval_text}",
         )
-    get_run_logger().info(decision.summary)
+    logger = get_run_logger()
+    logger.info(decision.summary)
     emit_decision(decision, as_of=as_of.isoformat() if as_of else None)
+    if decision.promote:
+        warning = unchecked_warning(str(published), verify_package(model, published.version)[1])
+        if warning:
+            logger.warning(warning)
     return decision

@@ -22,6 +22,7 @@ from regress_core.errors import StorageError
 from regress_core.pipeline.off_limits import refuse_managed_output
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import Registry, model_name_for
+from regress_core.registry.signing import signing_key
 
 # What a run writes besides copies of its input: reports, plots, a model package, Prefect's records.
 BASE_BYTES = 64 << 20
@@ -33,8 +34,9 @@ def preflight_training(config: RegressConfig) -> None:
     """Refuse a training run that would fail late: an unwritable or full workspace, a damaged registry, bad input.
 
     Raises:
-        StorageError, RegistryError, DataError: the first problem found, in one line.
+        ConfigError, StorageError, RegistryError, DataError: the first problem found, in one line.
     """
+    signing_key()  # an empty key is refused now, not when the trained model is published
     ws = Workspace.at(config.registry.home)
     source = config.data.source
     # A dated source's files are found per day of the window when it is read; none is sniffed here.

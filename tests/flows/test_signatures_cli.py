@@ -179,3 +179,14 @@ def test_verify_of_an_unknown_model_is_one_line(home):
     assert done.returncode == 4
     [line] = done.stderr.splitlines()
     assert line.startswith("regress: error: no model named 'sales' in ") and line.endswith("(models: train)")
+
+
+def test_a_training_run_that_promotes_an_unsigned_version_says_so_once(tmp_path, monkeypatch):
+    from tests.helpers import FAST_ARGS
+
+    monkeypatch.delenv("REGRESS_SIGNING_KEY", raising=False)
+    done = regress("train", "--data", "linear", *FAST_ARGS, "--home", str(tmp_path / "home"))
+    assert done.returncode == 0, done.stderr
+    assert "promoted" in done.stdout
+    lines = mentions(done.stdout + done.stderr, "linear@v0001 is not signed, so its signature was not checked")
+    assert len(lines) == 1, done.stdout + done.stderr

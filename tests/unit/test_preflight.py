@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from regress_core.config import ScoringConfig, build_config
-from regress_core.errors import DataError, RegistryError, StorageError
+from regress_core.errors import ConfigError, DataError, RegistryError, StorageError
 from regress_core.pipeline.preflight import expected_model_name, preflight_scoring, preflight_training
 from regress_core.pipeline.run import train_pipeline
 from tests.helpers import fast_config, make_table, train_package
@@ -102,3 +102,10 @@ def test_an_output_folder_that_cannot_be_written_is_refused(tmp_path):
     with pytest.raises(StorageError, match=r"^--output's folder /sys/scores cannot be written"):
         preflight_scoring(params, [str(rows)])
     assert not os.path.exists("/sys/scores")
+
+
+def test_an_empty_signing_key_stops_training_before_any_stage_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("REGRESS_SIGNING_KEY", "  ")
+    with pytest.raises(ConfigError, match=r"^REGRESS_SIGNING_KEY is set but empty"):
+        train_pipeline(config_for(tmp_path / "home", "linear"))
+    assert not (tmp_path / "home" / "cache").exists()
