@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from regress_cli.environment import prepare_environment  # noqa: E402 - after the project root is put on sys.path
+from regress_cli.environment import prepare_environment
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ workspace under `ui/`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -152,10 +153,8 @@ def _stop_group(pid: int | None, *, grace_s: float = 15) -> None:
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.2)
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
     if _alive(pid):
         os.killpg(pid, signal.SIGKILL)
 

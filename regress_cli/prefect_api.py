@@ -10,6 +10,7 @@ costs no start-up.
 from __future__ import annotations
 
 import base64
+import contextlib
 import ctypes
 import os
 import signal
@@ -31,10 +32,8 @@ REACH_TIMEOUT_S = 10
 
 def _die_with_parent() -> None:
     """In the child, before exec: receive SIGTERM when the parent process ends (Linux)."""
-    try:
+    with contextlib.suppress(OSError):  # not Linux: the parent's own clean-up still stops the server
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:  # not Linux: the parent's own clean-up still stops the server
-        pass
 
 
 def start_temporary_server(port: int) -> subprocess.Popen[bytes]:

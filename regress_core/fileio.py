@@ -8,6 +8,7 @@ file being written; its temporary sibling is removed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -65,10 +66,8 @@ def process_alive(pid: int) -> bool:
 
 def discard_file(path: Path) -> None:
     """Remove a temporary file if it is there; never fail (a read-only folder refuses even that)."""
-    try:
+    with contextlib.suppress(OSError):
         path.unlink(missing_ok=True)
-    except OSError:
-        pass
 
 
 def create_temporary(folder: Path, *, prefix: str, suffix: str) -> Path:

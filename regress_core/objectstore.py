@@ -12,6 +12,7 @@ variables, `AWS_ENDPOINT_URL` included), or from options a caller hands to `use_
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import posixpath
@@ -51,10 +52,8 @@ def use_options(protocol: str, options: dict[str, Any]) -> None:
     """
     fsspec.config.conf[protocol] = dict(options)
     os.environ[f"FSSPEC_{protocol.upper()}"] = json.dumps(options)
-    try:
+    with contextlib.suppress(ImportError, ValueError):  # its package is missing: named when the workspace is used
         fsspec.get_filesystem_class(protocol).clear_instance_cache()
-    except (ImportError, ValueError):  # its package is missing: named when the workspace is used
-        pass
 
 
 @contextmanager

@@ -114,8 +114,10 @@ def model_spec(config: ModelConfig, *, n_features: int) -> ModelSpec:
     if missing:
         raise ValueError(f"model_spec needs explicit {', '.join(missing)}; plan_budget sizes them to a table")
     # Checked above, and the default preset sets activation and dropout: narrowing for mypy.
-    assert resolved.hidden_sizes is not None and resolved.ensemble_size is not None
-    assert resolved.activation is not None and resolved.dropout is not None
+    assert resolved.hidden_sizes is not None
+    assert resolved.ensemble_size is not None
+    assert resolved.activation is not None
+    assert resolved.dropout is not None
     embedding = resolved.kind == "embedding_mlp"
     return ModelSpec(
         kind=resolved.kind,

@@ -68,7 +68,8 @@ def fit_frames(
     """
     config = config.resolved()
     scaler, scale_target = config.features.scaler, config.features.scale_target
-    assert scaler is not None and scale_target is not None  # resolved() fills both from every preset
+    assert scaler is not None
+    assert scale_target is not None
     preprocessor = Preprocessor(contract=contract, scaler=scaler, scale_target=scale_target).fit(train)
     selection = select_model(table_views(preprocessor, train, val), config.model, config.train, on_epoch=on_epoch)
     return FittedModel(preprocessor=preprocessor, selection=selection)

@@ -33,6 +33,7 @@ is listed only once its upload completed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -113,10 +114,8 @@ class ObjectStorage:
         self.folder.remove([key])
 
     def remove(self, key: str) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):  # already gone, as asked
             self.folder.remove([key])
-        except FileNotFoundError:  # already gone, as asked
-            pass
 
     # Logs: one object per entry, so concurrent writers never overwrite each other.
     def append(self, log: str, record: dict[str, Any]) -> None:

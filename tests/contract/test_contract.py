@@ -10,7 +10,8 @@ def test_inferred_contract_widens_observed_ranges(table):
     a = contract.column("a")
     assert a.min == 0.0  # non-negative columns never get a negative floor
     assert a.max > table.a.max()
-    assert contract.feature_names == ["a", "b"] and contract.target == "y"
+    assert contract.feature_names == ["a", "b"]
+    assert contract.target == "y"
     assert not any(column.nullable for column in contract.columns)
 
 

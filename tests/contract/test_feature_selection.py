@@ -1,5 +1,7 @@
 """data.features restricts the model's inputs; the other contract columns are left alone."""
 
+from pathlib import Path
+
 import pytest
 
 from regress_core.config import build_config
@@ -15,7 +17,7 @@ def test_selected_features_only(tmp_path):
     ws = Workspace.at(tmp_path / "home")
     config = build_config(values={"data": {"source": str(path), "target": "y", "features": ["a", "b"]}})
     validated = validate(ingest(config.data, ws), config.data, ws)
-    assert "name: c" not in open(validated.contract_path).read()
+    assert "name: c" not in Path(validated.contract_path).read_text()
     bad = build_config(values={"data": {"source": str(path), "target": "y", "features": ["a", "zz"]}})
-    with pytest.raises(ConfigError, match="data.features names columns not in the data contract: zz"):
+    with pytest.raises(ConfigError, match=r"data.features names columns not in the data contract: zz"):
         validate(ingest(bad.data, ws), bad.data, ws)

@@ -62,5 +62,7 @@ def test_synthetic_sets_follow_the_tutorials():
     line = make_synthetic("linear", n_rows=100, noise=0.0, seed=0)
     assert (line.y == 2 * line.x + 1).all()
     parabola = make_synthetic("parabola", n_rows=100, noise=1.0, seed=0)
-    assert len(parabola) == 100 and parabola.x.min() == -5 and parabola.x.max() == 5
+    assert len(parabola) == 100
+    assert parabola.x.min() == -5
+    assert parabola.x.max() == 5
     assert abs((parabola.y - parabola.x**2).std() - 1.0) < 0.2

@@ -34,4 +34,5 @@ def test_train_notebook_preset_then_score_the_bundled_rows(home, tmp_path):
     )
     assert scored.returncode == 0, scored.stderr
     out = pd.read_parquet(tmp_path / "pred.parquet")
-    assert out.block.tolist() == list(range(20640)) and out.prediction.notna().all()
+    assert out.block.tolist() == list(range(20640))
+    assert out.prediction.notna().all()

@@ -15,4 +15,5 @@ def test_diabetes_trains_end_to_end(home, tmp_path):
     [version] = json.loads(regress("models", "list", "--json", home=home).stdout)
     shown = json.loads(regress("models", "show", version["version"], home=home).stdout)
     linear = shown["baselines"]["linear_regression"]["r2"]
-    assert version["metrics"]["r2"] > 0.3 and linear > 0.4  # a sensible fit next to LinearRegression
+    assert version["metrics"]["r2"] > 0.3
+    assert linear > 0.4

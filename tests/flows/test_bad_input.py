@@ -162,7 +162,8 @@ def test_bad_training_input(workspace, case):
     before = snapshot(home)
     code, lines = run_cli("train", "--data", path, "--contract", contract, "--home", home)
     assert code == DATA_ERROR
-    assert len(lines) == 1 and message in lines[0], lines
+    assert len(lines) == 1, lines
+    assert message in lines[0], lines
     assert snapshot(home) == before
 
 
@@ -176,7 +177,8 @@ def test_bad_scoring_input(workspace, case):
     before = snapshot(home)
     code, lines = run_cli("score", "--input", path, "--output", str(output), "--home", home)
     assert code == DATA_ERROR
-    assert len(lines) == 1 and message in lines[0], lines
+    assert len(lines) == 1, lines
+    assert message in lines[0], lines
     assert snapshot(home) == before
     assert list(output.parent.iterdir()) == []
 
@@ -184,13 +186,16 @@ def test_bad_scoring_input(workspace, case):
 def test_missing_paths(workspace):
     root, home, contract = workspace
     code, lines = run_cli("train", "--data", str(root / "nope.csv"), "--contract", contract, "--home", home)
-    assert code == DATA_ERROR and "input not found" in lines[0]
+    assert code == DATA_ERROR
+    assert "input not found" in lines[0]
     code, lines = run_cli(
         "score", "--input", str(root / "nope.csv"), "--output", str(root / "o.parquet"), "--home", home
     )
-    assert code == DATA_ERROR and "input not found" in lines[0]
+    assert code == DATA_ERROR
+    assert "input not found" in lines[0]
     code, lines = run_cli("train", "--data", str(root), "--contract", contract, "--home", home)
-    assert code == DATA_ERROR and "input is a folder" in lines[0]
+    assert code == DATA_ERROR
+    assert "input is a folder" in lines[0]
 
 
 @pytest.mark.parametrize(
@@ -216,7 +221,9 @@ def test_bad_configuration(workspace, overrides, message):
     for override in overrides:
         args += ["--set", override]
     code, lines = run_cli(*args)
-    assert code == CONFIG_ERROR and len(lines) == 1 and message in lines[0], lines
+    assert code == CONFIG_ERROR, lines
+    assert len(lines) == 1, lines
+    assert message in lines[0], lines
     assert snapshot(home) == before
 
 
@@ -226,11 +233,13 @@ def test_bad_scoring_options(workspace):
     code, lines = run_cli(
         "score", "--input", path, "--output", str(root / "o.parquet"), "--batch-rows", "0", "--home", home
     )
-    assert code == CONFIG_ERROR and "batch_rows: Input should be greater than or equal to 1" in lines[0]
+    assert code == CONFIG_ERROR
+    assert "batch_rows: Input should be greater than or equal to 1" in lines[0]
     code, lines = run_cli(
         "score", "--input", path, "--output", str(root / "o.parquet"), "--model", "../../etc", "--home", home
     )
-    assert code == 4 and "invalid model name '../../etc'" in lines[0]
+    assert code == 4
+    assert "invalid model name '../../etc'" in lines[0]
     assert not (root / "o.parquet").exists()
 
 
@@ -244,14 +253,16 @@ def test_a_gate_that_cannot_finish_says_the_version_is_published_and_a_rerun_fin
     args = ["train", "--data", data, "--target", "y", "--home", home, *FAST_ARGS]
     code, lines = run_cli(*args)
     assert code == 4
-    assert len(lines) == 1 and lines[0].startswith(
+    assert len(lines) == 1
+    assert lines[0].startswith(
         "regress: error: model train@v0001 is published, but its promotion gate could not finish ("
     )
     assert "the champion is unchanged; fix the cause and run the same command again" in lines[0]
     assert not (model / "champion.json").exists()
     decisions.unlink()
     code, lines = run_cli(*args)
-    assert code == 0 and lines == []
+    assert code == 0
+    assert lines == []
     assert json.loads((model / "champion.json").read_text())["version"] == "v0001"
 
 
@@ -266,9 +277,11 @@ def test_a_two_gigabyte_file_of_nul_bytes_is_refused_from_its_first_bytes(worksp
         ["train", "--data", str(path), "--contract", contract, "--home", home],
     ):
         code, lines = run_cli(*args)
-        assert code == DATA_ERROR and len(lines) == 1, lines
+        assert code == DATA_ERROR, lines
+        assert len(lines) == 1, lines
         assert f"{path} is neither CSV nor Parquet: it holds binary data (a NUL byte at byte 0)" in lines[0]
-    assert snapshot(home) == before and not (root / "o.parquet").exists()
+    assert snapshot(home) == before
+    assert not (root / "o.parquet").exists()
 
 
 def test_a_truncated_champion_pointer_is_refused_before_training_starts(workspace, tmp_path):
@@ -289,5 +302,7 @@ def test_a_truncated_champion_pointer_is_refused_before_training_starts(workspac
         "--home",
         str(copy),
     )
-    assert code == 4 and len(lines) == 1 and "champion.json is damaged (not valid JSON" in lines[0], lines
+    assert code == 4, lines
+    assert len(lines) == 1, lines
+    assert "champion.json is damaged (not valid JSON" in lines[0], lines
     assert sorted((copy / "cache").rglob("*")) == cached  # no stage ran

@@ -47,7 +47,9 @@ def test_training_deployment_has_its_schedule_schema_and_concurrency_limit(stack
 
     deployment = asyncio.run(read())
     [schedule] = deployment.schedules
-    assert schedule.schedule.cron == "0 2 * * *" and schedule.schedule.timezone == "Europe/London" and schedule.active
+    assert schedule.schedule.cron == "0 2 * * *"
+    assert schedule.schedule.timezone == "Europe/London"
+    assert schedule.active
     assert deployment.global_concurrency_limit.limit == 1
     assert deployment.concurrency_options.collision_strategy == "ENQUEUE"
     schema = deployment.parameter_openapi_schema
@@ -57,12 +59,14 @@ def test_training_deployment_has_its_schedule_schema_and_concurrency_limit(stack
     # Empty until set (the preset fills it): a number above 0, or null, starting empty in the form.
     lr = definitions["TrainConfig"]["properties"]["lr"]
     number = next(option for option in lr["anyOf"] if option.get("type") == "number")
-    assert number["exclusiveMinimum"] == 0 and {"type": "null"} in lr["anyOf"] and lr["default"] is None
+    assert number["exclusiveMinimum"] == 0
+    assert {"type": "null"} in lr["anyOf"]
+    assert lr["default"] is None
     assert "preset" in definitions["RegressConfig"]["properties"]
 
 
 def test_custom_training_run_through_the_worker(stack, tmp_path):
-    ws, _ = stack
+    _ws, _ = stack
     home = str(tmp_path / "runs")
     config = {
         "data": {"source": "linear"},
@@ -75,7 +79,8 @@ def test_custom_training_run_through_the_worker(stack, tmp_path):
     run = run_deployment("training/nightly", parameters={"config": config}, timeout=400)
     assert run.state.is_completed(), run.state
     registry = model_registry(home)
-    assert registry.versions() == ["v0001"] and registry.champion() == "v0001"
+    assert registry.versions() == ["v0001"]
+    assert registry.champion() == "v0001"
     assert registry.history()[0]["run"] == str(run.id)
 
     async def artifacts():
@@ -118,4 +123,5 @@ def test_promote_and_rollback_deployments_change_the_champion(stack, tmp_path):
     )
     assert run.state.is_completed(), run.state
     assert registry.champion() == first_champion
-    assert registry.history()[-1]["action"] == "rollback" and registry.history()[-1]["run"] == str(run.id)
+    assert registry.history()[-1]["action"] == "rollback"
+    assert registry.history()[-1]["run"] == str(run.id)

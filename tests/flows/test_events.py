@@ -62,10 +62,12 @@ def test_promotion_refusal_and_failed_validation_reach_the_server_as_events(tmp_
     )
     assert set(found) == {"regress.model.promoted", "regress.model.promotion-refused", "regress.data.validation-failed"}
     event = found["regress.model.promotion-refused"]
-    assert event.resource.id == "regress.model.alerts" and event.resource.name == "alerts"
+    assert event.resource.id == "regress.model.alerts"
+    assert event.resource.name == "alerts"
     version = next(related for related in event.related if related.role == "model-version")
     assert version.id == f"regress.model-version.alerts.{refused.version}"
-    assert "r2_min" in event.payload["failed_checks"] and event.payload["previous_champion"] == promoted.version
+    assert "r2_min" in event.payload["failed_checks"]
+    assert event.payload["previous_champion"] == promoted.version
     assert {related.role for related in event.related} >= {"flow-run", "model-version"}
     assert found["regress.model.promoted"].payload["summary"] == promoted.decision.summary
     assert "data validation failed" in found["regress.data.validation-failed"].payload["error"]
@@ -83,7 +85,8 @@ def test_the_automations_install_with_or_without_a_notification_block():
     (automation,) = asyncio.run(installed())  # installing again replaced the first one
     assert automation.trigger.expect == {"regress.model.promotion-refused"}
     (action,) = automation.actions
-    assert action.type == "send-notification" and action.block_document_id == block_id
+    assert action.type == "send-notification"
+    assert action.block_document_id == block_id
     assert [action["type"] for item in definitions(None) for action in item["actions"]] == ["do-nothing"] * 3
     with pytest.raises(ConfigError, match="no notification block 'slack-webhook/nobody' on the Prefect server"):
         install("slack-webhook/nobody")

@@ -114,7 +114,8 @@ def test_training_into_a_full_workspace(disk, rows):
     home = disk / "home"
     done = cli("train", "--data", str(rows / "train.csv"), "--target", "y", *FAST_ARGS, home=home)
     assert_one_line(done, RUNTIME, f"cannot write {home}/cache/", "no space left on device")
-    assert leftovers(home) == [] and snapshot(home) == {}
+    assert leftovers(home) == []
+    assert snapshot(home) == {}
 
 
 def test_training_whose_validation_report_fills_the_disk(disk, rows):
@@ -122,7 +123,8 @@ def test_training_whose_validation_report_fills_the_disk(disk, rows):
     home = disk / "home"
     done = cli("train", "--data", str(rows / "train.csv"), "--target", "y", *FAST_ARGS, home=home)
     assert_one_line(done, RUNTIME, f"cannot write {home}/reports/validation/", "no space left on device")
-    assert leftovers(home) == [] and snapshot(home) == {}
+    assert leftovers(home) == []
+    assert snapshot(home) == {}
     assert not list((home / "reports" / "validation").iterdir())  # the half-built report is gone
 
 
@@ -134,7 +136,8 @@ def test_publishing_into_a_full_registry_leaves_no_staging_package(disk, rows, t
     fill(disk)
     done = cli("train", "--data", str(rows / "train.csv"), "--target", "y", *FAST_ARGS, home=home)
     assert_one_line(done, RUNTIME, f"cannot write {home}/registry/models/train/staging/", "no space left on device")
-    assert leftovers(home) == [] and snapshot(home) == {}
+    assert leftovers(home) == []
+    assert snapshot(home) == {}
 
 
 def test_a_read_only_workspace_refuses_training_and_still_scores(disk, rows, trained_home, tmp_path):
@@ -172,7 +175,8 @@ def test_scoring_onto_a_full_or_read_only_disk(disk, rows, trained_home, state, 
         home=trained_home,
     )
     assert_one_line(done, RUNTIME, f"cannot write {out / 'p.parquet'}: {message}")
-    assert list(out.iterdir()) == [] and snapshot(trained_home) == before
+    assert list(out.iterdir()) == []
+    assert snapshot(trained_home) == before
 
 
 # 2. Types that change inside a file or across the files of a folder ------------------------
@@ -277,7 +281,8 @@ def test_types_that_change(trained_home, tmp_path, case):
     assert done.returncode == 0, done.stderr[-3000:]
     column, check = expected
     out = pd.read_parquet(output)
-    assert len(out) == sum(len(t) for t in tables.values()) and check(out), out[column]
+    assert len(out) == sum(len(t) for t in tables.values()), out[column]
+    assert check(out), out[column]
     assert leftovers(output.parent) == []
 
 
@@ -291,7 +296,8 @@ def test_training_on_a_column_that_turns_to_text_far_down_names_it(tmp_path):
     home = tmp_path / "home"
     done = cli("train", "--data", str(tmp_path / "t.csv"), "--contract", str(contract), *FAST_ARGS, home=home)
     assert_one_line(done, DATA, "code: values must be numeric (1 of 5000 rows) (e.g. 'A-2999')")
-    assert snapshot(home) == {} and leftovers(home) == []
+    assert snapshot(home) == {}
+    assert leftovers(home) == []
 
 
 # 3. Workspace and input mistakes -----------------------------------------------------------
@@ -365,7 +371,8 @@ def test_workspace_and_input_mistakes(trained_home, places, case):
     done = cli(*[arg.format(**places) for arg in args], home=trained_home)
     assert_one_line(done, code, message.format(**places))
     assert time.monotonic() - started < 120  # a pipe is refused, not read forever
-    assert not Path(places["tmp"], "o.parquet").exists() and leftovers(Path(places["tmp"])) == []
+    assert not Path(places["tmp"], "o.parquet").exists()
+    assert leftovers(Path(places["tmp"])) == []
     assert snapshot(trained_home) == before
 
 
@@ -401,7 +408,8 @@ def test_an_unreachable_dask_scheduler_is_one_line_within_seconds(trained_home, 
 def test_contract_infer_into_a_folder_is_refused(rows, tmp_path):
     done = cli("contract", "infer", str(rows / "train.csv"), "--target", "y", "--output", str(tmp_path))
     assert_one_line(done, CONFIG, "--output is a folder, expected a file path such as")
-    assert leftovers(tmp_path) == [] and list(tmp_path.iterdir()) == []
+    assert leftovers(tmp_path) == []
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_outputs_are_readable_by_others_as_the_umask_allows(trained_home, rows, tmp_path):
@@ -425,4 +433,5 @@ def test_a_feature_with_no_value_is_refused_by_name(tmp_path):
     home = tmp_path / "home"
     done = cli("train", "--data", str(tmp_path / "t.csv"), "--target", "y", *FAST_ARGS, home=home)
     assert_one_line(done, DATA, "c: every value is blank: a feature needs values to learn from")
-    assert snapshot(home) == {} and leftovers(home) == []
+    assert snapshot(home) == {}
+    assert leftovers(home) == []

@@ -68,7 +68,8 @@ def test_a_moving_window_trains_on_exactly_its_days_and_skips_what_it_has_seen(t
 
     forced = regress(*train, "--as-of", "2026-11-30", "--force", home=home)
     assert forced.returncode == 0, forced.stderr
-    assert "nothing new" not in forced.stdout and "decision: sales@v0001 is already the champion" in forced.stdout
+    assert "nothing new" not in forced.stdout
+    assert "decision: sales@v0001 is already the champion" in forced.stdout
 
     write_day(folder, date(2026, 11, 30), california.iloc[60 * ROWS_A_DAY : 61 * ROWS_A_DAY])
     later = regress(*train, "--as-of", "2026-12-01", home=home)
@@ -80,7 +81,8 @@ def test_a_moving_window_trains_on_exactly_its_days_and_skips_what_it_has_seen(t
         "2026-11-01T00:00:00+00:00",
         "2026-12-01T00:00:00+00:00",
     )
-    assert window["days"]["2026-11-30"] == ROWS_A_DAY and len(window["days"]) == 30
+    assert window["days"]["2026-11-30"] == ROWS_A_DAY
+    assert len(window["days"]) == 30
     assert model_registry(home, "sales").metadata("v0002")["as_of"] == "2026-12-01T00:00:00+00:00"
     report = (model_registry(home, "sales").version_dir("v0002") / "report.html").read_text()
     assert "<h2>Time window</h2><p>2026-11-01 00:00 to 2026-12-01 00:00 UTC" in report
@@ -94,11 +96,13 @@ def test_bad_as_of_and_an_empty_window_are_one_line_errors(tmp_path, home):
     window = ["--set", "data.time_column=ts", "--set", "data.window=30d"]
 
     bad = regress(*train, *window, "--as-of", "yesterday", home=home)
-    assert bad.returncode == 2 and "regress: error: --as-of: 'yesterday' is not a date" in bad.stderr
+    assert bad.returncode == 2
+    assert "regress: error: --as-of: 'yesterday' is not a date" in bad.stderr
 
     empty = regress(*train, *window, "--as-of", "2026-11-30", home=home)
     assert empty.returncode == 3, empty.stderr
-    assert "regress: error: no partition of" in empty.stderr and "Traceback" not in empty.stderr
+    assert "regress: error: no partition of" in empty.stderr
+    assert "Traceback" not in empty.stderr
     assert not (tmp_path / "home" / "registry").exists() or model_registry(home, "sales").versions() == []
 
 
@@ -111,11 +115,12 @@ def test_a_run_with_nothing_new_emits_an_event_and_every_event_carries_as_of(tmp
     as_of = datetime(2026, 11, 8, 6, tzinfo=UTC)  # 174 rows before it, 26 at or after it
 
     first = training(config=config, as_of=as_of)
-    assert first.window["rows"] == 174 and first.window["future_rows"] == 26 and first.as_of == as_of.isoformat()
+    assert first.window["rows"] == 174
+    assert first.window["future_rows"] == 26
+    assert first.as_of == as_of.isoformat()
     again = training(config=config, as_of=as_of)
-    assert (
-        isinstance(again, NothingNew) and again.summary == f"nothing new since windowed@{first.version} (same 174 rows)"
-    )
+    assert isinstance(again, NothingNew)
+    assert again.summary == f"nothing new since windowed@{first.version} (same 174 rows)"
 
     found = wait_for_events("windowed", {"regress.model.promoted", "regress.data.unchanged"})
     assert found["regress.data.unchanged"].payload["as_of"] == "2026-11-08T06:00:00+00:00"

@@ -23,7 +23,8 @@ def test_two_tables_in_one_workspace_each_train_their_own_champion(home, tmp_pat
         ("parabola", "v0001"),
     ]
     table = regress("models", "list", home=home, served=True).stdout
-    assert "model linear (champion: v0001)" in table and "model parabola (champion: v0001)" in table
+    assert "model linear (champion: v0001)" in table
+    assert "model parabola (champion: v0001)" in table
 
     pd.DataFrame({"x": [-4.0, 0.0, 4.0]}).to_csv(tmp_path / "rows.csv", index=False)
     predictions = {}
@@ -44,7 +45,8 @@ def test_two_tables_in_one_workspace_each_train_their_own_champion(home, tmp_pat
         name = model.split("@")[0]
         assert f"with model {name}@v0001" in done.stdout
         metadata = pq.read_metadata(output).metadata
-        assert metadata[b"regress.model"] == name.encode() and metadata[b"regress.model_version"] == b"v0001"
+        assert metadata[b"regress.model"] == name.encode()
+        assert metadata[b"regress.model_version"] == b"v0001"
         predictions[name] = pd.read_parquet(output).prediction.tolist()
     assert predictions["linear"][0] < predictions["linear"][1] < predictions["linear"][2]  # y = 2x + 1
     assert predictions["parabola"][1] < min(predictions["parabola"][0], predictions["parabola"][2])  # y = x^2
@@ -59,13 +61,15 @@ def test_two_tables_in_one_workspace_each_train_their_own_champion(home, tmp_pat
     # A second linear version the gate refuses; promote it by hand, roll back, and audit, by name.
     strict = ["--set", "gate.r2_min=0.99999"]
     second = regress("train", "--data", "linear", "--set", "data.seed=3", *ARGS, *strict, home=home, served=True)
-    assert second.returncode == 0 and "decision: linear@v0002 not promoted: failed r2_min" in second.stdout
+    assert second.returncode == 0
+    assert "decision: linear@v0002 not promoted: failed r2_min" in second.stdout
     promoted = regress("models", "promote", "linear@v0002", "--reason", "checked by hand", home=home, served=True)
     assert promoted.returncode == 0, promoted.stderr
     assert "champion of linear is now v0002 (was v0001)" in promoted.stdout
     assert regress("models", "rollback", "--reason", "too soon", home=home, served=True).returncode == 4  # which model?
     rolled = regress("models", "rollback", "linear", "--reason", "too soon", home=home, served=True)
-    assert rolled.returncode == 0 and "champion of linear is now v0001 (was v0002)" in rolled.stdout
+    assert rolled.returncode == 0
+    assert "champion of linear is now v0001 (was v0002)" in rolled.stdout
     history = json.loads(regress("models", "history", "linear", "--json", home=home, served=True).stdout)
     assert [(entry["model"], entry["action"], entry["version"]) for entry in history][-2:] == [
         ("linear", "manual-promote", "v0002"),

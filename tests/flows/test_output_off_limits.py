@@ -37,7 +37,8 @@ def one_error_line(done) -> str:
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     lines = [line for line in done.stderr.splitlines() if line.startswith("regress:")]
-    assert len(lines) == 1 and lines[0].startswith("regress: error:"), done.stderr
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("regress: error:"), done.stderr
     return lines[0]
 
 
@@ -69,7 +70,8 @@ def test_a_symlink_or_dot_dot_into_the_cache_is_refused(trained, tmp_path, rows_
         line = one_error_line(
             regress("score", "--input", str(rows_csv), "--output", str(target), "--home", str(trained))
         )
-        assert "managed folder" in line and "registry" in line
+        assert "managed folder" in line
+        assert "registry" in line
     via_dots = trained / "reports" / ".." / "cache" / "preds.parquet"
     line = one_error_line(regress("score", "--input", str(rows_csv), "--output", str(via_dots), "--home", str(trained)))
     assert f"managed folder {trained.resolve() / 'cache'}" in line

@@ -40,7 +40,8 @@ def test_one_holder_at_a_time(monkeypatch):
     for thread in threads:
         thread.join()
     (_, _, first_end), (_, second_start, _) = sorted(held, key=lambda item: item[1])
-    assert len(held) == 2 and second_start >= first_end
+    assert len(held) == 2
+    assert second_start >= first_end
 
 
 def test_a_limit_someone_widened_is_refused_in_one_line():

@@ -91,7 +91,9 @@ def test_a_damaged_registry_file_is_one_line_and_exit_4_and_changes_nothing(trai
     done = regress(*filled, "--home", str(home), served=True)
     assert done.returncode == 4, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.startswith("regress:")]
-    assert len(lines) == 1 and lines[0].startswith("regress: error:") and message in lines[0], done.stderr
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("regress: error:"), done.stderr
+    assert message in lines[0], done.stderr
     assert "Traceback" not in done.stderr
     assert snapshot(home) == before  # byte for byte
     assert not out.exists()

@@ -42,7 +42,9 @@ def objects(url: str, prefix: str) -> dict[str, bytes]:
 def test_a_second_machine_reuses_every_stage_from_the_bucket(memory_url, on_machine):
     a = on_machine("a")
     first = run(memory_url)
-    assert first.cached == [] and first.version == "v0001" and first.decision.promote
+    assert first.cached == []
+    assert first.version == "v0001"
+    assert first.decision.promote
 
     records = objects(memory_url, "cache/results")
     assert len(records) == len(ALL_STAGES)
@@ -57,7 +59,8 @@ def test_a_second_machine_reuses_every_stage_from_the_bucket(memory_url, on_mach
     assert all(hashlib.sha256(content).hexdigest() == key.split("/")[1] for key, content in shared.items())
 
     b = on_machine("b")
-    assert b.root != a.root and not b.root.exists()
+    assert b.root != a.root
+    assert not b.root.exists()
     second = run(memory_url)
     assert second.cached == ALL_STAGES
     assert second.version == "v0001"
@@ -86,7 +89,8 @@ def test_a_stored_record_that_asks_for_pickle_is_not_loaded(memory_url, on_machi
     assert second.cached == []
     on_machine("c")
     third = run(memory_url)  # the records the second run wrote in place of the refused ones
-    assert third.cached == ALL_STAGES and not marker.exists()
+    assert third.cached == ALL_STAGES
+    assert not marker.exists()
 
 
 def test_a_changed_file_in_the_bucket_is_made_again_not_loaded(memory_url, on_machine, tmp_path):

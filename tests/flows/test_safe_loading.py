@@ -55,10 +55,12 @@ def test_score_refuses_a_tampered_package_and_runs_none_of_its_code(home, tmp_pa
     done = regress("score", "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "p.parquet"), home=home)
     assert done.returncode == 4, done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("regress: error:")]
-    assert len(errors) == 1 and errors[0].startswith(f"regress: error: model version {version}")
+    assert len(errors) == 1
+    assert errors[0].startswith(f"regress: error: model version {version}")
     assert message in errors[0]
     assert "Traceback" not in done.stderr
-    assert not marker.exists() and not (tmp_path / "p.parquet").exists()
+    assert not marker.exists()
+    assert not (tmp_path / "p.parquet").exists()
 
 
 def test_a_copied_workspace_reuses_its_own_cache(tmp_path):
@@ -68,7 +70,8 @@ def test_a_copied_workspace_reuses_its_own_cache(tmp_path):
     shutil.rmtree(original)
     second = run(str(copy))
     assert second.cached == ALL_STAGES
-    assert second.version == first.version and model_registry(str(copy)).versions() == [first.version]
+    assert second.version == first.version
+    assert model_registry(str(copy)).versions() == [first.version]
     assert Path(second.contract_path).is_relative_to(copy)
     assert not original.exists()
 
@@ -83,5 +86,6 @@ def test_a_tampered_cached_preprocessor_is_fitted_again_not_loaded(home, tmp_pat
     # Refitting gives the same bytes, so training and evaluation stay cached and nothing new is published.
     assert second.cached == ["ingest", "validate", "split", "train", "evaluate"]
     assert second.version == first.version
-    assert cached.read_bytes() == original and load_preprocessor(cached).n_features_out_ == 1
+    assert cached.read_bytes() == original
+    assert load_preprocessor(cached).n_features_out_ == 1
     assert not marker.exists()

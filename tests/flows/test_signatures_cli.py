@@ -64,7 +64,8 @@ def test_scoring_an_unsigned_package_warns_once_and_the_summary_says_so(home, ro
     done = regress("score", "--input", rows, "--output", str(tmp_path / "p.parquet"), home=home)
     assert done.returncode == 0, done.stderr
     [line] = mentions(done.stderr)
-    assert "WARNING" in line and line.endswith(WARNING)
+    assert "WARNING" in line
+    assert line.endswith(WARNING)
     assert "model train@v0001: unsigned, signature not checked (REGRESS_SIGNING_KEY is not set)" in done.stdout
 
 
@@ -124,7 +125,8 @@ def test_promoting_an_unsigned_version_warns_once(home):
     done = regress("models", "promote", "train@v0002", "--reason", "checked by hand", home=home)
     assert done.returncode == 0, done.stderr
     [line] = mentions(done.stderr)
-    assert "WARNING" in line and line.endswith(WARNING.replace("v0001", "v0002"))
+    assert "WARNING" in line
+    assert line.endswith(WARNING.replace("v0001", "v0002"))
     assert "champion of train is now v0002 (was v0001)" in done.stdout
 
 
@@ -137,7 +139,8 @@ def test_verify_lists_every_version_and_passes_a_good_registry(home):
         "train@v0001  ok      unsigned, signature not checked (REGRESS_SIGNING_KEY is not set)",
         "train@v0002  ok      unsigned, signature not checked (REGRESS_SIGNING_KEY is not set)",
     ]
-    assert lines[2].startswith("verified 2 versions of 1 model in ") and lines[2].endswith(": 2 ok, 0 failed")
+    assert lines[2].startswith("verified 2 versions of 1 model in ")
+    assert lines[2].endswith(": 2 ok, 0 failed")
     assert done.stderr.splitlines() == [
         "regress: warning: signatures were not checked (REGRESS_SIGNING_KEY is not set): the files match their "
         "manifests, but nothing proves who wrote them"
@@ -178,7 +181,8 @@ def test_verify_of_an_unknown_model_is_one_line(home):
     done = regress("models", "verify", "sales", home=home)
     assert done.returncode == 4
     [line] = done.stderr.splitlines()
-    assert line.startswith("regress: error: no model named 'sales' in ") and line.endswith("(models: train)")
+    assert line.startswith("regress: error: no model named 'sales' in ")
+    assert line.endswith("(models: train)")
 
 
 def test_a_training_run_that_promotes_an_unsigned_version_says_so_once(tmp_path, monkeypatch):

@@ -102,7 +102,9 @@ def test_a_bad_block_reference_is_one_line_and_exit_2(reference, message, monkey
     monkeypatch.setenv("REGRESS_STORAGE_BLOCK", reference)
     assert main(["models", "list", "--home", str(tmp_path / "home")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("regress: error: ") and message in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("regress: error: ")
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_a_block_without_a_configured_server_is_refused(monkeypatch, capsys, tmp_path):

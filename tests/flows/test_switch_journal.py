@@ -52,10 +52,12 @@ def assert_agree(home, *, champion, switches):
     registry = assert_consistent(home)
     history = registry.history()
     assert registry.champion() == champion
-    assert len(history) == switches and len({entry["id"] for entry in history}) == switches
+    assert len(history) == switches
+    assert len({entry["id"] for entry in history}) == switches
     assert history[-1]["version"] == champion
     predictions = load_package(registry, champion).predict(make_table(20, seed=9))
-    assert len(predictions) == 20 and np.isfinite(predictions).all()
+    assert len(predictions) == 20
+    assert np.isfinite(predictions).all()
     return registry
 
 

@@ -24,7 +24,8 @@ def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
     assert done.returncode == 4, done.stderr
     assert "Traceback" not in done.stderr
     lines = [line for line in done.stderr.splitlines() if line.startswith("regress:")]
-    assert len(lines) == 1 and lines[0].startswith("regress: error:"), done.stderr
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("regress: error:"), done.stderr
     return lines[0]
 
 

@@ -101,7 +101,7 @@ def process_worker(
     worker_env = {**prefect_env(api_url, prefect_home), "PREFECT_WORKER_QUERY_SECONDS": "1", **(env or {})}
     log_path = prefect_home / "worker.log"
     command = prefect_command("worker", "start", "--pool", pool, "--type", "process", "--name", name)
-    with running(command + ["--install-policy", "never"], log_path, env=worker_env, cwd=workdir) as process:
+    with running([*command, "--install-policy", "never"], log_path, env=worker_env, cwd=workdir) as process:
         wait_until(
             lambda: has_worker(api_url, pool, name),
             what=f"The Prefect worker {name!r}",

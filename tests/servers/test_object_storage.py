@@ -6,6 +6,7 @@ server, as separate machines would: each has its own PREFECT_HOME and local cach
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -114,11 +115,14 @@ def test_a_training_run_killed_while_uploading_leaves_no_visible_version(
     killed = regress({**env, "REGRESS_FAILPOINT": "publish:uploading"}, "train", "--data", "linear", *FAST_ARGS)
     assert killed.returncode == -9, killed.stderr[-3000:]
     half = [key for key in keys(f"{bucket_home}/registry") if "/versions/v0001/" in key]
-    assert half and not any(key.endswith("manifest.json") for key in half)  # uploaded in part, never sealed
+    assert half
+    assert not any(key.endswith("manifest.json") for key in half)
     listed = regress(env, "models", "list", "--json")
-    assert listed.returncode == 0 and json.loads(listed.stdout) == [], listed.stderr[-3000:]
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    assert json.loads(listed.stdout) == [], listed.stderr[-3000:]
     scored = regress(env, "score", "--input", "x.parquet", "--output", "y.parquet")
-    assert scored.returncode == 4 and "no models yet" in scored.stderr
+    assert scored.returncode == 4
+    assert "no models yet" in scored.stderr
 
     again = regress(env, "train", "--data", "linear", *FAST_ARGS)
     assert again.returncode == 0, again.stderr[-3000:]
@@ -193,7 +197,8 @@ def test_two_workers_share_only_the_server_and_the_bucket(bucket_home, object_st
             scoring = run_deployment("batch_scoring/scoring-b", parameters={"params": params})
             assert scoring.state.is_completed(), scoring.state
             table = read_object(output)
-            assert table.num_rows == 500 and file_metadata(output)["regress.model_version"] == "v0001"
+            assert table.num_rows == 500
+            assert file_metadata(output)["regress.model_version"] == "v0001"
 
             # Two retrains started at once, one on each machine, each publishing and gating.
             runs: dict[str, object] = {}
@@ -215,7 +220,7 @@ def test_two_workers_share_only_the_server_and_the_bucket(bucket_home, object_st
     model = Registry(f"{bucket_home}/registry").model("linear")
     assert model.versions() == ["v0001", "v0002", "v0003"]  # one number each, none lost or shared
     history = model.history()
-    for before, after in zip(history, history[1:], strict=False):
+    for before, after in itertools.pairwise(history):
         assert after["previous"] == before["version"], history  # every switch saw the one before it
     assert model.champion() == history[-1]["version"]
     assert all(model.decisions(version) for version in ("v0002", "v0003"))  # both candidates were gated
@@ -242,7 +247,8 @@ def test_credentials_from_a_prefect_block_stand_in_for_the_aws_variables(
     env = {**bare, "REGRESS_HOME": bucket_home}
     # The endpoint alone, and no keys: the store refuses the unsigned request, in one line.
     refused = regress({**env, "AWS_ENDPOINT_URL": object_store.env["AWS_ENDPOINT_URL"]}, "models", "list", "--json")
-    assert refused.returncode == 4 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr[-3000:]
+    assert refused.returncode == 4, refused.stderr[-3000:]
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr[-3000:]
     assert refused.stderr.startswith(f"regress: error: cannot list {bucket_home}/registry")
 
     name = f"bucket-{uuid.uuid4().hex[:8]}"

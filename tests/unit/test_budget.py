@@ -29,19 +29,25 @@ def test_small_tables_get_the_step_floor_and_spaced_checks():
     budget = plan(n_train=64, n_inputs=1, n_embedded=1)
     assert budget.batch_size == 32
     assert budget.max_epochs == 500  # 2 steps an epoch: 1000 steps
-    assert budget.eval_every == 5 and budget.patience == 100 and budget.patience_checks == 20
+    assert budget.eval_every == 5
+    assert budget.patience == 100
+    assert budget.patience_checks == 20
     assert epochs_for(64, 32, min_steps=3000) == 1500
     assert epochs_for(100_000, 256, min_steps=1000) == 100
 
 
 def test_bins_widths_and_members_follow_the_rows_and_inputs():
     assert (bins_for(100), bins_for(500), bins_for(100_000)) == (8, 25, 96)
-    assert embedding_dim_for(1000, 4) == 16 and embedding_dim_for(5000, 4) == 32
-    assert embedding_dim_for(5000, 100) == 10 and embedding_dim_for(5000, 1000) == 4  # 1024-wide cap, floor 4
+    assert embedding_dim_for(1000, 4) == 16
+    assert embedding_dim_for(5000, 4) == 32
+    assert embedding_dim_for(5000, 100) == 10
+    assert embedding_dim_for(5000, 1000) == 4
     assert plan(n_train=1000).hidden_sizes == (128, 128)
-    assert plan(kind="mlp", n_embedded=4).ensemble_size == 1 and plan(kind="mlp").embedded_inputs == 0
+    assert plan(kind="mlp", n_embedded=4).ensemble_size == 1
+    assert plan(kind="mlp").embedded_inputs == 0
     linear = plan(kind="linear")
-    assert linear.hidden_sizes == () and linear.ensemble_size == 1
+    assert linear.hidden_sizes == ()
+    assert linear.ensemble_size == 1
 
 
 def test_explicit_values_win_over_every_rule():
@@ -67,7 +73,8 @@ def test_notebook_preset_keeps_its_recipe():
     config = build_config(values={"preset": "notebook"})
     budget = plan_budget(kind="mlp", n_train=14_860, n_inputs=8, n_embedded=8, model=config.model, train=config.train)
     assert (budget.batch_size, budget.max_epochs, budget.eval_every, budget.patience) == (14_860, 100, 1, 0)
-    assert budget.hidden_sizes == (64, 32) and budget.ensemble_size == 1
+    assert budget.hidden_sizes == (64, 32)
+    assert budget.ensemble_size == 1
 
 
 def test_an_unresolved_config_is_sized_like_the_default_preset():

@@ -33,7 +33,8 @@ def test_rows_seen_by_either_model_are_left_out_and_counted():
     by_champion[5:50] = True
     champion[5:50] = y[5:50]  # perfect on the rows it trained on: the flattery the comparison removes
     result = compare(y, candidate, champion, seen_by_candidate=by_candidate, seen_by_champion=by_champion, min_rows=30)
-    assert result.unseen_only and result.rows == 150
+    assert result.unseen_only
+    assert result.rows == 150
     assert (
         result.note
         == "150 of 200 test rows unseen by both models (left out: 10 seen by the candidate, 45 by the champion)"
@@ -50,7 +51,8 @@ def test_too_few_unseen_rows_fall_back_to_all_rows_and_say_so():
     result = compare(
         y, y + 0.1, y + 0.2, seen_by_candidate=np.zeros(40, dtype=bool), seen_by_champion=seen, min_rows=30
     )
-    assert not result.unseen_only and result.rows == 40
+    assert not result.unseen_only
+    assert result.rows == 40
     assert result.note.startswith(
         "all 40 test rows: only 20 are unseen by both models, fewer than gate.min_comparison_rows=30"
     )
@@ -61,7 +63,8 @@ def test_a_champion_without_recorded_rows_is_compared_on_all_rows_with_a_note():
     result = compare(
         y, y + 0.1, y + 0.2, seen_by_candidate=np.zeros(50, dtype=bool), seen_by_champion=None, min_rows=30
     )
-    assert result.rows == 50 and "the champion records no training rows" in result.note
+    assert result.rows == 50
+    assert "the champion records no training rows" in result.note
 
 
 def test_the_paired_bootstrap_interval_covers_the_difference_and_shrinks_with_more_rows():
@@ -98,10 +101,12 @@ def test_require_significant_refuses_a_gain_that_may_be_noise_and_keeps_a_clear_
     assert not unsure.promote
     assert "gate.require_significant: the interval reaches" in unsure.checks[-1].text
     sure = decide(version="v2", metrics=GOOD, gate=gate, champion="v1", comparison=noisy_comparison(0.2, 2000))
-    assert sure.comparison.interval[1] < 0 and sure.promote
+    assert sure.comparison.interval[1] < 0
+    assert sure.promote
     assert "the whole interval is within the tolerance" in sure.checks[-1].text
     relaxed = decide(
         version="v2", metrics=GOOD, gate=GateConfig(champion_tolerance=0.0), champion="v1", comparison=unsure.comparison
     )
-    assert relaxed.promote and "95% bootstrap interval of the difference" in relaxed.checks[-1].text
+    assert relaxed.promote
+    assert "95% bootstrap interval of the difference" in relaxed.checks[-1].text
     assert "95% bootstrap interval" in relaxed.as_markdown()

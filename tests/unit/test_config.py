@@ -10,13 +10,15 @@ def test_defaults_validate_and_nothing_touches_disk(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = RegressConfig()
     assert config.preset == "default"
-    assert config.split.test_size == 0.2 and config.split.seed == 42
+    assert config.split.test_size == 0.2
+    assert config.split.seed == 42
     assert list(tmp_path.iterdir()) == []
 
 
 def test_preset_fills_fields_the_user_did_not_set():
     config = build_config(values={"preset": "notebook", "train": {"max_epochs": 7}})
-    assert config.train.batch_size == 0 and config.train.optimizer == "adam"
+    assert config.train.batch_size == 0
+    assert config.train.optimizer == "adam"
     assert config.train.max_epochs == 7
     assert config.model.hidden_sizes == [64, 32]
 
@@ -36,8 +38,10 @@ def test_file_then_values_then_overrides(tmp_path):
     config = build_config(
         path=path, values={"train": {"lr": 0.25}}, overrides=["train.max_epochs=9", "model.hidden_sizes=[8, 4]"]
     )
-    assert config.train.lr == 0.25 and config.train.max_epochs == 9
-    assert config.model.dropout == 0.2 and config.model.hidden_sizes == [8, 4]
+    assert config.train.lr == 0.25
+    assert config.train.max_epochs == 9
+    assert config.model.dropout == 0.2
+    assert config.model.hidden_sizes == [8, 4]
 
 
 @pytest.mark.parametrize(
@@ -116,15 +120,18 @@ def test_missing_config_file_is_reported(tmp_path):
 def test_explicit_value_wins_from_set_even_when_it_equals_a_default():
     config = build_config(values={"preset": "notebook"}, overrides=["train.lr=0.002"])
     assert config.train.lr == 0.002
-    assert config.train.max_epochs == 100 and config.train.optimizer == "adam"  # the rest is the notebook's
+    assert config.train.max_epochs == 100
+    assert config.train.optimizer == "adam"
 
 
 def test_explicit_value_wins_from_a_configuration_file(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("preset: notebook\ntrain:\n  lr: 0.002\nfeatures:\n  scaler: quantile\n")
     config = build_config(path=path)
-    assert config.train.lr == 0.002 and config.features.scaler == "quantile"
-    assert config.model.hidden_sizes == [64, 32] and config.features.scale_target is False
+    assert config.train.lr == 0.002
+    assert config.features.scaler == "quantile"
+    assert config.model.hidden_sizes == [64, 32]
+    assert config.features.scale_target is False
 
 
 def test_explicit_value_wins_from_the_prefect_ui_form():
@@ -138,21 +145,30 @@ def test_explicit_value_wins_from_the_prefect_ui_form():
     form["train"]["lr"] = 0.002
     validated = training.validate_parameters({"config": form})["config"]
     config = validated.resolved()
-    assert config.train.lr == 0.002 and config.train.batch_size == 0 and config.model.kind == "mlp"
+    assert config.train.lr == 0.002
+    assert config.train.batch_size == 0
+    assert config.model.kind == "mlp"
 
 
 def test_resolution_is_idempotent_and_leaves_table_sized_fields_open():
     config = build_config()
     assert config.resolved() == config
-    assert config.model.kind == "auto" and config.train.lr == 2e-3
-    assert config.train.batch_size is None and config.model.n_bins is None  # sized to the table when training
+    assert config.model.kind == "auto"
+    assert config.train.lr == 2e-3
+    assert config.train.batch_size is None
+    assert config.model.n_bins is None
 
 
 def test_resolution_fills_preset_fields_and_leaves_sized_ones_open():
     config = build_config()
-    assert config.model.kind == "auto" and config.train.cv_folds == 5 and config.train.min_steps == 1000
-    assert config.train.batch_size is None and config.model.ensemble_size is None and config.model.n_bins is None
+    assert config.model.kind == "auto"
+    assert config.train.cv_folds == 5
+    assert config.train.min_steps == 1000
+    assert config.train.batch_size is None
+    assert config.model.ensemble_size is None
+    assert config.model.n_bins is None
     assert config.resolved() == config
     unresolved = RegressConfig(model={"kind": "mlp"})
-    assert unresolved.train.lr is None and unresolved.resolved().train.lr == 2e-3
+    assert unresolved.train.lr is None
+    assert unresolved.resolved().train.lr == 2e-3
     assert unresolved.resolved().model.kind == "mlp"

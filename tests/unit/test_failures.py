@@ -27,7 +27,9 @@ from tests.helpers import make_table
 )
 def test_storage_failures_become_one_line_naming_the_file(code, reason):
     error = storage_error(OSError(code, os.strerror(code)), "/data/out.parquet")
-    assert isinstance(error, StorageError) and isinstance(error, OSError) and error.exit_code == 4
+    assert isinstance(error, StorageError)
+    assert isinstance(error, OSError)
+    assert error.exit_code == 4
     assert str(error) == f"cannot write /data/out.parquet: {reason}"
 
 
@@ -50,10 +52,14 @@ def test_a_write_that_fills_the_disk_leaves_nothing(tmp_path):
 
 def test_a_parquet_write_that_fills_the_disk_leaves_nothing(tmp_path):
     schema = pa.schema([pa.field("x", pa.float64())])
-    with pytest.raises(StorageError, match="out.parquet: no space left on device"):
+
+    def fill_the_disk() -> None:
         with AtomicParquet(tmp_path / "out.parquet", schema) as out:
             out.writer.write_table(pa.table({"x": [1.0]}))
             raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(StorageError, match=r"out.parquet: no space left on device"):
+        fill_the_disk()
     assert list(tmp_path.iterdir()) == []
 
 
@@ -85,7 +91,7 @@ def _field(kind: pa.DataType, origin: str) -> pa.Field:
 def test_kept_column_types_of_two_files_are_reconciled_or_refused_naming_both():
     assert reconcile(_field(pa.int64(), "1.parquet"), _field(pa.float64(), "2.parquet")).type == pa.float64()
     assert reconcile(_field(pa.null(), "1.parquet"), _field(pa.string(), "2.parquet")).type == pa.string()
-    with pytest.raises(DataError, match="kept column id is int64 in 1.parquet but string in 2.parquet"):
+    with pytest.raises(DataError, match=r"kept column id is int64 in 1.parquet but string in 2.parquet"):
         reconcile(_field(pa.int64(), "1.parquet"), _field(pa.string(), "2.parquet"))
 
 
@@ -95,5 +101,6 @@ def test_a_csv_column_that_turns_to_text_far_down_is_read_as_one_column_of_text(
     table.loc[250_000, "code"] = "A-2999"
     table.to_csv(tmp_path / "t.csv", index=False)
     read = read_table(tmp_path / "t.csv")
-    assert read.code.map(type).eq(str).all() and read.code.iloc[250_000] == "A-2999"
+    assert read.code.map(type).eq(str).all()
+    assert read.code.iloc[250_000] == "A-2999"
     write_parquet(read, tmp_path / "t.parquet")  # the raw snapshot of ingest

@@ -27,7 +27,8 @@ def checks(decision):
 
 def test_first_model_bootstraps_explicitly():
     decision = decide(version="v0001", metrics=GOOD, gate=GateConfig(), champion=None, comparison=None)
-    assert decision.promote and decision.bootstrap
+    assert decision.promote
+    assert decision.bootstrap
     assert "first champion (bootstrap)" in decision.summary
     assert "no champion yet" in decision.checks[-1].text
 
@@ -49,7 +50,8 @@ def test_candidate_within_tolerance_of_champion_is_promoted():
         champion="v0001",
         comparison=comparison_of(0.5, 0.498),
     )
-    assert decision.promote and not decision.bootstrap
+    assert decision.promote
+    assert not decision.bootstrap
     assert "within the 1.0% tolerance" in decision.checks[-1].text
 
 
@@ -104,7 +106,8 @@ def test_a_model_worse_than_a_straight_line_is_refused_with_the_reason():
         comparison=None,
         baselines={"mean": GOOD, "linear_regression": LINE},
     )
-    assert not decision.promote and checks(decision)["linear_baseline"] is False
+    assert not decision.promote
+    assert checks(decision)["linear_baseline"] is False
     assert decision.summary == "v0001 not promoted: failed linear_baseline"
     text = next(check.text for check in decision.checks if check.name == "linear_baseline")
     assert text == (
@@ -134,4 +137,5 @@ def test_the_linear_tolerance_is_configurable_and_the_check_can_be_turned_off():
         comparison=None,
         baselines=baselines,
     )
-    assert off.promote and "linear_baseline" not in checks(off)
+    assert off.promote
+    assert "linear_baseline" not in checks(off)

@@ -155,5 +155,8 @@ def test_specs_of_older_packages_still_load():
     old = ModelSpec.from_dict(
         {"kind": "embedding_mlp", "n_features": 8, "hidden_sizes": [256, 256], "ensemble_size": 8, "n_bins": 96}
     )
-    assert old.embedded is None and old.embedded_inputs == list(range(8))
-    assert old.n_folds == 1 and old.view == "configured" and old.embedding_dim == 16
+    assert old.embedded is None
+    assert old.embedded_inputs == list(range(8))
+    assert old.n_folds == 1
+    assert old.view == "configured"
+    assert old.embedding_dim == 16

@@ -43,7 +43,8 @@ def test_each_days_error_equals_the_one_computed_with_pandas():
     for error in errors:
         frame = days[error.date].dropna(subset=["actual"])
         residual = frame["actual"] - frame["prediction"]
-        assert error.rows == len(frame) == 30 and error.waiting == 10
+        assert error.rows == len(frame) == 30
+        assert error.waiting == 10
         assert error.rmse == pytest.approx(math.sqrt((residual**2).mean()), rel=1e-12)
         assert error.mae == pytest.approx(residual.abs().mean(), rel=1e-12)
         r2 = 1 - (residual**2).sum() / ((frame["actual"] - frame["actual"].mean()) ** 2).sum()
@@ -58,7 +59,8 @@ def test_a_day_with_no_actuals_yet_has_no_error_and_says_how_many_wait():
     predictions = scored(1, 5, seed=0)
     joined = join_actuals(predictions, pd.DataFrame({"id": ["elsewhere"], "price": [1.0]}), key="id", target="price")
     (error,) = errors_by_day({date(2026, 11, 1): joined})
-    assert (error.rows, error.waiting) == (0, 5) and math.isnan(error.rmse)
+    assert (error.rows, error.waiting) == (0, 5)
+    assert math.isnan(error.rmse)
     assert error.as_json() == {"date": "2026-11-01", "rows": 0, "waiting": 5, "rmse": None, "mae": None, "r2": None}
     assert window_error({}) is None
 

@@ -66,7 +66,8 @@ def test_each_model_has_its_own_versions_and_champion(tmp_path):
     other = make_table(200, seed=1).assign(y=lambda df: df.y * 1000)
     rents, decision = train(home, tmp_path, other, "rents")
     assert (str(sales), str(rents)) == ("sales@v0001", "rents@v0001")
-    assert decision.promote and decision.bootstrap  # judged against no champion of its own, not against sales
+    assert decision.promote
+    assert decision.bootstrap
     named, _ = train(home, tmp_path, make_table(200, seed=2), "x", registry={"model": "sales"})
     assert str(named) == "sales@v0002"
     registry = Registry(Workspace.at(home).registry_dir)
@@ -98,12 +99,15 @@ def test_a_registry_from_before_named_models_is_read_as_one_model_in_place(tmp_p
     registry = Registry(root)
     assert registry.models() == ["sales"]  # named after the contract of its newest version
     model, ref = registry.resolve("champion")
-    assert model.root == root and str(ref) == "sales@v0001"
+    assert model.root == root
+    assert str(ref) == "sales@v0001"
     model.verify("v0001")
     again, _ = train(home, tmp_path, make_table(200, seed=3), "sales")
-    assert str(again) == "sales@v0002" and (root / "versions" / "v0002" / "manifest.json").is_file()
+    assert str(again) == "sales@v0002"
+    assert (root / "versions" / "v0002" / "manifest.json").is_file()
     train(home, tmp_path, make_table(200, seed=4), "rents")
-    assert registry.models() == ["rents", "sales"] and (root / "models" / "rents" / "versions" / "v0001").is_dir()
+    assert registry.models() == ["rents", "sales"]
+    assert (root / "models" / "rents" / "versions" / "v0001").is_dir()
 
 
 def test_a_retrain_on_a_newer_snapshot_is_compared_on_rows_neither_model_has_seen(tmp_path):
@@ -112,7 +116,8 @@ def test_a_retrain_on_a_newer_snapshot_is_compared_on_rows_neither_model_has_see
     second = pd.concat([first.iloc[100:], make_table(100, seed=7)], ignore_index=True)  # shares 300 rows
     train(home, tmp_path, first, "prices")
     ref, decision = train(home, tmp_path, second, "prices", gate={"min_comparison_rows": 10})
-    assert str(ref) == "prices@v0002" and decision.champion == "v0001"
+    assert str(ref) == "prices@v0002"
+    assert decision.champion == "v0001"
     # The expected counts, by value, from the splits both runs made (the default split settings).
     split_first = split_frame(first, test_size=0.2, val_size=0.1, seed=42)
     split_second = split_frame(second, test_size=0.2, val_size=0.1, seed=42)
@@ -126,7 +131,8 @@ def test_a_retrain_on_a_newer_snapshot_is_compared_on_rows_neither_model_has_see
         len(seen),
         0,
     )
-    assert comparison.rows == len(test) - len(seen) and comparison.unseen_only
+    assert comparison.rows == len(test) - len(seen)
+    assert comparison.unseen_only
     text = next(check.text for check in decision.checks if check.name == "champion")
     assert (
         f"on {len(test) - len(seen)} of {len(test)} test rows unseen by both models "

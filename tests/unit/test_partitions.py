@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, timedelta
+from typing import ClassVar
 
 import pandas as pd
 import pytest
@@ -25,8 +26,8 @@ class CountingFileSystem(MemoryFileSystem):
     """An in-memory filesystem that records every file opened and every folder listed."""
 
     protocol = "countmem"
-    opened: list[str] = []
-    listed: list[str] = []
+    opened: ClassVar[list[str]] = []
+    listed: ClassVar[list[str]] = []
 
     @classmethod
     def _strip_protocol(cls, path):
@@ -78,9 +79,11 @@ def test_only_the_windows_partitions_are_opened_and_no_folder_is_listed(year_of_
     table, summary = read_window(source)
     assert sorted(CountingFileSystem.opened) == sorted(f"{d}/part.parquet" for d in window_dirs(root, window))
     assert CountingFileSystem.listed == []
-    assert table.num_rows == 90 and summary["rows"] == 90
+    assert table.num_rows == 90
+    assert summary["rows"] == 90
     assert list(summary["days"]) == [day.isoformat() for day in window.days()]
-    assert set(summary["days"].values()) == {3} and summary["warnings"] == []
+    assert set(summary["days"].values()) == {3}
+    assert summary["warnings"] == []
 
 
 def test_a_glob_is_listed_inside_its_own_days_folders_only(year_of_partitions):
@@ -113,7 +116,8 @@ def test_missing_days_are_listed_in_a_warning(tmp_path):
     window = window_for(AS_OF, length="5d")
     _, summary = read_window(WindowedSource(open_source(template, window=window, as_of=AS_OF), window, AS_OF, "ts"))
     assert "2 day(s) of the window have no partition: 2026-11-27, 2026-11-28" in summary["warnings"]
-    assert summary["days"]["2026-11-27"] == 0 and summary["rows"] == 9
+    assert summary["days"]["2026-11-27"] == 0
+    assert summary["rows"] == 9
 
 
 def test_an_empty_window_is_a_one_line_error(tmp_path):

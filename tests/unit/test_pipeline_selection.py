@@ -28,12 +28,16 @@ def test_auto_keeps_ridge_on_a_linear_table_and_the_package_predicts_with_its_vi
     package = train(home, tmp_path, df, model=AUTO, features=features)
     training = package.metadata["training"]
     selection = training["selection"]
-    assert selection["scheme"] == "5-fold cross-validation" and selection["chosen"] == "linear"
+    assert selection["scheme"] == "5-fold cross-validation"
+    assert selection["chosen"] == "linear"
     assert [c["name"] for c in selection["candidates"]] == ["linear", "mlp"]
     assert all(c["val_rmse"] > 0 and c["seconds"] >= 0 for c in selection["candidates"])
-    assert selection["budget"]["inputs"] == 2 and selection["budget"]["embedded_inputs"] == 2
-    assert package.spec.kind == "linear" and package.spec.view == "standard"
-    assert training["epochs"] == 0 and package.metadata["history"] == []
+    assert selection["budget"]["inputs"] == 2
+    assert selection["budget"]["embedded_inputs"] == 2
+    assert package.spec.kind == "linear"
+    assert package.spec.view == "standard"
+    assert training["epochs"] == 0
+    assert package.metadata["history"] == []
     # The published test metrics are the package's own predictions on the test rows.
     test_rows = package.metadata["data"]["split_rows"]["test"]
     assert test_rows == 40
@@ -55,7 +59,8 @@ def test_evaluation_equals_the_loaded_package_on_the_test_rows(home, tmp_path):
     assert package.spec.kind == chosen
     assert package.spec.n_folds == (1 if chosen == "linear" else 5)
     if chosen != "linear":
-        assert package.metadata["training"]["fold_best_epochs"] and package.metadata["history"]
+        assert package.metadata["training"]["fold_best_epochs"]
+        assert package.metadata["history"]
     assert np.isfinite(package.predict(df)).all()
 
 
@@ -66,7 +71,8 @@ def test_fit_frames_does_the_scale_and_train_stages_in_memory():
     df = make_table(150)
     values = fast_config("unused", model=AUTO)
     fitted = fit_frames(df.iloc[:100], df.iloc[100:130], infer_contract(df, target="y"), build_config(values=values))
-    assert fitted.selection.chosen == "linear" and fitted.selection.spec.view == "standard"
+    assert fitted.selection.chosen == "linear"
+    assert fitted.selection.spec.view == "standard"
     prediction = fitted.predict(df.iloc[130:])
     assert prediction.shape == (20,)
     assert regression_metrics(df["y"].to_numpy()[130:], prediction)["r2"] > 0.99

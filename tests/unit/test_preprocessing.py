@@ -22,14 +22,16 @@ def test_scaler_is_fitted_on_train_rows_only(table):
 def test_every_scaler_round_trips_the_target(table, kind):
     pre = Preprocessor(contract=CONTRACT, scaler=kind).fit(table)
     x = pre.transform_features(table)
-    assert x.shape == (len(table), 2) and x.dtype == np.float32
+    assert x.shape == (len(table), 2)
+    assert x.dtype == np.float32
     np.testing.assert_allclose(pre.inverse_target(pre.transform_target(table.y)), table.y, rtol=1e-5, atol=1e-4)
 
 
 def test_none_scaler_passes_features_through(table):
     pre = Preprocessor(contract=CONTRACT, scaler="none", scale_target=False).fit(table)
     np.testing.assert_allclose(pre.transform_features(table), table[["a", "b"]].to_numpy(), rtol=1e-6)
-    assert pre.target_mean_ == 0 and pre.target_std_ == 1
+    assert pre.target_mean_ == 0
+    assert pre.target_std_ == 1
 
 
 def test_transform_before_fit_is_refused(table):

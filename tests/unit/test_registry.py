@@ -77,7 +77,8 @@ def test_champion_switch_is_recorded_in_history(tmp_path):
         ("bootstrap", first, None, "r1"),
         ("promote", second, first, "r2"),
     ]
-    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".champion*"))
+    assert not list(tmp_path.glob("*.tmp"))
+    assert not list(tmp_path.glob(".champion*"))
 
 
 def test_decisions_accumulate_per_version(tmp_path):

@@ -69,7 +69,8 @@ def test_damage_is_one_line_naming_the_file_and_the_repair(registry, damage, rea
     with pytest.raises(RegistryError, match="is damaged") as caught:
         call()
     text = str(caught.value)
-    assert message in text and "\n" not in text
+    assert message in text
+    assert "\n" not in text
     assert "run `regress models repair train` to mend it from the audit history" in text
 
 
@@ -106,5 +107,6 @@ def test_repair_without_an_intact_champion_in_the_history_leaves_no_champion(reg
     (registry.root / "history.jsonl").unlink()
     (registry.root / "champion.json").write_text("nonsense")
     assert registry.repair()[-1].startswith("champion.json was damaged and the history names no intact version")
-    assert registry.champion() is None and (registry.root / "champion.json.damaged").read_text() == "nonsense"
+    assert registry.champion() is None
+    assert (registry.root / "champion.json.damaged").read_text() == "nonsense"
     assert json.loads((registry.version_dir("v0001") / "package.json").read_text())["model"] == "train"

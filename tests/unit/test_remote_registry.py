@@ -73,7 +73,7 @@ def test_an_altered_object_is_refused(url):
     model = Registry(f"{url}/registry", locks=thread_lock).model("sales")
     model.publish(stage(model, "a"), package_key="a")
     model.storage.folder.write_bytes("versions/v0001/model.pt", b"tampered")
-    with pytest.raises(RegistryError, match="checksum mismatch in model.pt"):
+    with pytest.raises(RegistryError, match=r"checksum mismatch in model.pt"):
         model.verify("v0001")
 
 
@@ -114,7 +114,8 @@ def test_without_a_shared_lock_the_champion_is_not_switched(url):
     model = Registry(f"{url}/registry").model("sales")
     with pytest.raises(RegistryError, match="file lock cannot keep two machines"):
         model.publish(stage(model, "a"), package_key="a")
-    assert model.versions() == [] and model.champion() is None
+    assert model.versions() == []
+    assert model.champion() is None
 
 
 def test_a_damaged_history_entry_is_named_and_repaired(url):
@@ -137,7 +138,8 @@ def test_the_whole_pipeline_trains_into_a_remote_workspace(url, tmp_path):
     ref, decision = train_pipeline(config, locks=thread_lock)
     assert decision.promote
     ws = Workspace.at(url)
-    assert ws.url == url and ws.registry_dir == f"{url}/registry"
+    assert ws.url == url
+    assert ws.registry_dir == f"{url}/registry"
     assert str(ws.root).startswith(str(tmp_path / "cache"))  # stage caches stay on this machine
     model, champion = Registry(ws.registry_dir).resolve(None)
     assert champion == ref

@@ -45,7 +45,8 @@ def test_rows_in_object_storage_score_into_an_object_equal_to_a_local_run(tmp_pa
         package, input_location=f"{bucket}/in/rows.parquet", output=f"{bucket}/out/pred.parquet", keep=["id"]
     )
     local = score(package, input_location=str(tmp_path / "rows.parquet"), output=str(tmp_path / "pred.parquet"))
-    assert summary.output_path == f"{bucket}/out/pred.parquet" and summary.rejected_path is None
+    assert summary.output_path == f"{bucket}/out/pred.parquet"
+    assert summary.rejected_path is None
     remote_table = read_object(summary.output_path)
     np.testing.assert_array_equal(
         remote_table["prediction"].to_numpy(), pd.read_parquet(tmp_path / "pred.parquet")["prediction"].to_numpy()
@@ -101,7 +102,8 @@ def test_partitions_upload_their_parts_and_combine_into_the_same_object_as_one_p
     plan = plan_scoring(
         input_location=source, output=f"{bucket}/out/pred.parquet", contract=package.contract, **options
     )
-    assert len(plan.ranges) == 3 and plan.parts_url.startswith(f"{bucket}/out/.pred.parquet.parts-")
+    assert len(plan.ranges) == 3
+    assert plan.parts_url.startswith(f"{bucket}/out/.pred.parquet.parts-")
     results = [score_partition(package, plan, index) for index in range(len(plan.ranges))]
     assert len(ObjectFolder(plan.parts_url).keys()) == 3  # what workers elsewhere would see
     summary = combine_partitions(package, plan, results)

@@ -58,7 +58,8 @@ def test_a_saved_preprocessor_transforms_exactly_as_the_fitted_one(tmp_path, mes
         assert np.array_equal(loaded.transform_features(messy, view=view), fitted.transform_features(messy, view=view))
     assert np.array_equal(loaded.transform_features(unseen), fitted.transform_features(unseen))
     assert np.array_equal(loaded.inverse_target(np.array([-1.0, 2.5])), fitted.inverse_target(np.array([-1.0, 2.5])))
-    assert loaded.contract == fitted.contract and loaded.count_unseen(unseen) == {"city": len(messy)}
+    assert loaded.contract == fitted.contract
+    assert loaded.count_unseen(unseen) == {"city": len(messy)}
 
 
 def test_equal_preprocessors_save_to_equal_bytes(tmp_path, messy):

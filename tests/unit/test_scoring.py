@@ -45,7 +45,8 @@ def test_predictions_match_the_model_exactly_in_input_order(tmp_path, package, r
     )
     out = pd.read_parquet(tmp_path / "out.parquet")
     assert list(out.columns) == ["id", "label", "prediction"]
-    assert out.id.tolist() == rows.id.tolist() and out.label.tolist() == rows.label.tolist()
+    assert out.id.tolist() == rows.id.tolist()
+    assert out.label.tolist() == rows.label.tolist()
     # The same precision scoring chose ("auto": bfloat16 where the CPU computes it natively).
     precision = scoring_precision("auto", package)
     assert summary.precision == str(precision).removeprefix("torch.")
@@ -57,7 +58,8 @@ def test_output_records_model_version_input_hash_and_time(tmp_path, package, row
     summary = score(package, input_location=str(tmp_path / "in.parquet"), output=str(tmp_path / "out.parquet"))
     metadata = {k.decode(): v.decode() for k, v in pq.read_metadata(tmp_path / "out.parquet").metadata.items()}
     assert (metadata["regress.model"], metadata["regress.model_version"]) == (package.name, package.version)
-    assert metadata["regress.input_sha256"] == summary.input_sha256 and len(summary.input_sha256) == 64
+    assert metadata["regress.input_sha256"] == summary.input_sha256
+    assert len(summary.input_sha256) == 64
     assert metadata["regress.scored_at"].startswith("20")
 
 
@@ -86,7 +88,8 @@ def test_invalid_rows_fail_the_job_and_write_nothing(tmp_path, package, rows):
         ),
     ):
         score(package, input_location=str(tmp_path / "bad.csv"), output=str(tmp_path / "out.parquet"))
-    assert not (tmp_path / "out.parquet").exists() and leftovers(tmp_path) == []
+    assert not (tmp_path / "out.parquet").exists()
+    assert leftovers(tmp_path) == []
 
 
 def test_invalid_row_past_the_first_batch_is_named_by_its_row_in_the_file(tmp_path, package, rows):
@@ -114,7 +117,8 @@ def test_drop_scores_valid_rows_and_writes_rejects_with_reasons(tmp_path, packag
     assert (summary.rows_scored, summary.rows_rejected) == (498, 2)
     assert out.id.tolist() == rows.drop(index=[4, 7]).id.tolist()
     assert rejected.row_number.tolist() == [4, 7]
-    assert rejected.reason.tolist()[0] == "a is blank" and rejected.reason.tolist()[1].startswith("a above")
+    assert rejected.reason.tolist()[0] == "a is blank"
+    assert rejected.reason.tolist()[1].startswith("a above")
 
 
 def test_missing_feature_or_keep_column_is_refused(tmp_path, package, rows):
@@ -152,7 +156,8 @@ def test_drift_is_small_on_like_data_and_large_on_shifted_data(tmp_path, package
         on_invalid="drop",
     )
     assert max(same.psi.values()) < 0.1
-    assert shifted.psi["a"] > 1.0 and shifted.psi["a"] > 5 * shifted.psi["b"]
+    assert shifted.psi["a"] > 1.0
+    assert shifted.psi["a"] > 5 * shifted.psi["b"]
 
 
 def test_tampered_or_missing_package_is_refused(tmp_path):
@@ -178,7 +183,8 @@ def test_an_output_that_is_the_input_is_refused_and_the_input_kept(tmp_path, pac
     link.symlink_to(source)
     with pytest.raises(ConfigError, match="would overwrite the input"):
         score(package, input_location=str(link), output=str(source))
-    assert source.read_bytes() == before and leftovers(tmp_path) == []
+    assert source.read_bytes() == before
+    assert leftovers(tmp_path) == []
 
 
 def test_kept_csv_columns_come_out_exactly_as_written(tmp_path, package, rows):
@@ -194,17 +200,21 @@ def test_kept_csv_columns_come_out_exactly_as_written(tmp_path, package, rows):
         batch_rows=64,
     )
     out = pd.read_parquet(tmp_path / "out.parquet")
-    assert out.id.tolist()[:3] == ["00000", "00001", "00002"] and out.id.iloc[-1] == "A-2999"
-    assert out.label.isna().sum() == 1 and out.label.iloc[4] == "r4"
+    assert out.id.tolist()[:3] == ["00000", "00001", "00002"]
+    assert out.id.iloc[-1] == "A-2999"
+    assert out.label.isna().sum() == 1
+    assert out.label.iloc[4] == "r4"
 
 
 def test_a_clean_run_removes_the_rejected_file_of_an_earlier_run(tmp_path, package, rows):
     rows.assign(a=rows.a.astype(object).where(rows.index != 5, "n/a")).to_csv(tmp_path / "bad.csv", index=False)
     output = tmp_path / "out.parquet"
     first = score(package, input_location=str(tmp_path / "bad.csv"), output=str(output), on_invalid="drop")
-    assert first.rejected_path == str(tmp_path / "out.rejected.parquet") and Path(first.rejected_path).is_file()
+    assert first.rejected_path == str(tmp_path / "out.rejected.parquet")
+    assert Path(first.rejected_path).is_file()
     clean = score(package, input_location=str(tmp_path / "in.parquet"), output=str(output))
-    assert clean.rejected_path is None and not (tmp_path / "out.rejected.parquet").exists()
+    assert clean.rejected_path is None
+    assert not (tmp_path / "out.rejected.parquet").exists()
     assert leftovers(tmp_path) == []
 
 
@@ -215,7 +225,8 @@ def test_temporaries_of_killed_writers_are_cleared_and_live_ones_kept(tmp_path, 
     stale.write_bytes(b"x" * 1000)
     live.write_bytes(b"x")
     score(package, input_location=str(tmp_path / "in.parquet"), output=str(tmp_path / "out.parquet"))
-    assert not stale.exists() and live.exists()
+    assert not stale.exists()
+    assert live.exists()
 
 
 def test_scoring_records_its_precision_and_where_the_time_went(tmp_path, package, rows):
@@ -259,6 +270,8 @@ def test_auto_precision_follows_the_hardware_and_keeps_a_linear_model_in_float32
 def test_a_progress_bar_counts_the_rows_of_all_inputs(tmp_path, package, rows, capsys):
     score(package, input_location=str(tmp_path / "in.parquet"), output=str(tmp_path / "o.parquet"), progress=True)
     shown = capsys.readouterr().err
-    assert shown.startswith("\rscore:") and "/500 [" in shown and "rows/s" in shown, shown  # cleared when done
+    assert shown.startswith("\rscore:"), shown
+    assert "/500 [" in shown, shown
+    assert "rows/s" in shown, shown  # cleared when done
     score(package, input_location=str(tmp_path / "in.parquet"), output=str(tmp_path / "o2.parquet"))
     assert capsys.readouterr().err == ""

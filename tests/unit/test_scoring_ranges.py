@@ -1,5 +1,7 @@
 """Input files cut into ranges of row groups, and partitions of one file scoring like the whole file."""
 
+from pathlib import Path
+
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -61,7 +63,7 @@ def test_files_of_one_range_are_read_whole(grouped, tmp_path):
 def test_bad_settings_and_unreadable_footers_are_refused(grouped, tmp_path):
     with pytest.raises(ConfigError, match="partition_rows must be positive, got 0"):
         cut_ranges([grouped], batch_rows=1, partition_rows=0)
-    (tmp_path / "cut.parquet").write_bytes(open(grouped, "rb").read()[:-100])
+    (tmp_path / "cut.parquet").write_bytes(Path(grouped).read_bytes()[:-100])
     with pytest.raises(DataError, match=r"cannot read .*cut.parquet: "):
         cut_ranges([str(tmp_path / "cut.parquet")], batch_rows=1, partition_rows=10)
 
@@ -89,7 +91,8 @@ def test_partitions_of_one_file_score_exactly_like_the_whole_file(tmp_path, pack
     source = str(tmp_path / "bad.parquet")
     whole = score(package, input_location=source, output=str(tmp_path / "whole.parquet"), **options)
     plan, parts = score_in_partitions(package, source, str(tmp_path / "parts.parquet"), **options)
-    assert len(plan.ranges) == 3 and parts.files == 1
+    assert len(plan.ranges) == 3
+    assert parts.files == 1
     assert pq.read_table(tmp_path / "parts.parquet").equals(pq.read_table(tmp_path / "whole.parquet"))
     assert pq.read_table(parts.rejected_path).equals(pq.read_table(whole.rejected_path))
     assert pq.read_table(parts.rejected_path).column("row_number").to_pylist() == [5, 310, 777]

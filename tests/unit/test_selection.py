@@ -54,23 +54,27 @@ def select(df, *overrides, **kwargs):
 
 
 def test_a_straight_line_picks_the_linear_candidate_read_from_the_standard_view():
-    selection, data, _ = select(make_table(150), "model.candidates=[linear, mlp, embedding_mlp]")
+    selection, _data, _ = select(make_table(150), "model.candidates=[linear, mlp, embedding_mlp]")
     assert selection.chosen == "linear"
-    assert selection.spec.kind == "linear" and selection.spec.view == "standard" and selection.spec.n_folds == 1
-    assert selection.history == [] and selection.precision == "float64"
+    assert selection.spec.kind == "linear"
+    assert selection.spec.view == "standard"
+    assert selection.spec.n_folds == 1
+    assert selection.history == []
+    assert selection.precision == "float64"
     assert selection.scheme == "5-fold cross-validation"
 
 
 def test_a_parabola_picks_a_network():
     selection, _, _ = select(parabola())
     assert selection.chosen in ("mlp", "embedding_mlp")
-    assert selection.spec.view == "configured" and selection.spec.n_folds == 5
+    assert selection.spec.view == "configured"
+    assert selection.spec.n_folds == 5
     linear = next(score for score in selection.scores if score.name == "linear")
     assert selection.best_val_loss < 0.5 * linear.mse
 
 
 def test_summary_has_the_shape_the_reports_render():
-    selection, data, pre = select(parabola())
+    selection, _data, pre = select(parabola())
     summary = selection.summary()
     assert set(summary) == {"scheme", "chosen", "candidates", "budget"}
     assert [c["name"] for c in summary["candidates"]] == ["linear", "embedding_mlp"]
@@ -89,13 +93,15 @@ def test_summary_has_the_shape_the_reports_render():
         "inputs",
         "embedded_inputs",
     }
-    assert summary["budget"]["hidden_sizes"] == [16] and summary["budget"]["inputs"] == 1
+    assert summary["budget"]["hidden_sizes"] == [16]
+    assert summary["budget"]["inputs"] == 1
 
 
 def test_same_seed_gives_identical_weights_and_predictions_on_the_cv_path():
     first, data, _ = select(parabola(), "train.seed=3")
     second, _, _ = select(parabola(), "train.seed=3")
-    assert first.chosen == second.chosen and first.spec == second.spec
+    assert first.chosen == second.chosen
+    assert first.spec == second.spec
     assert first.spec.n_folds == 5
     for (name, a), (_, b) in zip(first.model.state_dict().items(), second.model.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
@@ -107,16 +113,19 @@ def test_same_seed_gives_identical_weights_and_predictions_on_the_cv_path():
 
 def test_large_tables_use_the_validation_split():
     selection, _, _ = select(parabola(), "train.cv_below_rows=100")
-    assert selection.scheme == "validation split" and selection.spec.n_folds == 1
+    assert selection.scheme == "validation split"
+    assert selection.spec.n_folds == 1
     assert [score.name for score in selection.scores] == ["linear", "mlp", "embedding_mlp"]
     assert all(len(score.fold_mse) == 1 for score in selection.scores)
 
 
 def test_a_fixed_kind_trains_that_kind_alone_with_or_without_folds():
     with_folds, _, _ = select(parabola(), "model.kind=mlp")
-    assert [s.name for s in with_folds.scores] == ["mlp"] and with_folds.spec.n_folds == 5
+    assert [s.name for s in with_folds.scores] == ["mlp"]
+    assert with_folds.spec.n_folds == 5
     without, _, _ = select(parabola(), "model.kind=embedding_mlp", "train.cv_folds=0")
-    assert without.spec.kind == "embedding_mlp" and without.spec.n_folds == 1
+    assert without.spec.kind == "embedding_mlp"
+    assert without.spec.n_folds == 1
     assert without.scheme == "validation split"
 
 
@@ -142,11 +151,12 @@ def test_one_hot_binary_and_missing_flag_inputs_are_not_embedded():
         }
     )
     df["y"] = df["size"] * 3 + df["flag"] + rng.normal(0, 0.1, n_rows)
-    selection, data, pre = select(df, "model.kind=embedding_mlp")
+    selection, _data, pre = select(df, "model.kind=embedding_mlp")
     names = pre.feature_names_out()
     embedded = [names[index] for index in selection.spec.embedded_inputs]
     assert embedded == ["numeric__size", "numeric_imputed__age"]
-    assert selection.budget.embedded_inputs == 2 and selection.budget.inputs == len(names) == 7
+    assert selection.budget.embedded_inputs == 2
+    assert selection.budget.inputs == len(names) == 7
     first_layer = selection.model.weights[0]  # fold models: (K, width, hidden)
     assert first_layer.shape[1] == 2 * 4 + 5  # two 4-wide embeddings, five inputs passed through
 

@@ -64,7 +64,9 @@ def copy_version(home, source="v0001", target="v0002"):
 @pytest.mark.parametrize("value", ["", "   ", "\n"])
 def test_a_signing_key_set_but_empty_is_a_configuration_error(monkeypatch, value):
     monkeypatch.setenv("REGRESS_SIGNING_KEY", value)
-    with pytest.raises(ConfigError, match="^REGRESS_SIGNING_KEY is set but empty: set it to the signing key, or unset"):
+    with pytest.raises(
+        ConfigError, match=r"^REGRESS_SIGNING_KEY is set but empty: set it to the signing key, or unset"
+    ):
         signing_key()
 
 
@@ -217,7 +219,9 @@ def test_an_unreadable_file_fails_its_version_only(home, monkeypatch):
 
     monkeypatch.setattr(manifest, "sha256_file", refuse_v0002)
     first, second = verify_registry(Registry(Workspace.at(home).registry_dir))
-    assert first.ok and not second.ok
-    assert second.problem.startswith("cannot read ") and "v0002" in second.problem
+    assert first.ok
+    assert not second.ok
+    assert second.problem.startswith("cannot read ")
+    assert "v0002" in second.problem
     assert second.problem.endswith(": Permission denied")
     assert check_version(model_registry(home), "v0001").ok

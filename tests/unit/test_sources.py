@@ -28,17 +28,20 @@ def test_sources_yield_arrow_batches_of_one_schema_with_string_names(tmp_path):
     path.write_text("a,b,y\n1,x,2.5\n2,,3.5\n")
     for source in (open_source("linear", n_rows=40), open_source(str(path)), open_source("california_housing")):
         batches = list(source.batches())
-        assert batches and all(isinstance(batch, pa.RecordBatch) for batch in batches)
+        assert batches
+        assert all(isinstance(batch, pa.RecordBatch) for batch in batches)
         assert all(batch.schema == batches[0].schema for batch in batches)
         assert all(isinstance(name, str) for name in batches[0].schema.names)
     table = read_source(open_source(str(path)))
-    assert table.num_rows == 2 and table.column_names == ["a", "b", "y"]
+    assert table.num_rows == 2
+    assert table.column_names == ["a", "b", "y"]
     assert table.column("b").null_count == 1  # an empty field is a missing value
 
 
 def test_load_source_is_the_batches_as_a_frame():
     df = load_source("linear", n_rows=40, seed=1)
-    assert list(df.columns) == ["x", "y"] and len(df) == 40
+    assert list(df.columns) == ["x", "y"]
+    assert len(df) == 40
     assert df.equals(load_source("linear", n_rows=40, seed=1))
     assert not df.equals(load_source("linear", n_rows=40, seed=2))
 
@@ -61,5 +64,5 @@ def test_contracts_ship_with_bundled_and_synthetic_sources_only(tmp_path):
 
 
 def test_an_unreadable_file_source_names_the_file(tmp_path):
-    with pytest.raises(DataError, match="input not found: .*absent.csv"):
+    with pytest.raises(DataError, match=r"input not found: .*absent.csv"):
         list(open_source(str(tmp_path / "absent.csv")).batches())

@@ -34,10 +34,12 @@ def test_records_name_their_files_relative_to_the_workspace(config):
     ws = Workspace.at(config.registry.home)
     validated, splits, scaled = data_stage_records(config, ws)
     files = [validated.contract_file, validated.table.file, splits.test.file, scaled.train.file]
-    assert scaled.preprocessor_file.startswith("cache/scale/") and scaled.preprocessor_file.endswith(".skops")
+    assert scaled.preprocessor_file.startswith("cache/scale/")
+    assert scaled.preprocessor_file.endswith(".skops")
     assert not any(Path(file).is_absolute() for file in [*files, scaled.preprocessor_file])
     assert Path(scaled.preprocessor_path) == ws.root / scaled.preprocessor_file
-    assert changed_files(scaled) == [] and changed_files(validated) == []
+    assert changed_files(scaled) == []
+    assert changed_files(validated) == []
 
 
 def test_a_copied_workspace_reads_its_own_files(config, tmp_path):
@@ -48,13 +50,14 @@ def test_a_copied_workspace_reads_its_own_files(config, tmp_path):
     shutil.copytree(ws.root, copy.root)
     shutil.rmtree(ws.root)
     validated, splits, scaled, trained = (rehome(record, copy.root) for record in (validated, splits, scaled, trained))
-    assert Path(scaled.preprocessor_path).is_relative_to(copy.root) and changed_files(scaled) == []
+    assert Path(scaled.preprocessor_path).is_relative_to(copy.root)
+    assert changed_files(scaled) == []
     evaluation = model_stages.evaluate(trained, scaled, splits, validated, copy)
-    assert evaluation.metrics["r2"] > 0.5 and Path(evaluation.plots["loss_curves"]).is_relative_to(copy.root)
+    assert evaluation.metrics["r2"] > 0.5
+    assert Path(evaluation.plots["loss_curves"]).is_relative_to(copy.root)
     ref, new = model_stages.publish(config, validated, splits, scaled, trained, evaluation, copy)
-    assert (
-        new and (Registry(copy.registry_dir).model(ref.model).version_dir(ref.version) / "preprocessor.skops").is_file()
-    )
+    assert new
+    assert (Registry(copy.registry_dir).model(ref.model).version_dir(ref.version) / "preprocessor.skops").is_file()
     assert not ws.root.exists()
 
 
@@ -70,7 +73,8 @@ def test_a_tampered_cached_preprocessor_is_not_loaded(config, tmp_path):
         model_stages.evaluate(trained, scaled, splits, validated, ws)
     assert not marker.exists()
     rescaled = data_stages.scale(splits, validated, config.features, ws)
-    assert rescaled == scaled and changed_files(scaled) == []  # the same bytes as first recorded
+    assert rescaled == scaled
+    assert changed_files(scaled) == []
     assert np.isfinite(model_stages.evaluate(trained, scaled, splits, validated, ws).metrics["rmse"])
 
 
@@ -80,9 +84,9 @@ def test_changed_weights_are_neither_evaluated_nor_published(config):
     trained = model_stages.train(scaled, config.model, config.train, ws)
     evaluation = model_stages.evaluate(trained, scaled, splits, validated, ws)
     Path(trained.weights_path).write_bytes(b"not the recorded weights")
-    with pytest.raises(DataError, match="cached model weights .* is missing or changed"):
+    with pytest.raises(DataError, match=r"cached model weights .* is missing or changed"):
         model_stages.evaluate(trained, scaled, splits, validated, ws)
-    with pytest.raises(DataError, match="cached model weights .* is missing or changed"):
+    with pytest.raises(DataError, match=r"cached model weights .* is missing or changed"):
         model_stages.publish(config, validated, splits, scaled, trained, evaluation, ws)
     assert Registry(ws.registry_dir).models() == []
 
@@ -98,7 +102,8 @@ def test_every_stage_record_round_trips_through_json(config):
         assert load_record(dump_record(record)) == record, type(record).__name__
     odd = replace(evaluation, metrics={"rmse": np.float64("nan"), "rows": np.int64(3)})
     back = load_record(dump_record(odd))
-    assert np.isnan(back.metrics["rmse"]) and back.metrics["rows"] == 3
+    assert np.isnan(back.metrics["rmse"])
+    assert back.metrics["rows"] == 3
 
 
 def test_only_stage_records_are_read_from_json():

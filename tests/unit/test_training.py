@@ -107,10 +107,11 @@ def test_device_auto_picks_cpu_without_cuda(monkeypatch):
 
 
 def test_one_kind_at_a_time_and_open_fields_sized_to_the_table():
-    with pytest.raises(ValueError, match="for kind auto use regress_core.pipeline.frames.fit_frames"):
+    with pytest.raises(ValueError, match=r"for kind auto use regress_core.pipeline.frames.fit_frames"):
         fit(ModelConfig(kind="auto"))
     sized = fit(ModelConfig(kind="embedding_mlp", hidden_sizes=[8], ensemble_size=2), max_epochs=3)
-    assert sized.spec.n_bins == 8 and sized.spec.embedding_dim == 16  # 150 rows: 8 bins, 16 wide
+    assert sized.spec.n_bins == 8
+    assert sized.spec.embedding_dim == 16
     assert sized.spec.embedded == (0, 1)
 
 
@@ -119,7 +120,8 @@ def test_small_tables_train_on_one_thread_and_the_setting_is_restored():
 
     before = torch.get_num_threads()
     with threads_for(ONE_THREAD_BELOW_ROWS - 1) as threads:
-        assert threads == 1 and torch.get_num_threads() == 1
+        assert threads == 1
+        assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
     with threads_for(ONE_THREAD_BELOW_ROWS) as threads:
         assert threads == before == torch.get_num_threads()

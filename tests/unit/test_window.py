@@ -59,7 +59,8 @@ def test_the_window_ends_at_as_of_and_excludes_it():
 def test_explicit_bounds_and_an_end_past_as_of_is_cut_back():
     as_of = parse_instant("2026-11-30T12:00")
     window = window_for(as_of, start="2026-11-01", end="2026-12-31")
-    assert window.start == datetime(2026, 11, 1, tzinfo=UTC) and window.end == as_of
+    assert window.start == datetime(2026, 11, 1, tzinfo=UTC)
+    assert window.end == as_of
     assert window.days()[-1] == date(2026, 11, 30)
     with pytest.raises(ConfigError, match="not both"):
         window_for(as_of, length="3d", start="2026-11-01")
