@@ -31,6 +31,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(getattr(pytest.mark, tier))
 
 
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[str]:
+    """The session's one Prefect server (SQLite in a temporary folder): its API URL, active in the settings.
+
+    Tiers that run flows request it once (tests/flows and tests/e2e conftest.py), and
+    `tests.helpers.regress` points commands at it, so no command starts a server of its own.
+    The server outlives each test: a test that reads back what it holds (flow runs, events,
+    automations, concurrency limits) filters on names of its own.
+    """
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield str(PREFECT_API_URL.value())
+
+
 @pytest.fixture
 def table() -> pd.DataFrame:
     return make_table()

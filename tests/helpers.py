@@ -46,19 +46,29 @@ def model_registry(home: str, name: str | None = None):
     return registry.model(name) if name else registry.only_model(hint="a model name")
 
 
+def session_api_url() -> str:
+    """The API URL of the test session's Prefect server (tests/conftest.py: prefect_server)."""
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    if not url:
+        raise RuntimeError("no Prefect server in this test's settings: request the `prefect_server` fixture")
+    return str(url)
+
+
 def regress(
-    *args: str, home: str | None = None, cwd: str | None = None, served: bool = False
+    *args: str, home: str | None = None, cwd: str | None = None, served: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """Run the `regress` command in a child process, as a user would.
 
-    `served` points it at the test session's Prefect server (PREFECT_API_URL), as a user with a
-    running server would, instead of the temporary server each command otherwise starts.
+    `served` (the default) points it at the test session's Prefect server (PREFECT_API_URL), as a
+    user with a running server would. `served=False` leaves PREFECT_API_URL unset, so a command
+    that runs a flow starts and stops a temporary server of its own, as on a fresh machine.
     """
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("PREFECT_API_URL", None)
     if served:
-        from prefect.settings import PREFECT_API_URL
-
-        env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
+        env["PREFECT_API_URL"] = session_api_url()
     if home:
         env["REGRESS_HOME"] = home
     return subprocess.run(
@@ -166,7 +176,7 @@ def skops_payload(marker: Path) -> bytes:
 
 def swap_package_file(package_dir: Path, name: str, data: bytes, *, remove: tuple[str, ...] = ()) -> None:
     """Write a file into a published package, remove others, and rewrite the manifest to match."""
-    from regress_core.registry.store import write_manifest
+    from regress_core.registry.manifest import write_manifest
 
     for other in remove:
         (package_dir / other).unlink()

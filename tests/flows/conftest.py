@@ -1,8 +1,7 @@
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 
 
 @pytest.fixture(scope="session", autouse=True)
-def prefect_harness():
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
+def prefect_harness(prefect_server: str) -> str:
+    """Flows run on the session's Prefect server, started before any module's fixtures change the settings."""
+    return prefect_server

@@ -11,17 +11,23 @@ FAST = FAST_ARGS
 
 
 def test_train_then_list_and_show(home):
-    done = regress("train", "--data", "linear", *FAST, home=home)
+    # With no server configured, as on a fresh machine: the command starts a temporary one of its own.
+    done = regress("train", "--data", "linear", *FAST, home=home, served=False)
     assert done.returncode == 0, done.stderr
     assert "decision: linear@v0001 promoted: first champion (bootstrap)" in done.stdout
-    assert "this model" in done.stdout and "linear regression" in done.stdout
+    assert "this model" in done.stdout
+    assert "linear regression" in done.stdout
     listed = json.loads(regress("models", "list", "--json", home=home).stdout)
     assert (listed[0]["model"], listed[0]["version"], listed[0]["champion"]) == ("linear", "v0001", True)
-    assert set(listed[0]["metrics"]) >= {"mse", "rmse", "mae", "r2"} and listed[0]["created_at"]
+    assert set(listed[0]["metrics"]) >= {"mse", "rmse", "mae", "r2"}
+    assert listed[0]["created_at"]
     shown = json.loads(regress("models", "show", "champion", home=home).stdout)
-    assert shown["version"] == "v0001" and shown["model"] == "linear" and shown["decisions"][0]["promote"] is True
+    assert shown["version"] == "v0001"
+    assert shown["model"] == "linear"
+    assert shown["decisions"][0]["promote"] is True
     table = regress("models", "list", home=home).stdout
-    assert "model linear (champion: v0001)" in table and "* v0001" in table
+    assert "model linear (champion: v0001)" in table
+    assert "* v0001" in table
 
 
 @pytest.mark.parametrize(
@@ -60,7 +66,8 @@ def test_debug_shows_the_traceback_and_its_cause_wherever_it_is_placed(home, arg
     done = regress(*args, home=home)
     assert done.returncode != 0
     assert "ConfigError: configuration file not found: nope.yaml" in done.stderr
-    assert "FileNotFoundError" in done.stderr and "direct cause" in done.stderr
+    assert "FileNotFoundError" in done.stderr
+    assert "direct cause" in done.stderr
 
 
 def test_failed_validation_exits_3_and_publishes_nothing(home, tmp_path):
@@ -82,13 +89,15 @@ def test_contract_infer_writes_an_editable_contract(tmp_path):
     done = regress("contract", "infer", str(tmp_path / "t.csv"), "--target", "y", "--output", str(tmp_path / "c.yaml"))
     assert done.returncode == 0, done.stderr
     text = (tmp_path / "c.yaml").read_text()
-    assert "target: y" in text and "name: a" in text
+    assert "target: y" in text
+    assert "name: a" in text
 
 
 def test_no_models_yet(home):
     assert regress("models", "list", home=home).stdout.startswith("no models yet")
     done = regress("models", "show", "champion", home=home)
-    assert done.returncode == 4 and "no models yet" in done.stderr
+    assert done.returncode == 4
+    assert "no models yet" in done.stderr
 
 
 def test_score_after_train_as_a_new_user_would(home, tmp_path):
@@ -106,7 +115,9 @@ def test_score_after_train_as_a_new_user_would(home, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "scored 3 of 3 rows from 1 file(s) with model linear@v0001" in done.stdout
-    assert "rows/s over" in done.stdout and "read " in done.stdout and "model (" in done.stdout
+    assert "rows/s over" in done.stdout
+    assert "read " in done.stdout
+    assert "model (" in done.stdout
     out = pd.read_parquet(tmp_path / "pred.parquet")
     assert out.id.tolist() == ["7", "8", "9"]  # a kept CSV column comes out as written, as text
     assert out.prediction.is_monotonic_increasing  # y = 2x + 1
@@ -117,17 +128,16 @@ def test_score_refuses_bad_rows_with_exit_3(home, tmp_path):
     pd.DataFrame({"x": ["1.0", "oops"]}).to_csv(tmp_path / "bad.csv", index=False)
     done = regress("score", "--input", str(tmp_path / "bad.csv"), "--output", str(tmp_path / "p.parquet"), home=home)
     assert done.returncode == 3
-    assert (
-        "regress: error: scoring input failed validation: 1 rows in" in done.stderr
-        and "row 1: x is not numeric" in done.stderr
-    )
+    assert "regress: error: scoring input failed validation: 1 rows in" in done.stderr
+    assert "row 1: x is not numeric" in done.stderr
     assert not (tmp_path / "p.parquet").exists()
 
 
 def test_score_without_a_champion(home, tmp_path):
     pd.DataFrame({"x": [1.0]}).to_csv(tmp_path / "in.csv", index=False)
     done = regress("score", "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "p.parquet"), home=home)
-    assert done.returncode == 4 and "no models yet" in done.stderr
+    assert done.returncode == 4
+    assert "no models yet" in done.stderr
 
 
 def test_messy_table_trains_and_scores_with_one_command(home, tmp_path):
@@ -167,7 +177,8 @@ def test_messy_table_trains_and_scores_with_one_command(home, tmp_path):
     assert scored.returncode == 0, scored.stderr
     assert "categories not seen in training (encoded as none of the known ones): city (2 rows)" in scored.stdout
     out = pd.read_parquet(tmp_path / "p.parquet")
-    assert out.listing_id.tolist() == new.listing_id.tolist() and out.prediction.notna().all()
+    assert out.listing_id.tolist() == new.listing_id.tolist()
+    assert out.prediction.notna().all()
 
 
 def test_stray_text_in_a_numeric_column_is_refused_by_name(home, tmp_path):

@@ -4,6 +4,8 @@ Real `regress train` processes are killed with SIGKILL at named points (during t
 while publishing, while promoting), then a normal run must recover on its own.
 """
 
+import contextlib
+import itertools
 import os
 import signal
 import subprocess
@@ -12,14 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import FAST_ARGS, make_table, model_registry
+from regress_core.config import build_config
+from regress_core.pipeline.run import train_pipeline
+from tests.helpers import FAST_ARGS, fast_config, make_table, model_registry, session_api_url
 
 FAST = FAST_ARGS
 
 
 def start(home, data, *extra, failpoint=None):
-    """Start `regress train` in its own process group, output to files."""
-    env = {**os.environ, "REGRESS_HOME": home, "PYTHONUNBUFFERED": "1"}
+    """Start `regress train` on the session's Prefect server in its own process group, output to files."""
+    env = {**os.environ, "REGRESS_HOME": home, "PYTHONUNBUFFERED": "1", "PREFECT_API_URL": session_api_url()}
     env.pop("REGRESS_FAILPOINT", None)
     if failpoint:
         env["REGRESS_FAILPOINT"] = failpoint
@@ -33,12 +37,10 @@ def start(home, data, *extra, failpoint=None):
 
 
 def finish(process):
-    """Wait for the run; then end anything it left behind (a killed run orphans its API server)."""
+    """Wait for the run; then end anything it left behind in its process group."""
     code = process.wait(timeout=600)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     return code, (process.logs / "out").read_text(), (process.logs / "err").read_text()
 
 
@@ -52,7 +54,7 @@ def assert_consistent(home):
         assert champion in registry.versions()
         registry.verify(champion)
     history = registry.history()
-    for before, after in zip(history, history[1:], strict=False):
+    for before, after in itertools.pairwise(history):
         assert after["previous"] == before["version"]
     return registry
 
@@ -67,9 +69,8 @@ def data(tmp_path):
 @pytest.mark.parametrize("point", ["train:epoch", "publish:staged", "publish:renamed", "gate:locked", "gate:switched"])
 def test_kill_at_any_point_leaves_a_consistent_registry_that_recovers(tmp_path, data, point):
     home = str(tmp_path / "home")
-    weak = ["--set", "train.max_epochs=1", "--set", "train.lr=0.0001", "--set", "gate.r2_min=null"]
-    code, out, err = finish(start(home, data, *weak))  # a weak champion, so the next run promotes
-    assert code == 0, err
+    weak = {"data": {"source": data, "target": "y"}, "train": {"max_epochs": 1, "lr": 0.0001}, "gate": {"r2_min": None}}
+    train_pipeline(build_config(values=fast_config(home, **weak)))  # a weak champion, so the next run promotes
     code, _, _ = finish(start(home, data, "--set", "train.seed=1", failpoint=point))
     assert code == -signal.SIGKILL
     registry = assert_consistent(home)
@@ -79,7 +80,8 @@ def test_kill_at_any_point_leaves_a_consistent_registry_that_recovers(tmp_path, 
     registry = assert_consistent(home)
     assert "ingest, validate, split, scale" in out  # the recovered run reuses the cached data stages
     decision_line = next(line for line in out.splitlines() if line.startswith("decision:"))
-    assert "v0002" in decision_line and len(registry.versions()) == 2
+    assert "v0002" in decision_line
+    assert len(registry.versions()) == 2
     assert registry.champion() == "v0002"
     # One audit entry per switch: for gate:switched recovery appended the entry the crash lost.
     assert [h["version"] for h in registry.history()] == ["v0001", "v0002"]
@@ -98,7 +100,7 @@ def test_two_runs_at_once_publish_distinct_versions_and_serialise_promotion(tmp_
     assert all(len(records) == 1 for records in decided.values())
     first_champion = registry.history()[0]
     assert first_champion["action"] == "bootstrap"
-    later = [d[0] for v, d in decided.items() if v != first_champion["version"]][0]
+    later = next(d[0] for v, d in decided.items() if v != first_champion["version"])
     assert later["champion"] == first_champion["version"]  # the second decision saw the first's switch
     assert registry.champion() == (later["version"] if later["promote"] else first_champion["version"])
     assert not list(Path(home, "registry", "models", "data", "staging").iterdir())

@@ -7,7 +7,13 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, TaskRunFilter
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
+    FlowRunFilter,
+    FlowRunFilterId,
+    TaskRunFilter,
+)
 from prefect.client.schemas.sorting import ArtifactSort
 
 from flows.scoring import batch_scoring
@@ -30,11 +36,12 @@ def params(home, parts, output, **extra):
     return ScoringConfig(input=str(parts), output=str(output), keep=["id"], home=home, batch_rows=128, **extra)
 
 
-async def artifact_keys():
+async def artifact_keys(flow_run_id: str) -> set[str]:
+    """The keys of the artifacts of one flow run (the session's server holds every test's runs)."""
     async with get_client() as client:
         found = await client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["scoring-summary", "scoring-drift"])),
-            flow_run_filter=FlowRunFilter(),
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
             task_run_filter=TaskRunFilter(),
             sort=ArtifactSort.CREATED_DESC,
             limit=10,
@@ -43,10 +50,12 @@ async def artifact_keys():
 
 
 def test_local_flow_scores_and_publishes_artifacts(trained_home, parts, tmp_path):
-    summary = batch_scoring(params=params(trained_home, parts, tmp_path / "out.parquet"))
-    assert summary.rows_scored == 900 and summary.model_version == "v0001"
+    state = batch_scoring(params=params(trained_home, parts, tmp_path / "out.parquet"), return_state=True)
+    summary = state.result()
+    assert summary.rows_scored == 900
+    assert summary.model_version == "v0001"
     assert pd.read_parquet(tmp_path / "out.parquet").id.tolist() == list(range(1000, 1900))
-    assert asyncio.run(artifact_keys()) == {"scoring-summary", "scoring-drift"}
+    assert asyncio.run(artifact_keys(str(state.state_details.flow_run_id))) == {"scoring-summary", "scoring-drift"}
 
 
 def test_dask_path_equals_local_path(trained_home, parts, tmp_path):
