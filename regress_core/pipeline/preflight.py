@@ -24,8 +24,9 @@ from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import Registry, model_name_for
 from regress_core.registry.signing import signing_key
 
-# What a run writes besides copies of its input: reports, plots, a model package, Prefect's records.
-BASE_BYTES = 64 << 20
+# What a run writes besides copies of its input: the validation report (about 4 MB), plots, a
+# model package and Prefect's records.
+BASE_BYTES = 8 << 20
 # The raw snapshot, the splits and the scaled tables are each about the size of the input.
 INPUT_COPIES = 3
 
@@ -58,7 +59,8 @@ def preflight_scoring(params: ScoringConfig, inputs: list[str]) -> None:
     """
     refuse_managed_output(params.output, Workspace.at(params.home))
     if not is_url(params.output):
-        check_room(Path(params.output).expanduser().resolve().parent, BASE_BYTES // 4, what="--output's folder")
+        # The output's size is known only once it is written: a full disk is named where the write fails.
+        check_room(Path(params.output).expanduser().resolve().parent, 0, what="--output's folder")
     for location in inputs:
         sniff_table(location)
 

@@ -113,14 +113,17 @@ def test_training_into_a_full_workspace(disk, rows):
     fill(disk)
     home = disk / "home"
     done = cli("train", "--data", str(rows / "train.csv"), "--target", "y", *FAST_ARGS, home=home)
-    assert_one_line(done, RUNTIME, f"cannot write {home}/cache/", "no space left on device")
-    assert leftovers(home) == []
-    assert snapshot(home) == {}
+    # Refused before any stage runs, naming the space free and needed.
+    assert_one_line(done, RUNTIME, f"the workspace {home} has 0 MB free and this run needs about 8 MB")
+    assert not home.exists()
 
 
-def test_training_whose_validation_report_fills_the_disk(disk, rows):
-    fill(disk, leave=256 * 1024)  # room for the raw snapshot, not for the report
-    home = disk / "home"
+def test_training_whose_validation_report_fills_the_disk(disk, rows, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (disk / "reports").mkdir()
+    (home / "reports").symlink_to(disk / "reports")  # the reports alone live on the small disk
+    fill(disk, leave=256 * 1024)  # the workspace has room (preflight passes); the report's disk does not
     done = cli("train", "--data", str(rows / "train.csv"), "--target", "y", *FAST_ARGS, home=home)
     assert_one_line(done, RUNTIME, f"cannot write {home}/reports/validation/", "no space left on device")
     assert leftovers(home) == []
@@ -146,7 +149,7 @@ def test_a_read_only_workspace_refuses_training_and_still_scores(disk, rows, tra
     read_only(disk)
     before = snapshot(home)
     done = cli("train", "--data", str(rows / "train.csv"), "--target", "y", *FAST_ARGS, home=home)
-    assert_one_line(done, RUNTIME, f"cannot write {home}/", "read-only file system")
+    assert_one_line(done, RUNTIME, f"the workspace {home} cannot be written", "read-only file system")
     assert snapshot(home) == before
     scored = cli("score", "--input", str(rows / "small.csv"), "--output", str(tmp_path / "p.parquet"), home=home)
     assert scored.returncode == 0, scored.stderr[-3000:]
@@ -155,9 +158,10 @@ def test_a_read_only_workspace_refuses_training_and_still_scores(disk, rows, tra
 @pytest.mark.parametrize(
     ("state", "runner", "message"),
     [
-        ("full", "local", "no space left on device"),
-        ("full", "dask", "no space left on device"),
-        ("read-only", "local", "read-only file system"),
+        ("full", "local", "cannot write {out}/p.parquet: no space left on device"),
+        ("full", "dask", "cannot write {out}/p.parquet: no space left on device"),
+        # refused before the model is loaded
+        ("read-only", "local", "--output's folder {out} cannot be written: {out} is on a read-only file system"),
     ],
 )
 def test_scoring_onto_a_full_or_read_only_disk(disk, rows, trained_home, state, runner, message):
@@ -174,7 +178,7 @@ def test_scoring_onto_a_full_or_read_only_disk(disk, rows, trained_home, state, 
         *("--on-invalid", "drop", "--task-runner", runner, "--dask-workers", "1"),
         home=trained_home,
     )
-    assert_one_line(done, RUNTIME, f"cannot write {out / 'p.parquet'}: {message}")
+    assert_one_line(done, RUNTIME, message.format(out=out))
     assert list(out.iterdir()) == []
     assert snapshot(trained_home) == before
 
