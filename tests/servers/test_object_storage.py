@@ -120,8 +120,10 @@ def test_a_training_run_killed_while_uploading_leaves_no_visible_version(
     listed = regress(env, "models", "list", "--json")
     assert listed.returncode == 0, listed.stderr[-3000:]
     assert json.loads(listed.stdout) == [], listed.stderr[-3000:]
-    scored = regress(env, "score", "--input", "x.parquet", "--output", "y.parquet")
-    assert scored.returncode == 4
+    rows = tmp_path / "x.parquet"
+    pd.DataFrame({"x": [1.0, 2.0]}).to_parquet(rows)  # a real input: preflight reads it before the registry
+    scored = regress(env, "score", "--input", str(rows), "--output", str(tmp_path / "y.parquet"))
+    assert scored.returncode == 4, scored.stderr[-3000:]
     assert "no models yet" in scored.stderr
 
     again = regress(env, "train", "--data", "linear", *FAST_ARGS)
