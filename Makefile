@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 # Each test run ends with its 15 slowest tests; `make test PYTEST_ARGS=-x` and the like replace that.
 PYTEST_ARGS ?= --durations=15
 
+.NOTPARALLEL:
 .PHONY: venv train test test-fast test-slow lint format ui ui-stop benchmark clean
 
 venv: $(STAMP)
