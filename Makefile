@@ -40,7 +40,10 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Seeds 60 days of arriving rows ending today (regress-home/incoming/dt=YYYY-MM-DD/part.parquet), the
+# moving window the nightly deployment trains on and the days the score deployment scores.
 ui: venv
+	$(BIN)/regress data simulate --days 60 --to regress-home/incoming
 	$(BIN)/regress ui start
 
 ui-stop: venv

@@ -15,7 +15,16 @@ the chosen preset (the default: what users get), then scores the file in these w
    rows, predicting the same rows read and written the same way as the bare loop: the peer;
 4. regress: the `batch_scoring` flow as `regress score` runs it (validation against the
    contract, drift statistics, input hash, atomic write), with its split of time into read,
-   checks, model and write.
+   checks, model and write;
+5. stamped: the same with `--stamp` (model, model_version and as_of columns on every row);
+6. ledger: the same with `--stamp --skip-scored` (the input hashed before scoring, the
+   workspace's scoring ledger read, and the job recorded in it).
+
+The last three are compared on the whole flow run (`flow s`): rows/s with and without the
+stamp and the ledger, side by side (`--only regress,stamped,ledger`). As Prefect's own time per
+task run moves by more than these differ on a busy machine, `overhead` measures them in one
+process: the core `score()` without and with the stamp, alternated five times (fastest
+counts), and the ledger's work for a job (hash the input, read the ledger, append the entry).
 
 Each runs in a child process of this one, one after the other (interleaved over repeats), so
 its peak resident memory is its own. Also measured: the network's arithmetic per row and the
@@ -149,17 +158,73 @@ def run_naive(home: str, source: str, output: str, batch_rows: int) -> dict:
     return {"job_s": time.perf_counter() - started, "precision": "float32"}
 
 
-def run_regress(home: str, source: str, output: str, batch_rows: int) -> dict:
+def run_regress(home: str, source: str, output: str, batch_rows: int, **options: bool) -> dict:
+    from datetime import UTC, datetime
+
     from regress_cli.environment import prepare_environment
 
     prepare_environment()
     from flows.scoring import batch_scoring
     from regress_core.config import ScoringConfig
+    from regress_core.scoring.results import ScoringSkipped
 
-    summary = batch_scoring(
-        params=ScoringConfig(input=source, output=output, keep=["id"], home=home, batch_rows=batch_rows)
-    )
-    return {"job_s": summary.seconds, "precision": summary.precision, "phases": summary.phase_seconds}
+    params = ScoringConfig(input=source, output=output, keep=["id"], home=home, batch_rows=batch_rows, **options)
+    warm_up()  # the local Prefect API server starts here, outside the flow run's time
+    started = time.perf_counter()
+    summary = batch_scoring(params=params, as_of=datetime(2026, 12, 1, tzinfo=UTC))
+    flow_s = time.perf_counter() - started
+    if isinstance(summary, ScoringSkipped):
+        sys.exit(summary.message)
+    return {"job_s": summary.seconds, "flow_s": flow_s, "precision": summary.precision, "phases": summary.phase_seconds}
+
+
+def warm_up() -> None:
+    from prefect import flow
+
+    @flow(name="warm-up")
+    def nothing() -> None:
+        pass
+
+    nothing()
+
+
+def run_overhead(home: str, source: str, output: str, batch_rows: int, repeat: int = 5) -> dict:
+    """Core `score()` without and with the stamp, alternated; and the ledger's work for one job."""
+    from datetime import date
+
+    from regress_core.scoring.ledger import ScoringLedger, check_ledger, entry_for
+    from regress_core.scoring.streaming import score
+
+    package = champion(home)
+    day = date(2026, 12, 1)
+    best = {"plain_s": float("inf"), "stamped_s": float("inf"), "ledger_s": float("inf")}
+    for _ in range(repeat):
+        for name, stamp in (("plain_s", False), ("stamped_s", True)):
+            started = time.perf_counter()
+            summary = score(
+                package,
+                input_location=source,
+                output=output,
+                keep=["id"],
+                batch_rows=batch_rows,
+                as_of=day,
+                stamp=stamp,
+            )
+            best[name] = min(best[name], time.perf_counter() - started)
+        started = time.perf_counter()
+        ledger = ScoringLedger(Path(home) / "scoring")
+        check_ledger(ledger, output=output, model=package.name, model_version=package.version, day=day, files=[source])
+        ledger.record(entry_for(summary, day))
+        best["ledger_s"] = min(best["ledger_s"], time.perf_counter() - started)
+    return {"job_s": best["plain_s"], "precision": summary.precision, **best}
+
+
+def run_stamped(home: str, source: str, output: str, batch_rows: int) -> dict:
+    return run_regress(home, source, output, batch_rows, stamp=True)
+
+
+def run_ledger(home: str, source: str, output: str, batch_rows: int) -> dict:
+    return run_regress(home, source, output, batch_rows, stamp=True, skip_scored=True)
 
 
 def arithmetic_limit(home: str, batch_rows: int) -> dict:
@@ -201,7 +266,16 @@ def arithmetic_limit(home: str, batch_rows: int) -> dict:
     }
 
 
-APPROACHES = {"bare": run_bare, "naive": run_naive, "hgb": run_hgb, "regress": run_regress}
+APPROACHES = {
+    "bare": run_bare,
+    "naive": run_naive,
+    "hgb": run_hgb,
+    "regress": run_regress,
+    "stamped": run_stamped,
+    "ledger": run_ledger,
+    "overhead": run_overhead,
+}
+DATED = ("regress", "stamped", "ledger")  # compared on the whole flow run
 
 
 def child(approach: str, home: str, source: str, output: str, batch_rows: int) -> None:
@@ -210,6 +284,26 @@ def child(approach: str, home: str, source: str, output: str, batch_rows: int) -
     figures["process_s"] = time.perf_counter() - started
     figures["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(figures))
+
+
+def print_dated(results: dict[str, dict], rows: int) -> None:
+    """The flow run with and without the stamp and the ledger, side by side; the core's own overheads."""
+    core = results.get("overhead")
+    if core:
+        plain, stamped, ledger = core["plain_s"], core["stamped_s"], core["ledger_s"]
+        print(
+            f"\ncore score(), one process, fastest of alternated runs: {rows / plain:,.0f} rows/s plain, "
+            f"{rows / stamped:,.0f} stamped ({plain / stamped - 1:+.1%}); the ledger's work for a job "
+            f"{ledger:.3f} s ({rows / (plain + ledger) / (rows / plain) - 1:+.1%} with it)"
+        )
+    runs = {name: results[name] for name in DATED if name in results}
+    if len(runs) < 2 or "regress" not in runs:
+        return
+    base = rows / runs["regress"]["flow_s"]
+    print(f"\n{'flow run':<10}{'flow s':>8}{'rows/s':>12}{'vs regress':>12}")
+    for name, figures in runs.items():
+        rate = rows / figures["flow_s"]
+        print(f"{name:<10}{figures['flow_s']:>8.2f}{rate:>12,.0f}{rate / base - 1:>+12.1%}")
 
 
 def main() -> None:
@@ -284,6 +378,7 @@ def main() -> None:
             f"{approach:<10}{figures.get('precision', ''):>10}{figures['job_s']:>8.2f}{rate:>12,.0f}{share}"
             f"{figures['process_s']:>11.2f}{figures['peak_mb']:>9.0f}"
         )
+    print_dated(results, args.rows)
     phases = results.get("regress", {}).get("phases")
     if phases:
         total = sum(phases.values()) or 1.0

@@ -10,6 +10,7 @@ from regress_core.config import RegressConfig
 from regress_core.pipeline.freshness import NothingNew
 from regress_core.pipeline.records import TrainingOutcome
 from regress_core.pipeline.workspace import Workspace
+from tasks.database import apply_database_secret
 from tasks.runner import StageRunner
 from tasks.storage import apply_storage_block
 from tasks.training import (
@@ -45,6 +46,7 @@ def training(
     # before any stage keys its cache on them. Idempotent for build_config's result.
     apply_storage_block()
     config = config.resolved()
+    apply_database_secret(config.data.secret_block)
     preflight(config)
     as_of = run_as_of(as_of)
     stage = StageRunner(Workspace.at(config.registry.home), refresh=refresh_cache)

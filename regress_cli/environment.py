@@ -24,12 +24,19 @@ def prepare_environment() -> None:
         os.environ.setdefault(name, value)
 
 
+def expected_error(error: BaseException) -> bool:
+    """Whether an error explains itself in one line: a full or read-only disk, a refusal of the Prefect API."""
+    from regress_cli.prefect_api import api_refusal
+
+    return storage_error(error) is not None or api_refusal(error) is not None
+
+
 class HideExpectedTracebacks(logging.Filter):
     """Drop tracebacks of errors that already explain themselves in one line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, RegressError) or (error is not None and storage_error(error) is not None):
+        if isinstance(error, RegressError) or (error is not None and expected_error(error)):
             record.exc_info = None
             record.exc_text = None
         return True

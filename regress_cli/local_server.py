@@ -1,7 +1,8 @@
 """One command to run the pipeline's Prefect stack locally: server, work pool, deployments, worker.
 
-`regress ui start` starts a Prefect server bound to 127.0.0.1, creates the process work
-pool named in prefect.yaml, deploys everything in prefect.yaml and starts a worker;
+`regress ui start` starts a Prefect server bound to 127.0.0.1 (or, behind basic auth, to the
+address `--host` names), creates the process work pool named in prefect.yaml, deploys
+everything in prefect.yaml and starts a worker;
 `regress ui stop` stops the worker and the server. Their state and logs live in the
 workspace under `ui/`.
 """
@@ -9,6 +10,7 @@ workspace under `ui/`.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import signal
@@ -20,7 +22,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from regress_core.errors import RegressError
+from regress_core.errors import ConfigError, RegressError
 from regress_core.fileio import atomic_write_json
 from regress_core.pipeline.workspace import Workspace
 
@@ -29,6 +31,34 @@ POOL = "regress-local"
 HOST = "127.0.0.1"
 DEFAULT_PORT = 4200
 STARTUP_TIMEOUT_S = 240
+SERVER_AUTH_ENV = "PREFECT_SERVER_API_AUTH_STRING"
+CLIENT_AUTH_ENV = "PREFECT_API_AUTH_STRING"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is an address only this machine reaches (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str) -> None:
+    """Refuse to serve the Prefect API past loopback without basic auth.
+
+    Raises:
+        ConfigError: `host` is not a loopback address and PREFECT_SERVER_API_AUTH_STRING is not set.
+    """
+    if is_loopback(host) or os.environ.get(SERVER_AUTH_ENV, "").strip():
+        return
+    raise ConfigError(
+        f"refusing to serve the Prefect API on {host} without authentication: anyone who reaches the port could "
+        f"read every run and start training or scoring; set {SERVER_AUTH_ENV}=user:password (from a secret store, "
+        f"not the shell history) and give every worker and command the same as {CLIENT_AUTH_ENV}, or bind to "
+        f"{HOST} (the default)"
+    )
 
 
 def free_port(preferred: int | None = None) -> int:
@@ -41,13 +71,15 @@ def free_port(preferred: int | None = None) -> int:
         return probe.getsockname()[1]
 
 
-def stack_environment(ws: Workspace, port: int) -> dict[str, str]:
-    """Environment of the server, the deploy step and the worker."""
+def stack_environment(ws: Workspace, port: int, host: str = HOST) -> dict[str, str]:
+    """Environment of the server, the deploy step and the worker (the clients use the server's auth string)."""
+    server_auth = os.environ.get(SERVER_AUTH_ENV)
     return {
         **os.environ,
+        **({CLIENT_AUTH_ENV: server_auth} if server_auth and not os.environ.get(CLIENT_AUTH_ENV) else {}),
         "PREFECT_HOME": str(ws.root / "ui" / "prefect"),
         "PREFECT_API_URL": f"http://{HOST}:{port}/api",
-        "PREFECT_SERVER_API_HOST": HOST,
+        "PREFECT_SERVER_API_HOST": host,
         "PREFECT_SERVER_API_PORT": str(port),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "REGRESS_PROJECT_DIR": str(PROJECT_DIR),
@@ -101,17 +133,22 @@ def read_state(ws: Workspace) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def start(ws: Workspace, *, port: int | None = None, notify: str | None = None) -> dict:
-    """Start server, work pool, deployments, model-event automations and worker; return their state."""
+def start(ws: Workspace, *, port: int | None = None, notify: str | None = None, host: str = HOST) -> dict:
+    """Start server, work pool, deployments, model-event automations and worker; return their state.
+
+    Raises:
+        ConfigError: `host` is past loopback and no auth string is set (see `check_bind`).
+    """
+    check_bind(host)
     existing = read_state(ws)
     if existing and _alive(existing["server_pid"]):
         raise RegressError(f"already running at {existing['url']}; stop it first with `regress ui stop`")
     port = free_port(port or DEFAULT_PORT)
-    env = stack_environment(ws, port)
+    env = stack_environment(ws, port, host)
     logs = ws.root / "ui" / "logs"
     state = {"url": f"http://{HOST}:{port}", "api_url": env["PREFECT_API_URL"], "port": port, "logs": str(logs)}
     state["server_pid"] = _spawn(
-        _prefect("server", "start", "--host", HOST, "--port", str(port)), logs / "server.log", env
+        _prefect("server", "start", "--host", host, "--port", str(port)), logs / "server.log", env
     )
     atomic_write_json(state_path(ws), state)
     try:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from types import FrameType
 
-from regress_cli.commands import contract, models, score, train, ui
+from regress_cli.commands import backfill, contract, data, models, monitor, score, train, ui
 from regress_cli.environment import prepare_environment
 from regress_core.errors import RegressError, storage_error
 from regress_core.pipeline.workspace import check_home
@@ -29,6 +29,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "models": models.run,
     "contract": contract.run,
     "ui": ui.run,
+    "monitor": monitor.run,
+    "backfill": backfill.run,
+    "data": data.run,
 }
 
 
@@ -57,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (train, models, score, ui, contract):
+    for module in (train, backfill, models, score, monitor, ui, contract, data):
         module.register(commands, common)
     return parser
 
@@ -93,6 +96,15 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"regress: error: {error}", file=sys.stderr)
         return error.exit_code
+    except Exception as exc:
+        # A 401 or 403 from the Prefect API met past the first check (a block, the lock, a flow's client).
+        from regress_cli.prefect_api import api_refusal
+
+        refusal = api_refusal(exc)
+        if refusal is None or debug:
+            raise
+        print(f"regress: error: {refusal}", file=sys.stderr)
+        return refusal.exit_code
     except Terminated:
         print("regress: terminated by SIGTERM", file=sys.stderr)
         return 143

@@ -25,6 +25,8 @@ def absolute(path: str | None) -> str | None:
     """A local file path made absolute (flows may run elsewhere); names and URLs as given."""
     from regress_core.data.sources import source_kind
 
+    if path is not None and path.startswith("sqlite:///") and not path.startswith("sqlite:////"):
+        return "sqlite:///" + str(Path(path.removeprefix("sqlite:///")).expanduser().resolve())
     if path is None or "://" in path or source_kind(path) != "file":
         return path
     return str(Path(path).expanduser().resolve())

@@ -89,30 +89,45 @@ def send_pending_logs_and_events(timeout_s: float = 10) -> None:
     EventsWorker.drain_all(timeout=timeout_s)
 
 
+def api_headers() -> dict[str, str]:
+    """The Authorization header of this client: basic auth from PREFECT_API_AUTH_STRING, else PREFECT_API_KEY."""
+    from prefect.settings import get_current_settings
+
+    api = get_current_settings().api
+    if api.auth_string is not None:
+        token = base64.b64encode(api.auth_string.get_secret_value().encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+    if api.key is not None:
+        return {"Authorization": f"Bearer {api.key.get_secret_value()}"}
+    return {}
+
+
+def refused(api_url: str, code: int, reason: str) -> ServiceError:
+    """The one-line refusal of a Prefect API that answered 401 or 403 to this client."""
+    return ServiceError(
+        f"the Prefect API at {api_url} refused this client ({code} {reason}): "
+        "check PREFECT_API_AUTH_STRING (or PREFECT_API_KEY) against the server's"
+    )
+
+
 def check_reachable(api_url: str, *, timeout_s: float = REACH_TIMEOUT_S) -> None:
     """Refuse, in one line, a configured Prefect API that does not answer or refuses this client.
+
+    It asks for the server's version, which a server with basic auth answers only to a client
+    with its string (its health check answers anyone).
 
     Raises:
         ServiceError: naming the address and the setting to check.
     """
-    from prefect.settings import get_current_settings
-
-    request = urllib.request.Request(f"{api_url.rstrip('/')}/health")
-    auth = get_current_settings().api.auth_string
-    if auth is not None:
-        token = base64.b64encode(auth.get_secret_value().encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
+    request = urllib.request.Request(f"{api_url.rstrip('/')}/admin/version", headers=api_headers())
     try:
         with urllib.request.urlopen(request, timeout=timeout_s):
             return
     except urllib.error.HTTPError as exc:
         if exc.code in (401, 403):
-            raise ServiceError(
-                f"the Prefect API at {api_url} refused this client ({exc.code} {exc.reason}): "
-                "check PREFECT_API_AUTH_STRING (or PREFECT_API_KEY) against the server's"
-            ) from exc
+            raise refused(api_url, exc.code, exc.reason) from exc
         raise ServiceError(
-            f"the Prefect API at {api_url} answered {exc.code} {exc.reason} to a health check: "
+            f"the Prefect API at {api_url} answered {exc.code} {exc.reason} when asked its version: "
             "check PREFECT_API_URL names a Prefect server's /api"
         ) from exc
     except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -121,6 +136,31 @@ def check_reachable(api_url: str, *, timeout_s: float = REACH_TIMEOUT_S) -> None
             f"the Prefect API at {api_url} cannot be reached ({reason}): start the server, "
             "or fix PREFECT_API_URL (unset it to let each command start a temporary server)"
         ) from exc
+
+
+def check_configured_api() -> None:
+    """Check the configured Prefect API, if any, now: before a command pays for importing its flow."""
+    from prefect.settings import get_current_settings
+
+    configured = get_current_settings().api.url
+    if configured:
+        check_reachable(str(configured))
+
+
+def api_refusal(exc: BaseException) -> ServiceError | None:
+    """The one-line ServiceError for a 401 or 403 the Prefect client met anywhere, else None."""
+    import httpx
+
+    seen: BaseException | None = exc
+    for _ in range(5):  # the client's error may come wrapped in a flow's or a task's
+        if seen is None or isinstance(seen, httpx.HTTPStatusError):
+            break
+        seen = seen.__cause__ or seen.__context__
+    if not isinstance(seen, httpx.HTTPStatusError) or seen.response.status_code not in (401, 403):
+        return None
+    url = str(seen.request.url)
+    api_url = url.split("/api/", 1)[0] + "/api" if "/api/" in url else url
+    return refused(api_url, seen.response.status_code, seen.response.reason_phrase)
 
 
 @contextmanager

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from regress_core.evaluation.metrics import METRIC_NAMES
 from regress_core.evaluation.report import describe_budget, describe_selection, metrics_rows
-from regress_core.pipeline.freshness import NothingNew
-from regress_core.pipeline.records import TrainingOutcome
 from regress_core.registry.signing import describe_signature
-from regress_core.registry.verification import VersionCheck
-from regress_core.scoring.results import ScoreSummary
+
+if TYPE_CHECKING:  # types only: importing them would load the training and scoring stacks
+    from regress_core.pipeline.backfill import BackfillRow
+    from regress_core.pipeline.freshness import NothingNew
+    from regress_core.pipeline.records import TrainingOutcome
+    from regress_core.registry.verification import VersionCheck
+    from regress_core.scoring.results import ScoreSummary
 
 
 def print_json(data: Any) -> None:
@@ -156,3 +159,26 @@ def print_ui_started(state: dict[str, Any]) -> None:
     )
     print(f"to send command-line runs to this server: export PREFECT_API_URL={state['api_url']}")
     print("stop with: regress ui stop (or make ui-stop)")
+
+
+def print_backfill(rows: list[BackfillRow], *, remaining: int = 0) -> None:
+    """The closing table of a backfill: one line per date."""
+    print()
+    print(f"{'as of':<17} {'rows':>7}  {'version':<8} decision")
+    for row in rows:
+        rows_text = "-" if row.rows is None else str(row.rows)
+        print(f"{row.as_of:%Y-%m-%d %H:%M} {rows_text:>7}  {row.version or '-':<8} {row.decision}")
+    trained = sum(1 for row in rows if row.decision not in ("already trained", "nothing new") and not row.failed)
+    failed = sum(1 for row in rows if row.failed)
+    print(f"{plural(trained, 'date')} trained, {len(rows) - trained - failed} already done, {failed} failed")
+    if remaining:
+        print(f"stopped with {plural(remaining, 'date')} left; run the same command again to carry on")
+
+
+def print_submitted(rows: list[dict[str, Any]]) -> None:
+    """The flow runs a backfill submitted to a deployment, and which were already there."""
+    print(f"{'as of':<17} {'flow run':<28} submitted")
+    for row in rows:
+        print(f"{row['as_of']:%Y-%m-%d %H:%M} {row['run']:<28} {'new' if row['new'] else 'already submitted'}")
+    new = sum(1 for row in rows if row["new"])
+    print(f"{plural(new, 'flow run')} submitted, {len(rows) - new} already there")

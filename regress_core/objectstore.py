@@ -65,6 +65,12 @@ def remote_errors(url: str, doing: str) -> Iterator[None]:
         raise
     except StorageError:
         raise
+    except PermissionError as exc:  # s3fs's, gcsfs's and adlfs's 403
+        detail = str(exc).splitlines()[0] if str(exc) else "access denied"
+        raise StorageError(
+            f"the object store refused to {doing} {url} with these credentials ({detail}): use a key allowed to "
+            f"{doing} there (AWS_ACCESS_KEY_ID or the block REGRESS_STORAGE_BLOCK names)"
+        ) from exc
     except (OSError, ValueError, RuntimeError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise StorageError(f"cannot {doing} {url}: {detail}") from exc

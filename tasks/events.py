@@ -1,5 +1,6 @@
 """Prefect events a team can act on: a model promoted, a promotion refused, data that failed validation,
-a window with nothing new to train on.
+a window with nothing new to train on, drift in a scoring job's input, an error against late actuals that
+has grown past the tolerance (monitoring).
 
 Each event's resource is the named model (`regress.model.<name>`); the version, where there
 is one, is a related resource with the role `model-version`. Inside a run Prefect also relates
@@ -9,18 +10,22 @@ notifications. Events of a training run carry its `as_of` in their payload.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect.events import emit_event
 
-from regress_core.errors import DataValidationError
-from regress_core.pipeline.freshness import NothingNew
-from regress_core.registry.gate import Decision
+if TYPE_CHECKING:  # a flow that only emits (monitoring) need not import the training stack
+    from regress_core.errors import DataValidationError
+    from regress_core.pipeline.freshness import NothingNew
+    from regress_core.registry.gate import Decision
+    from regress_core.scoring.results import ScoreSummary
 
 PROMOTED = "regress.model.promoted"
 REFUSED = "regress.model.promotion-refused"
 VALIDATION_FAILED = "regress.data.validation-failed"
 UNCHANGED = "regress.data.unchanged"
+DRIFT = "regress.data.drift"
+DEGRADED = "regress.model.performance-degraded"  # monitoring: the window's error passed the tolerance
 
 
 def model_resource(model: str) -> dict[str, str]:
@@ -80,3 +85,19 @@ def emit_unchanged(nothing_new: NothingNew, *, source: str) -> None:
     """`regress.data.unchanged`: the run's window holds the rows its champion was trained on."""
     payload = {"summary": nothing_new.summary, "source": source, "rows": nothing_new.rows, "as_of": nothing_new.as_of}
     emit_model_event(UNCHANGED, nothing_new.model, nothing_new.version, payload)
+
+
+def emit_drift(summary: ScoreSummary, drifted: dict[str, float], *, threshold: float, as_of: str | None) -> None:
+    """`regress.data.drift`: features of a scoring job's input whose PSI passed the threshold."""
+    names = ", ".join(f"{name} (PSI {value:.2f})" for name, value in drifted.items())
+    payload = {
+        "summary": f"drift in {names} scoring {summary.output_path}",
+        "features": drifted,
+        "threshold": threshold,
+        "as_of": as_of,
+        "model": summary.model,
+        "model_version": summary.model_version,
+        "rows": summary.rows_scored,
+        "output": summary.output_path,
+    }
+    emit_model_event(DRIFT, summary.model, summary.model_version, payload)

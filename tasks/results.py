@@ -25,6 +25,7 @@ from prefect.settings import PREFECT_API_URL
 from prefect.utilities.asyncutils import run_sync_in_worker_thread
 from pydantic import Field
 
+from regress_core.objectstore import remote_errors
 from regress_core.pipeline.record_json import dump_record, load_record
 from regress_core.pipeline.workspace import Workspace
 
@@ -83,6 +84,22 @@ class RecordStorage(RemoteFileSystem):
     @async_dispatch(aread_path)
     def read_path(self, path: str) -> bytes:  # type: ignore[override]  # async_dispatch serves both the sync and async callers
         return self._read_checked(path)
+
+    def _write(self, path: str, content: bytes) -> str:
+        """Write one record; a refused or failed write is a one-line StorageError naming it."""
+        resolved = self._resolve_path(path)
+        with remote_errors(resolved, "write"):
+            self.filesystem.makedirs(resolved[: resolved.rindex("/")], exist_ok=True)
+            with self.filesystem.open(resolved, "wb") as handle:
+                handle.write(content)
+        return resolved
+
+    async def awrite_path(self, path: str, content: bytes) -> str:
+        return await run_sync_in_worker_thread(self._write, path, content)
+
+    @async_dispatch(awrite_path)
+    def write_path(self, path: str, content: bytes) -> str:  # type: ignore[override]  # as read_path
+        return self._write(path, content)
 
 
 def result_storage(ws: Workspace) -> Path | RecordStorage:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import sys
+from datetime import date
 from typing import TYPE_CHECKING
 
 from prefect import get_run_logger, task
@@ -21,6 +22,9 @@ from regress_core.registry.registered_model import RegisteredModel
 from regress_core.registry.signing import describe_signature, unchecked_warning
 from regress_core.registry.verification import verify_package
 from regress_core.scoring.batches import expand_inputs
+from regress_core.scoring.dated import check_input
+from regress_core.scoring.ledger import LEDGER_FOLDER, LedgerCheck, ScoringLedger, check_ledger, entry_for
+from regress_core.scoring.outputs import Stamp
 from regress_core.scoring.partitions import (
     ScoringPlan,
     combine_partitions,
@@ -28,8 +32,9 @@ from regress_core.scoring.partitions import (
     plan_scoring,
     score_partition,
 )
-from regress_core.scoring.results import PartResult, ScoreSummary
+from regress_core.scoring.results import PartResult, ScoreSummary, ScoringSkipped
 from regress_core.scoring.streaming import score
+from tasks.events import emit_drift
 
 if TYPE_CHECKING:
     from prefect_dask import DaskTaskRunner
@@ -46,11 +51,40 @@ def _package(params: ScoringConfig, ref: ModelRef) -> ModelPackage:
     return load_package_once(_registry(params, ref), ref.version)
 
 
+def _ledger(params: ScoringConfig) -> ScoringLedger:
+    return ScoringLedger(Workspace.at(params.home).root / LEDGER_FOLDER)
+
+
 def _warn_unchecked(ref: ModelRef, signature: str) -> None:
     """Log, once per job (where the package is first verified), that its signature was not checked."""
     warning = unchecked_warning(str(ref), signature)
     if warning:
         get_run_logger().warning(warning)
+
+
+@task(name="find-input", cache_policy=NO_CACHE)
+def find_input(params: ScoringConfig, day: date) -> ScoringSkipped | None:
+    """Nothing when the day's input has arrived; else a skip (`if_missing="skip"`) or a DataError."""
+    skipped = check_input(params, day)
+    if skipped is not None:
+        get_run_logger().info(skipped.message)
+    return skipped
+
+
+@task(name="check-ledger", cache_policy=NO_CACHE)
+def check_scored(params: ScoringConfig, ref: ModelRef, day: date) -> LedgerCheck:
+    """Hash the input; a skip when the ledger shows this day scored into this output by this version from it."""
+    check = check_ledger(
+        _ledger(params),
+        output=params.output,
+        model=ref.model,
+        model_version=ref.version,
+        day=day,
+        files=expand_inputs(params.input),
+    )
+    if check.skipped is not None:
+        get_run_logger().info(check.skipped.message)
+    return check
 
 
 @task(name="preflight", cache_policy=NO_CACHE)
@@ -68,8 +102,8 @@ def resolve_model(params: ScoringConfig) -> ModelRef:
 
 
 @task(name="score", cache_policy=NO_CACHE)
-def score_input(params: ScoringConfig, ref: ModelRef) -> ScoreSummary:
-    """Stream the input through the model into the output file."""
+def score_input(params: ScoringConfig, ref: ModelRef, day: date, input_hash: str | None = None) -> ScoreSummary:
+    """Stream the input through the model (the version resolved at the start) into the output file."""
     package = _package(params, ref)
     _warn_unchecked(ref, package.signature)
     return score(
@@ -82,11 +116,14 @@ def score_input(params: ScoringConfig, ref: ModelRef) -> ScoreSummary:
         precision=params.precision,
         partition_rows=params.partition_rows,
         progress=sys.stderr.isatty(),  # a progress bar on a terminal, none in logs
+        as_of=day,
+        stamp=params.stamp,
+        input_sha256=input_hash,
     )
 
 
 @task(name="plan-partitions", cache_policy=NO_CACHE)
-def plan_partitions(params: ScoringConfig, ref: ModelRef) -> ScoringPlan:
+def plan_partitions(params: ScoringConfig, ref: ModelRef, day: date) -> ScoringPlan:
     """One partition per file or range of row groups, for a verified package (the model loads in the partitions)."""
     package_dir, signature = verify_package(_registry(params, ref), ref.version)
     _warn_unchecked(ref, signature)
@@ -99,6 +136,8 @@ def plan_partitions(params: ScoringConfig, ref: ModelRef) -> ScoringPlan:
         batch_rows=params.batch_rows,
         precision=params.precision,
         partition_rows=params.partition_rows,
+        as_of=day,
+        stamp=Stamp(ref.model, ref.version, day) if params.stamp else None,
     )
     get_run_logger().info("scoring %d partitions of %d file(s)", len(plan.ranges), len(plan.files))
     return plan
@@ -123,12 +162,16 @@ def discard_partitions(plan: ScoringPlan) -> None:
 
 
 @task(name="report-scoring", cache_policy=NO_CACHE)
-def report_scoring(summary: ScoreSummary, drift_threshold: float) -> ScoreSummary:
-    """Publish counts, the model version and the drift summary; warn on drift."""
+def report_scoring(summary: ScoreSummary, params: ScoringConfig, day: date) -> ScoreSummary:
+    """Record the job in the scoring ledger; publish counts, the version and drift; emit `regress.data.drift`."""
+    _ledger(params).record(entry_for(summary, day))
+    drift_threshold = params.drift_threshold
     logger = get_run_logger()
-    drifted = {name: value for name, value in summary.psi.items() if value > drift_threshold}
+    drifted = summary.drifted(drift_threshold)
     for name, value in drifted.items():
         logger.warning("drift: feature %s has PSI %.3f (threshold %.2f)", name, value, drift_threshold)
+    if drifted:
+        emit_drift(summary, drifted, threshold=drift_threshold, as_of=day.isoformat())
     create_markdown_artifact(
         f"**Scored {summary.rows_scored} of {summary.rows_in} rows** with model "
         f"{summary.model}@{summary.model_version} ({summary.rows_rejected} rejected) in {summary.seconds:.1f} s.\n\n"

@@ -23,6 +23,7 @@ from regress_core.config import (
     SplitConfig,
     TrainConfig,
 )
+from regress_core.data.split import STRATEGY_WORDS
 from regress_core.errors import DataValidationError, RegressError
 from regress_core.evaluation.report import describe_budget, describe_selection, metrics_rows, selection_rows
 from regress_core.pipeline import data_stages, model_stages
@@ -121,7 +122,11 @@ def split_data(validated: ValidatedTable, split_config: SplitConfig, *, ws: Work
     """Split into train, validation and test Parquet files."""
     splits = data_stages.split(validated, split_config, ws)
     get_run_logger().info(
-        "split %d / %d / %d rows (train / validation / test)", splits.train.rows, splits.val.rows, splits.test.rows
+        "split %d / %d / %d rows (train / validation / test) %s",
+        splits.train.rows,
+        splits.val.rows,
+        splits.test.rows,
+        STRATEGY_WORDS[split_config.strategy or "random"],
     )
     return share(splits, ws)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import resource
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,11 @@ import pytest
 from tests.helpers import make_table, train_package
 
 TIERS = ("unit", "contract", "flows", "e2e", "servers")
+# REGRESS_TEST_CPU=1: print each test's CPU seconds (user + sys, of the test process and the child
+# processes it waited for), a measure that other work on a shared machine does not stretch.
+CPU_REPORT = os.environ.get("REGRESS_TEST_CPU") == "1"
+CPU_SECONDS = pytest.StashKey[dict[str, tuple[float, float]]]()
+SESSION_TEARDOWN = "(teardown after the last test: session fixtures, such as the Prefect server, stopped and counted)"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -29,6 +36,62 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         tier = Path(str(item.fspath)).parent.name
         if tier in TIERS:
             item.add_marker(getattr(pytest.mark, tier))
+
+
+def cpu_seconds() -> float:
+    """User and system CPU of this process and of every child process it has waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """With REGRESS_TEST_CPU=1, record the CPU and wall seconds of each test: set-up, call and teardown."""
+    if not CPU_REPORT:
+        yield
+        return
+    cpu, wall = cpu_seconds(), time.monotonic()
+    yield
+    seconds = item.config.stash.setdefault(CPU_SECONDS, {})
+    # The last test's teardown also stopped the session's fixtures: that is counted on its own.
+    apart_cpu, apart_wall = seconds.get(SESSION_TEARDOWN, (0.0, 0.0))
+    seconds[item.nodeid] = (cpu_seconds() - cpu - apart_cpu, time.monotonic() - wall - apart_wall)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """With REGRESS_TEST_CPU=1, count the last test's teardown, which stops the session's servers, on its own."""
+    if not CPU_REPORT or nextitem is not None:
+        yield
+        return
+    cpu, wall = cpu_seconds(), time.monotonic()
+    yield
+    item.config.stash.setdefault(CPU_SECONDS, {})[SESSION_TEARDOWN] = (cpu_seconds() - cpu, time.monotonic() - wall)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """With REGRESS_TEST_CPU=1, list the tests by CPU seconds, then each file's total and the session's.
+
+    A session-scoped fixture's set-up counts in the first test that requests it; a server the
+    session started (`prefect_server`) counts once it has stopped, in the teardown after the
+    last test, listed on its own.
+    """
+    seconds = config.stash.get(CPU_SECONDS, {})
+    if not seconds:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("CPU seconds per test (user + sys, with child processes)")
+    for nodeid, (cpu, wall) in sorted(seconds.items(), key=lambda pair: -pair[1][0]):
+        write(f"{cpu:8.1f} cpu {wall:8.1f} wall  {nodeid}")
+    files: dict[str, float] = {}
+    for nodeid, (cpu, _) in seconds.items():
+        files[nodeid.split("::")[0]] = files.get(nodeid.split("::")[0], 0.0) + cpu
+    terminalreporter.section("CPU seconds per file")
+    for name, cpu in sorted(files.items(), key=lambda pair: -pair[1]):
+        write(f"{cpu:8.1f} cpu  {name}")
+    counted = sum(cpu for cpu, _ in seconds.values())
+    tests = len(seconds) - (SESSION_TEARDOWN in seconds)
+    write(f"{counted:8.1f} cpu  {tests} tests and the session's teardown; the whole session: {cpu_seconds():.1f} cpu")
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
 import os
 import pickle
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +78,63 @@ def regress(
     return subprocess.run(
         [sys.executable, "-m", "regress_cli.main", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600
     )
+
+
+def regress_here(*args: str, home: str | None = None, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a `regress` command in this process: the exit code and output `regress` gives, without a child's imports.
+
+    Only for commands that run no flow and change nothing process-wide: `models list`, `show`,
+    `history`, `verify` and `repair` (of a local workspace), and `contract infer`. A child
+    process (`regress`) costs about 5 s of imports; keep it for commands that run flows, and
+    where signals, exits, crashes or the environment are what is tested. REGRESS_HOME is `home`
+    (unset without one) for the call only; an error `regress` does not catch is a traceback on
+    stderr and exit 1, as in a child.
+    """
+    from regress_cli.main import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    saved_home, saved_cwd = os.environ.pop("REGRESS_HOME", None), os.getcwd()
+    if home:
+        os.environ["REGRESS_HOME"] = home
+    try:
+        if cwd:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse: usage errors and --help
+                code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
+            except Exception:
+                traceback.print_exc()
+                code = 1
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.pop("REGRESS_HOME", None)
+        if saved_home is not None:
+            os.environ["REGRESS_HOME"] = saved_home
+    return subprocess.CompletedProcess(["regress", *args], code, stdout.getvalue(), stderr.getvalue())
+
+
+def one_error_line(done: subprocess.CompletedProcess[str], code: int, *messages: str) -> str:
+    """A failed command's `regress: error:` line, checked: the exit code, the only `regress:` line, no traceback."""
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("regress:")]
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("regress: error:"), done.stderr
+    for message in messages:
+        assert message in lines[0], done.stderr
+    return lines[0]
+
+
+def registry_snapshot(home: str | Path) -> dict[str, str]:
+    """Every file of a workspace's registry (its path in the registry) and its SHA-256, the lock file aside."""
+    root = Path(home) / "registry"
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and path.name != ".lock"
+    }
 
 
 def make_table(n_rows: int = 120, *, seed: int = 0) -> pd.DataFrame:

@@ -57,7 +57,6 @@ def run(args: argparse.Namespace) -> int:
     from regress_core.errors import RegistryError
     from regress_core.pipeline.workspace import Workspace
     from regress_core.registry.catalog import Registry, check_model_name
-    from regress_core.registry.package import describe_version
     from regress_core.registry.verification import verify_package
 
     if args.models_command in ("promote", "rollback"):
@@ -81,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
             entries = [{"model": model.name, **entry} for model in models for entry in model.history()]
             render.print_history(sorted(entries, key=lambda entry: entry["time"]), as_json=args.json)
         else:
+            from regress_core.registry.catalog import describe_version
+
             rows = [describe_version(model, version) for model in models for version in model.versions()]
             render.print_versions(rows, root=str(registry.root), as_json=args.json)
         return 0

@@ -53,9 +53,11 @@ def run(args: argparse.Namespace) -> int:
 
     as_of = parse_as_of(args.as_of, timezone=config.data.timezone)
     preflight_training(config)  # before a Prefect server is started or reached
+    from regress_cli.prefect_api import check_configured_api, prefect_api
+
+    check_configured_api()  # a server that refuses this client ends the command before the flow's slow imports
     from flows.training import training
     from regress_cli.environment import quiet_expected_errors
-    from regress_cli.prefect_api import prefect_api
     from regress_cli.render import print_nothing_new, print_training_outcome
     from regress_core.pipeline.freshness import NothingNew
 

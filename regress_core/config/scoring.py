@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from regress_core.config.sections import Section, require_filesystem
 
@@ -14,8 +14,14 @@ PREDICTION_COLUMN = "prediction"  # the predictions file's column of predicted v
 class ScoringConfig(Section):
     """Parameters of a batch scoring job."""
 
-    input: str = Field(..., description="CSV/Parquet file, folder or glob; local path or fsspec URL.")
-    output: str = Field(..., description=".parquet path or object-storage URL (s3://...) for the predictions.")
+    input: str = Field(
+        ...,
+        description="CSV/Parquet file, folder or glob; local path or fsspec URL; {as_of} names the day's batch.",
+    )
+    output: str = Field(
+        ...,
+        description=".parquet path or object-storage URL (s3://...) for the predictions; {as_of} names the day.",
+    )
     model: str = Field(
         "champion",
         description=(
@@ -51,6 +57,14 @@ class ScoringConfig(Section):
             "natively (CPUs with AVX512-BF16 or AMX, recent GPUs), float32 elsewhere and for a linear model."
         ),
     )
+    stamp: bool = Field(False, description="Add model, model_version and as_of columns to the predictions.")
+    if_missing: Literal["fail", "skip"] = Field(
+        "fail", description="When the day's input has not arrived: fail (an error) or skip (nothing to do)."
+    )
+    skip_scored: bool = Field(
+        False,
+        description="Do nothing for a day already scored into the same output with the same model version and input.",
+    )
     home: str | None = Field(None, description="Workspace folder; defaults to $REGRESS_HOME, then ./regress-home.")
 
     @field_validator("keep")
@@ -62,6 +76,16 @@ class ScoringConfig(Section):
                 f"{PREDICTION_COLUMN} column has that name; rename it in the input"
             )
         return keep
+
+    @model_validator(mode="after")
+    def _check_stamp(self) -> ScoringConfig:
+        clash = [name for name in self.keep if name in ("model", "model_version", "as_of")] if self.stamp else []
+        if clash:
+            raise ValueError(
+                f"kept column {clash[0]} has the name of a stamp column (model, model_version, as_of); "
+                "rename it in the input or leave out --stamp"
+            )
+        return self
 
     @field_validator("input")
     @classmethod

@@ -52,11 +52,18 @@ class DataConfig(Section):
     start: str | None = Field(None, description="Explicit first date or ISO time of the window (instead of window).")
     end: str | None = Field(None, description="Explicit end of the window (exclusive); never later than as_of.")
     timezone: str = Field("UTC", description="IANA timezone of naive times, bare dates and partition days.")
+    table: str | None = Field(None, description="Database source: the table to read; the window is filtered there.")
+    query: str | None = Field(None, description="Database source: a query to run instead; it may take :start and :end.")
+    secret_block: str | None = Field(
+        None, description="Prefect Secret block with the database password (else REGRESS_DB_PASSWORD or PGPASSWORD)."
+    )
 
     @field_validator("source")
     @classmethod
     def _check_source(cls, source: str) -> str:
-        return require_filesystem(source)
+        from regress_core.data.sql.urls import is_sql_url  # cheap: sqlalchemy only once a URL is read
+
+        return source if is_sql_url(source) else require_filesystem(source)
 
     @model_validator(mode="after")
     def _check_features(self) -> DataConfig:
@@ -68,8 +75,11 @@ class DataConfig(Section):
             repeated = repeated_names(self.features)
             if repeated:
                 raise ValueError(f"features lists {', '.join(repeated)} more than once")
+        from regress_core.data.sql.urls import check_sql_settings
+
         try:
             check_window_settings(self)
+            check_sql_settings(self.source, table=self.table, query=self.query, secret_block=self.secret_block)
         except ConfigError as exc:
             raise ValueError(str(exc)) from exc
         return self
@@ -81,6 +91,13 @@ class SplitConfig(Section):
     test_size: float = Field(0.2, gt=0, lt=1, description="Fraction of rows held out for test.")
     val_size: float = Field(0.1, gt=0, lt=1, description="Fraction of the remaining train rows used for validation.")
     seed: int = Field(42, description="Seed of both splits (42 matches the classic notebook).")
+    strategy: Literal["random", "time"] | None = Field(
+        None,
+        description=(
+            "random draws validation and test rows with the seed; time keeps the latest rows (by "
+            "data.time_column) for validation and test. Empty: time when data.time_column is set, else random."
+        ),
+    )
 
 
 UNSET = "Empty: the preset's value."
@@ -272,7 +289,70 @@ class RegressConfig(Section):
         explicit = self.model_dump(mode="json")
         for section in ("features", "model", "train"):
             explicit[section] = {key: value for key, value in explicit[section].items() if value is not None}
+        if explicit["split"]["strategy"] is None:
+            explicit["split"]["strategy"] = "time" if self.data.time_column else "random"
         return RegressConfig.model_validate(deep_merge(preset, explicit))
+
+    @model_validator(mode="after")
+    def _check_split(self) -> RegressConfig:
+        if self.split.strategy == "time" and self.data.time_column is None:
+            raise ValueError("split.strategy time needs data.time_column, the column of each row's time")
+        return self
+
+
+class MonitorConfig(Section):
+    """A monitoring job (`monitor`): dated predictions joined to the actuals that have arrived, error by day."""
+
+    predictions: str = Field(
+        ..., description="Predictions path or fsspec URL with {date}: one Parquet/CSV file (or glob) a day."
+    )
+    actuals: str = Field(
+        ...,
+        description="True values: a path or URL with {date} (read for the window's days), or one file of them all.",
+    )
+    key: str = Field(
+        ...,
+        min_length=1,
+        description="Column naming a row in the predictions and the actuals; several together: ts,Latitude,Longitude.",
+    )
+    target: str | None = Field(None, description="The actuals' column of true values; default: the model's target.")
+    window: str = Field("7d", description="Days measured: this many whole days ending with as_of's day (7d, 2w).")
+    model: str = Field(
+        "champion",
+        description="Model whose test RMSE is the reference when the predictions carry no model_version column.",
+    )
+    tolerance: float = Field(
+        0.2,
+        ge=0,
+        description="Degraded when the window's RMSE exceeds the version's test RMSE by more than this fraction.",
+    )
+    timezone: str = Field("UTC", description="IANA timezone of as_of and the partition days.")
+    home: str | None = Field(None, description="Workspace folder; defaults to $REGRESS_HOME, then ./regress-home.")
+
+    @field_validator("window")
+    @classmethod
+    def _check_window(cls, window: str) -> str:
+        from regress_core.data.window import parse_duration
+
+        try:
+            length = parse_duration(window)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from exc
+        if length.total_seconds() % 86400:
+            raise ValueError(f"window {window!r} is not whole days: give a length such as 7d or 2w")
+        return window
+
+    @field_validator("predictions")
+    @classmethod
+    def _check_predictions(cls, location: str) -> str:
+        if "{date}" not in location:
+            raise ValueError(f"{location!r} names no day: put {{date}} where each day's file differs")
+        return require_filesystem(location)
+
+    @field_validator("actuals")
+    @classmethod
+    def _check_actuals(cls, location: str) -> str:
+        return require_filesystem(location)
 
 
 def check_window_settings(data: DataConfig) -> None:

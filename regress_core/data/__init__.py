@@ -20,7 +20,8 @@ __all__, __getattr__ = public_face(
         "preprocessing": ["VIEWS", "Preprocessor"],
         "preprocessor_io": ["load_preprocessor", "save_preprocessor"],
         "sources": ["Source", "default_contract", "load_source", "open_source", "read_source", "source_kind"],
-        "split": ["split_frame"],
+        "simulate": ["Simulation", "simulate_days", "write_partitions", "write_sqlite_table"],
+        "split": ["order_by_time", "split_frame"],
         "tables": [
             "CSV_SUFFIXES",
             "PARQUET_SUFFIXES",
@@ -31,6 +32,6 @@ __all__, __getattr__ = public_face(
             "write_parquet",
         ],
         "validation": ["validate_frame"],
-        "window": ["Window", "parse_duration", "parse_instant", "window_for"],
+        "window": ["Window", "backfill_dates", "parse_duration", "parse_instant", "window_for"],
     },
 )

@@ -145,3 +145,40 @@ def window_for(
     else:
         raise ConfigError("a window needs a length (data.window such as 30d) or a start (data.start)")
     return Window(lower, upper, timezone)
+
+
+MAX_BACKFILL_RUNS = 10_000
+
+
+def backfill_dates(
+    start: str | date | datetime, end: str | date | datetime, *, every: str = "1d", timezone: str = "UTC"
+) -> list[datetime]:
+    """The `as_of` instants of a backfill: `start`, then every `every`, up to and including `end`.
+
+    Args:
+        start: The first run's date or ISO date-time (a date is its midnight in `timezone`).
+        end: The last possible run's date or date-time.
+        every: The step between runs: `1d`, `12h`, `1w`.
+        timezone: Where bare dates and naive times are read.
+
+    Raises:
+        ConfigError: an unreadable bound or step, an end before the start, or more than
+            MAX_BACKFILL_RUNS runs; each names the option (--start, --end, --every).
+    """
+    bounds = []
+    for option, value in (("--start", start), ("--end", end)):
+        try:
+            bounds.append(parse_instant(value, timezone=timezone))
+        except ConfigError as exc:
+            raise ConfigError(f"{option}: {exc}") from exc
+    try:
+        step = parse_duration(every)
+    except ConfigError as exc:
+        raise ConfigError(f"--every {every!r} is not a step such as 1d, 12h or 1w") from exc
+    first, last = bounds
+    if last < first:
+        raise ConfigError(f"--end {end} is before --start {start}")
+    count = (last - first) // step + 1
+    if count > MAX_BACKFILL_RUNS:
+        raise ConfigError(f"--start {start} to --end {end} every {every} is {count} runs; at most {MAX_BACKFILL_RUNS}")
+    return [first + index * step for index in range(count)]

@@ -6,12 +6,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LinearRegression
-from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder
 
 from regress_core.data.contract import DataContract, normalize_frame
 
@@ -20,6 +14,9 @@ METRIC_NAMES = ("mse", "rmse", "mae", "r2")
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """MSE, RMSE, MAE and R2 of predictions, in target units."""
+    # scikit-learn is imported where it is used: the command line reads METRIC_NAMES on every start.
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
     mse = float(mean_squared_error(y_true, y_pred))
     return {
         "mse": mse,
@@ -35,6 +32,12 @@ def baseline_metrics(train: pd.DataFrame, test: pd.DataFrame, *, contract: DataC
     LinearRegression sees the raw numeric features (blanks imputed with the training
     median) and one-hot categories, so on an all-numeric table it is the plain textbook fit.
     """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
     target = contract.target
     y_test = test[target].to_numpy(dtype="float64")
     mean_prediction = np.full(len(test), float(train[target].mean()))

@@ -109,6 +109,7 @@ def render_report(metadata: dict[str, Any]) -> str:
         "source": data.get("source"),
         "as of": metadata.get("as_of"),
         "rows (train / validation / test)": " / ".join(str(v) for v in data.get("split_rows", {}).values()),
+        "split": metadata.get("config", {}).get("split", {}).get("strategy") or "random",
         "raw data SHA-256": data.get("raw_sha256"),
         "epochs (best)": f"{training.get('epochs')} ({training.get('best_epoch')})",
         "training seconds": training.get("seconds"),

@@ -5,6 +5,7 @@ from regress_core.faces import public_face
 __all__, __getattr__ = public_face(
     __name__,
     {
+        "backfill": ["BackfillRow", "find_done", "trained_version"],
         "off_limits": ["refuse_managed_output"],
         "records": [
             "Evaluation",

@@ -37,7 +37,7 @@ from regress_core.data.sources import (
     read_window,
     source_name,
 )
-from regress_core.data.split import split_frame
+from regress_core.data.split import order_by_time, split_frame
 from regress_core.data.validation import validate_frame
 from regress_core.data.window import Window, window_for
 from regress_core.errors import ConfigError, DataValidationError
@@ -71,7 +71,17 @@ def data_source(data: DataConfig, as_of: datetime | None = None) -> Source:
     """
     as_of = as_of or datetime.now(UTC)
     window = data_window(data, as_of)
-    source = open_source(data.source, n_rows=data.n_rows, noise=data.noise, seed=data.seed, window=window, as_of=as_of)
+    source = open_source(
+        data.source,
+        n_rows=data.n_rows,
+        noise=data.noise,
+        seed=data.seed,
+        window=window,
+        as_of=as_of,
+        table=data.table,
+        query=data.query,
+        time_column=data.time_column,
+    )
     if window is None or data.time_column is None:
         return source
     keep_time = data.features is not None and data.time_column in data.features
@@ -102,7 +112,10 @@ def ingest(data: DataConfig, ws: Workspace, *, as_of: datetime | None = None) ->
     key = ingest_key_of(data, source)
     if not isinstance(source, WindowedSource):
         return save_arrow_table(read_source(source), ws.stage_dir("raw") / f"{key}.parquet", ws, key=key)
-    table, summary = read_window(source)
+    # The time column is read even when it is not a feature: the snapshot is put in time order
+    # by it, so a time split can take the latest rows (see `split_frame`).
+    table, summary = read_window(replace(source, keep_time=True))
+    table = order_by_time(table, source.time_column, timezone=source.window.timezone, keep=source.keep_time)
     raw = save_arrow_table(table, ws.stage_dir("raw") / f"{key}.parquet", ws, key=key)
     return replace(raw, window=summary)
 
@@ -113,7 +126,7 @@ def resolve_contract(data: DataConfig, raw_df: pd.DataFrame) -> DataContract:
     if contract is None:
         if data.target is None:
             raise ConfigError(f"no data contract for {data.source}: give --target COLUMN (or --contract FILE)")
-        contract = infer_contract(raw_df, target=data.target, name=source_name(data.source))
+        contract = infer_contract(raw_df, target=data.target, name=source_name(data.source, data.table))
     return contract.for_target(data.target)
 
 
@@ -178,10 +191,18 @@ def split_key(validated: ValidatedTable, split: SplitConfig) -> str:
 
 
 def split(validated: ValidatedTable, split_config: SplitConfig, ws: Workspace) -> SplitTables:
-    """Split the validated table into train, validation and test Parquet files."""
+    """Split the validated table into train, validation and test Parquet files.
+
+    A time split takes the snapshot's order as time order: a windowed ingest writes its rows
+    sorted by their time.
+    """
     key = split_key(validated, split_config)
     parts = split_frame(
-        validated.table.read(), test_size=split_config.test_size, val_size=split_config.val_size, seed=split_config.seed
+        validated.table.read(),
+        test_size=split_config.test_size,
+        val_size=split_config.val_size,
+        seed=split_config.seed,
+        strategy=split_config.strategy or "random",
     )
     folder = ws.stage_dir("split") / key
     refs = {

@@ -20,8 +20,9 @@ from regress_core.objectstore import is_remote
 from regress_core.pipeline.workspace import Workspace
 
 # The folders regress creates and keeps inside a workspace (see `Workspace`): the registry,
-# stage caches and Prefect results, validation and training reports, and the UI server's state.
-MANAGED_FOLDERS = ("registry", "cache", "reports", "ui")
+# stage caches and Prefect results, validation and training reports, the UI server's state, and
+# the scoring ledger (regress_core.scoring.ledger).
+MANAGED_FOLDERS = ("registry", "cache", "reports", "ui", "scoring")
 
 
 def refuse_managed_output(location: str | Path, workspace: Workspace, *, option: str = "--output") -> None:

@@ -2,7 +2,7 @@
 
 Training: the workspace can be written and has room, the model's champion pointer and history
 parse, the input is there and sniffs as CSV or Parquet (a dated source's files are checked as
-they are read). Scoring: the output is not inside the workspace's managed folders and its
+they are read), a database source connects. Scoring: the output is not inside the workspace's managed folders and its
 folder can be written, and every input sniffs as CSV or Parquet, so a binary file is refused
 after reading its first bytes whatever its size.
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 from regress_core.config import RegressConfig, ScoringConfig
 from regress_core.data.contract import load_contract
 from regress_core.data.sources import default_contract, is_dated, source_kind, source_name
+from regress_core.data.sql import check_connection, password_given
 from regress_core.data.tables import is_url, sniff_table
 from regress_core.errors import StorageError
 from regress_core.pipeline.off_limits import refuse_managed_output
@@ -48,6 +49,9 @@ def preflight_training(config: RegressConfig) -> None:
     Registry(ws.registry_dir).model(expected_model_name(config)).check_readable()
     if single_file:
         sniff_table(source)
+    # A password kept in a Secret block is handed in by the flow; the command line checks without it.
+    if source_kind(source) == "sql" and (config.data.secret_block is None or password_given()):
+        check_connection(source)
 
 
 def preflight_scoring(params: ScoringConfig, inputs: list[str]) -> None:
@@ -71,7 +75,7 @@ def expected_model_name(config: RegressConfig) -> str:
         return config.registry.model
     data = config.data
     contract = load_contract(data.contract) if data.contract else default_contract(data.source)
-    return model_name_for(contract.name if contract else source_name(data.source))
+    return model_name_for(contract.name if contract else source_name(data.source, data.table))
 
 
 def check_room(folder: Path, need_bytes: int, *, what: str) -> None:

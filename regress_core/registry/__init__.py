@@ -13,7 +13,15 @@ from regress_core.faces import public_face
 __all__, __getattr__ = public_face(
     __name__,
     {
-        "catalog": ["LockProvider", "ModelRef", "Registry", "check_model_name", "model_name_for", "parse_reference"],
+        "catalog": [
+            "LockProvider",
+            "ModelRef",
+            "Registry",
+            "check_model_name",
+            "describe_version",
+            "model_name_for",
+            "parse_reference",
+        ],
         "comparison": ["Comparison", "compare", "paired_bootstrap_interval"],
         "gate": ["Decision", "decide", "gate_candidate"],
         "journal": ["utc_now"],
@@ -25,7 +33,6 @@ __all__, __getattr__ = public_face(
             "CONTRACT",
             "ModelPackage",
             "SEEN_ROWS",
-            "describe_version",
             "load_package",
             "load_package_once",
             "stage_package",

@@ -224,3 +224,17 @@ class Registry:
                 )
             version = champion
         return model, ModelRef(model.name, check_version_name(version))
+
+
+def describe_version(registry: RegisteredModel, version: str) -> dict[str, Any]:
+    """A version's summary for listings: model, metrics, champion flag, creation time."""
+    metadata = registry.metadata(version)
+    return {
+        "model": registry.name,
+        "version": version,
+        "created_at": metadata.get("created_at"),
+        "champion": registry.champion() == version,
+        "metrics": metadata.get("metrics", {}),
+        "preset": metadata.get("config", {}).get("preset"),
+        "source": metadata.get("data", {}).get("source"),
+    }

@@ -173,17 +173,3 @@ def load_package_once(registry: RegisteredModel, version: str) -> ModelPackage:
                 _LOADED.pop(next(iter(_LOADED)))
             _LOADED[key] = load_package(registry, version)
         return _LOADED[key]
-
-
-def describe_version(registry: RegisteredModel, version: str) -> dict[str, Any]:
-    """A version's summary for listings: model, metrics, champion flag, creation time."""
-    metadata = registry.metadata(version)
-    return {
-        "model": registry.name,
-        "version": version,
-        "created_at": metadata.get("created_at"),
-        "champion": registry.champion() == version,
-        "metrics": metadata.get("metrics", {}),
-        "preset": metadata.get("config", {}).get("preset"),
-        "source": metadata.get("data", {}).get("source"),
-    }

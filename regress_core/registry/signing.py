@@ -1,7 +1,8 @@
 """Optional signing of package manifests with a shared secret (HMAC-SHA256).
 
 The manifest's checksums catch a damaged file, but anyone who can write a package folder
-can also rewrite its manifest. With `REGRESS_SIGNING_KEY` set, a manifest carries an HMAC
+can also rewrite its manifest. With a key set (`REGRESS_SIGNING_KEY`, or `REGRESS_SIGNING_KEY_FILE`
+naming a file only its owner can read), a manifest carries an HMAC
 of its file list, and verifying a package refuses one whose signature is missing or does
 not match: altering a package then takes the key as well as write access.
 
@@ -15,12 +16,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import stat
+from pathlib import Path
 from typing import Any
 
 from regress_core.errors import ConfigError, RegistryError
 from regress_core.fileio import canonical_json
 
 SIGNING_KEY_ENV = "REGRESS_SIGNING_KEY"
+SIGNING_KEY_FILE_ENV = "REGRESS_SIGNING_KEY_FILE"
 SCHEME = "hmac-sha256"
 
 SIGNED = "signed"
@@ -30,13 +34,19 @@ SIGNATURE_STATES = (SIGNED, NOT_CHECKED, UNSIGNED)
 
 
 def signing_key() -> bytes | None:
-    """The signing key from the environment, or None when signing is off.
+    """The signing key from the environment or from a file only its owner can read; None when signing is off.
 
     Raises:
-        ConfigError: the variable is set but empty (or only whitespace), which would
-            otherwise turn signing off without a word.
+        ConfigError: the key is set but empty (which would otherwise turn signing off without a
+            word), both ways of setting it are used, or the key file cannot be read or is readable
+            by others than its owner.
     """
     key = os.environ.get(SIGNING_KEY_ENV)
+    key_file = os.environ.get(SIGNING_KEY_FILE_ENV)
+    if key is not None and key_file is not None:
+        raise ConfigError(f"both {SIGNING_KEY_ENV} and {SIGNING_KEY_FILE_ENV} are set: set one of them")
+    if key_file is not None:
+        return _key_from_file(key_file)
     if key is None:
         return None
     if not key.strip():
@@ -44,6 +54,27 @@ def signing_key() -> bytes | None:
             f"{SIGNING_KEY_ENV} is set but empty: set it to the signing key, or unset it to work without signatures"
         )
     return key.encode()
+
+
+def _key_from_file(name: str) -> bytes:
+    """The key in the file `name` (without a trailing newline), refused unless only its owner can read it."""
+    path = Path(name).expanduser()
+    try:
+        with open(path, "rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise ConfigError(f"{SIGNING_KEY_FILE_ENV}={name} is not a file: name the file that holds the key")
+            if mode & 0o077:
+                raise ConfigError(
+                    f"{SIGNING_KEY_FILE_ENV}={name} can be read or written by others than its owner "
+                    f"(mode {stat.S_IMODE(mode):o}): make it owner-only with `chmod 600 {name}`"
+                )
+            key = handle.read().rstrip(b"\r\n")
+    except OSError as exc:
+        raise ConfigError(f"{SIGNING_KEY_FILE_ENV}={name} cannot be read: {exc.strerror or exc}") from exc
+    if not key.strip():
+        raise ConfigError(f"{SIGNING_KEY_FILE_ENV}={name} is empty: write the signing key into it")
+    return key
 
 
 def _signature(key: bytes, files: dict[str, str]) -> str:

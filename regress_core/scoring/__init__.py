@@ -12,11 +12,15 @@ __all__, __getattr__ = public_face(
     {
         "batches": ["DEFAULT_BATCH_ROWS", "expand_inputs", "iter_batches"],
         "checks": ["BatchCheck", "check_batch"],
+        "dated": ["backfill_days", "dated_location", "for_day", "scoring_day"],
+        "ledger": ["LedgerEntry", "ScoringLedger"],
         "partitions": ["ScoringPlan", "combine_partitions", "discard_parts", "plan_scoring", "score_partition"],
         "predict": ["PRECISIONS", "scoring_precision"],
         "ranges": ["DEFAULT_PARTITION_ROWS", "FileRange", "cut_ranges"],
-        "results": ["PartResult", "ScoreSummary"],
+        "results": ["PartResult", "ScoreSummary", "ScoringSkipped"],
+        "sql_io": ["read_sql_batches", "save_sql_input", "write_sql_predictions"],
         "streaming": ["score", "score_stream"],
         "writers": ["AtomicParquet"],
+        "outputs": ["Stamp"],
     },
 )

@@ -1,12 +1,15 @@
 """What a predictions file holds: its columns and their types, each batch's rows, its metadata.
 
-The output keeps the columns a person asked for, then `prediction`. A kept feature comes out
-as the model read it; another kept column as the input holds it, typed by the Parquet inputs
-(whose types are reconciled across files). Rejected rows are kept as text, with their row
-numbers and reasons.
+The output keeps the columns a person asked for, then `prediction`, then (when stamped) the
+model, its version and the job's day. A kept feature comes out as the model read it; another
+kept column as the input holds it, typed by the Parquet inputs (whose types are reconciled
+across files). Rejected rows are kept as text, with their row numbers and reasons.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -14,12 +17,52 @@ import pyarrow as pa
 
 from regress_core.config import PREDICTION_COLUMN
 from regress_core.data.contract import DataContract
-from regress_core.errors import DataError
+from regress_core.errors import ConfigError, DataError
 from regress_core.registry.journal import utc_now
 from regress_core.registry.package import ModelPackage
 from regress_core.scoring.batches import parquet_schema
 
 TYPE_FROM = b"regress.type_from"  # field metadata: the input file that gave a kept column its type
+STAMP_COLUMNS = ("model", "model_version", "as_of")
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """The model, version and day written on every row of a stamped output."""
+
+    model: str
+    model_version: str
+    as_of: date
+    _columns: dict[int, list[pa.Array]] = field(default_factory=dict, compare=False, repr=False)
+
+    def fields(self) -> list[pa.Field]:
+        # Dictionary-encoded text: Parquet takes the one value as the column's dictionary instead of
+        # hashing every row's copy, which would make a stamped job write at about half the speed.
+        text = pa.dictionary(pa.int32(), pa.string())
+        return [pa.field("model", text), pa.field("model_version", text), pa.field("as_of", pa.date32())]
+
+    def arrays(self, rows: int) -> list[pa.Array]:
+        """The stamp's columns for a batch of `rows` rows: constant arrays made once per batch size."""
+        if rows not in self._columns:
+            if len(self._columns) > 4:  # batch sizes repeat; the odd last batch of each range does not
+                self._columns.clear()
+            first = pa.array(np.zeros(rows, dtype=np.int32))
+            self._columns[rows] = [
+                pa.DictionaryArray.from_arrays(first, pa.array([self.model])),
+                pa.DictionaryArray.from_arrays(first, pa.array([self.model_version])),
+                pa.repeat(pa.scalar(self.as_of, pa.date32()), rows),
+            ]
+        return self._columns[rows]
+
+
+def check_stamp_names(keep: list[str]) -> None:
+    """Refuse kept columns named like the stamp's, which would be written twice."""
+    clash = [name for name in keep if name in STAMP_COLUMNS]
+    if clash:
+        raise ConfigError(
+            f"kept column {clash[0]} has the name of a stamp column ({', '.join(STAMP_COLUMNS)}); "
+            "rename it in the input or leave out --stamp"
+        )
 
 
 def pass_through_columns(keep: list[str], features: list[str]) -> list[str]:
@@ -27,8 +70,8 @@ def pass_through_columns(keep: list[str], features: list[str]) -> list[str]:
     return [name for name in keep if name not in features]
 
 
-def output_schema(files: list[str], keep: list[str], contract: DataContract) -> pa.Schema:
-    """Schema of the predictions file: the kept columns, then `prediction`.
+def output_schema(files: list[str], keep: list[str], contract: DataContract, stamp: Stamp | None = None) -> pa.Schema:
+    """Schema of the predictions file: the kept columns, then `prediction`, then the stamp's columns if any.
 
     A kept feature comes out as the model read it: numbers as float64, categories as text.
     Another kept column comes out as the input holds it: text from CSV, the file's type from
@@ -47,7 +90,7 @@ def output_schema(files: list[str], keep: list[str], contract: DataContract) -> 
         else carried[name]
         for name in keep
     ]
-    return pa.schema([*fields, pa.field(PREDICTION_COLUMN, pa.float64())])
+    return pa.schema([*fields, pa.field(PREDICTION_COLUMN, pa.float64()), *(stamp.fields() if stamp else [])])
 
 
 def pass_through_types(files: list[str], names: list[str]) -> dict[str, pa.Field]:
@@ -93,16 +136,21 @@ def output_table(
     prediction: np.ndarray,
     schema: pa.Schema,
     path: str,
+    stamp: Stamp | None = None,
 ) -> pa.Table:
-    """The output rows of one batch: kept features as the model read them, other kept columns as read."""
+    """The output rows of one batch: kept features as the model read them, other kept columns as read, the stamp."""
     arrays = []
     for column in schema:
+        if stamp is not None and column.name in STAMP_COLUMNS:
+            continue  # the stamp's columns come last, appended whole below
         if column.name == PREDICTION_COLUMN:
             arrays.append(pa.array(prediction, type=pa.float64()))
         elif column.name in numeric.columns:
             arrays.append(pa.array(numeric[column.name].to_numpy(), type=column.type, from_pandas=True))
         else:
             arrays.append(_cast_kept(_kept_column(batch, column.name, rows), column, path))
+    if stamp is not None:
+        arrays += stamp.arrays(len(prediction))
     return pa.Table.from_arrays(arrays, schema=writer_schema(schema))
 
 
@@ -137,9 +185,11 @@ def rejected_table(frame: pd.DataFrame, mask: np.ndarray, reasons: np.ndarray, f
     return pa.table(body)
 
 
-def output_metadata(package: ModelPackage, input_hash: str, rows: int, precision: str) -> dict[str, str]:
-    """Key-value metadata recorded in the predictions file."""
-    return {
+def output_metadata(
+    package: ModelPackage, input_hash: str, rows: int, precision: str, as_of: date | None = None
+) -> dict[str, str]:
+    """Key-value metadata recorded in the predictions file (the job's day, when it has one)."""
+    return ({"regress.as_of": as_of.isoformat()} if as_of else {}) | {
         "regress.model": package.name,
         "regress.model_version": package.version,
         "regress.precision": precision,

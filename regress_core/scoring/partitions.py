@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
@@ -28,7 +29,7 @@ from regress_core.objectstore import ObjectFolder, is_remote
 from regress_core.registry.package import ModelPackage
 from regress_core.scoring.batches import READ_OPTIONS, expand_inputs, inputs_sha256
 from regress_core.scoring.options import check_not_an_input, check_options, check_output_path
-from regress_core.scoring.outputs import output_metadata, output_schema, writer_schema
+from regress_core.scoring.outputs import Stamp, check_stamp_names, output_metadata, output_schema, writer_schema
 from regress_core.scoring.ranges import DEFAULT_PARTITION_ROWS, FileRange, cut_ranges
 from regress_core.scoring.results import PartResult, ScoreSummary, summarize
 from regress_core.scoring.streaming import score_stream
@@ -53,6 +54,8 @@ class ScoringPlan:
     precision: str = "auto"
     output_url: str | None = None  # an object-storage output; its parts go under `parts_url`
     parts_url: str | None = None
+    as_of: date | None = None  # the job's day, recorded in the output's metadata
+    stamp: Stamp | None = None  # written on every row when set
 
     def part_name(self, index: int) -> str:
         return f"part-{index:05d}.parquet"
@@ -74,13 +77,18 @@ def plan_scoring(
     batch_rows: int,
     precision: str = "auto",
     partition_rows: int = DEFAULT_PARTITION_ROWS,
+    as_of: date | None = None,
+    stamp: Stamp | None = None,
 ) -> ScoringPlan:
     """Resolve inputs, their ranges and the output schema; parts go to a hidden folder beside the output.
 
     A Parquet file is cut into ranges of whole row groups of at least `partition_rows` rows
-    (see `cut_ranges`), exactly as `score` batches it.
+    (see `cut_ranges`), exactly as `score` batches it. `stamp` (the version the partitions
+    load, and the job's day) is written on every row.
     """
     check_options(on_invalid, batch_rows, keep)
+    if stamp is not None:
+        check_stamp_names(keep)
     output_url = check_output_url(output) if is_remote(output) else None
     output_path = Path(output) if output_url else check_output_path(output)
     files = expand_inputs(input_location)
@@ -94,7 +102,7 @@ def plan_scoring(
         input_sha256=inputs_sha256(files),
         output_path=output_path,
         parts_dir=parts_dir,
-        schema=output_schema(files, keep, contract),
+        schema=output_schema(files, keep, contract, stamp),
         ranges=cut_ranges(files, batch_rows=batch_rows, partition_rows=partition_rows),
         keep=keep,
         on_invalid=on_invalid,
@@ -103,6 +111,8 @@ def plan_scoring(
         precision=precision,
         output_url=output_url,
         parts_url=f"{output_url.rsplit('/', 1)[0]}/{parts_name}" if output_url else None,
+        as_of=as_of,
+        stamp=stamp,
     )
 
 
@@ -119,6 +129,8 @@ def score_partition(package: ModelPackage, plan: ScoringPlan, index: int) -> Par
 
 
 def _score_part(package: ModelPackage, plan: ScoringPlan, index: int, path: Path) -> PartResult:
+    if plan.stamp is not None and plan.stamp.model_version != package.version:
+        raise ValueError(f"a partition stamped {plan.stamp.model_version} is scored with {package.version}")
     with AtomicParquet(path, writer_schema(plan.schema), shown_as=plan.output_path) as out:
         return score_stream(
             package,
@@ -129,6 +141,7 @@ def _score_part(package: ModelPackage, plan: ScoringPlan, index: int, path: Path
             batch_rows=plan.batch_rows,
             schema=plan.schema,
             precision=plan.precision,
+            stamp=plan.stamp,
         )
 
 
@@ -170,7 +183,7 @@ def _combine_into(package: ModelPackage, plan: ScoringPlan, total: PartResult, o
             for index in range(len(plan.ranges)):
                 for batch in _part_batches(plan, index):
                     out.writer.write_batch(batch)
-            out.metadata = output_metadata(package, plan.input_sha256, total.rows_scored, total.precision)
+            out.metadata = output_metadata(package, plan.input_sha256, total.rows_scored, total.precision, plan.as_of)
             rejected.write(total.rejected)
     except BaseException:
         rejected.discard()

@@ -5,11 +5,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from regress_core.evaluation.drift import DriftCounter
-from regress_core.registry.package import ModelPackage
+
+if TYPE_CHECKING:  # a type only: the package module loads torch
+    from regress_core.registry.package import ModelPackage
 
 PHASES = ("read", "checks", "model", "write")
 
@@ -67,6 +70,10 @@ class ScoreSummary:
     def rows_per_second(self) -> float:
         return self.rows_in / self.seconds if self.seconds > 0 else 0.0
 
+    def drifted(self, threshold: float) -> dict[str, float]:
+        """The features whose PSI exceeds `threshold`, with their PSI."""
+        return {name: value for name, value in self.psi.items() if value > threshold}
+
 
 def summarize(
     result: PartResult,
@@ -96,3 +103,22 @@ def summarize(
         phase_seconds={phase: round(value, 3) for phase, value in result.seconds.items()},
         signature=package.signature,
     )
+
+
+@dataclass(frozen=True)
+class ScoringSkipped:
+    """A dated job that had nothing to do: its input has not arrived, or its day is already scored.
+
+    Attributes:
+        as_of: The job's day (ISO date).
+        reason: `no-input` or `already-scored`.
+        message: One line for a person.
+        model_version: The version that scored the day (for `already-scored`).
+        rows: The rows scored then (for `already-scored`).
+    """
+
+    as_of: str
+    reason: str
+    message: str
+    model_version: str = ""
+    rows: int = 0

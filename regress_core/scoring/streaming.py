@@ -13,6 +13,8 @@ from __future__ import annotations
 import concurrent.futures
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from regress_core.errors import DataError, DataValidationError
+from regress_core.errors import ConfigError, DataError, DataValidationError
 from regress_core.evaluation.drift import DriftCounter
 from regress_core.failpoints import failpoint
 from regress_core.objectstore import is_remote
@@ -37,6 +39,8 @@ from regress_core.scoring.batches import (
 from regress_core.scoring.checks import BatchCheck, check_batch
 from regress_core.scoring.options import check_not_an_input, check_options, check_output_path
 from regress_core.scoring.outputs import (
+    Stamp,
+    check_stamp_names,
     output_metadata,
     output_schema,
     output_table,
@@ -62,10 +66,12 @@ def score_stream(
     schema: pa.Schema,
     precision: str = "auto",
     bar: tqdm | None = None,
+    stamp: Stamp | None = None,
 ) -> PartResult:
     """Score every batch of `ranges` in order and append predictions to `writer`, timing each phase.
 
-    `bar`, when given, advances by the rows of each batch.
+    `bar`, when given, advances by the rows of each batch; `stamp`, when given, is written on every row
+    (`schema` then ends with its columns).
 
     Batches restart at the start of each range, so a range scores alike whichever run reads it.
     """
@@ -90,7 +96,7 @@ def score_stream(
             clock = _lap(seconds, "checks", clock)
             prediction = predict_batch(package, numeric, dtype)
             clock = _lap(seconds, "model", clock)
-            writer.write_table(output_table(batch, numeric, rows, prediction, schema, path))
+            writer.write_table(output_table(batch, numeric, rows, prediction, schema, path, stamp))
             failpoint("score:writing")
             clock = _lap(seconds, "write", clock)
             _count_batch(result, package, checked, numeric)
@@ -147,6 +153,9 @@ def score(
     precision: str = "auto",
     partition_rows: int = DEFAULT_PARTITION_ROWS,
     progress: bool = False,
+    as_of: date | None = None,
+    stamp: bool = False,
+    input_sha256: str | None = None,
 ) -> ScoreSummary:
     """Score an input file, folder or glob into one predictions Parquet file.
 
@@ -155,87 +164,102 @@ def score(
         input_location: CSV/Parquet file, folder or glob; local path or fsspec URL.
         output: .parquet path or object-storage URL for the predictions.
         keep: Input columns copied next to the prediction (for example an id).
-        on_invalid: "fail" writes nothing on any contract violation; "drop" scores the
-            valid rows and writes the rejected ones, with reasons, beside the output.
+        on_invalid: "fail" writes nothing on a contract violation; "drop" writes such rows aside.
         batch_rows: Rows per record batch; bounds memory.
         precision: "auto", "float32" or "bfloat16" (see `scoring_precision`).
-        partition_rows: A Parquet file is batched in ranges of whole row groups of at least
-            this many rows, the partitions of the Dask path (see `cut_ranges`), so that both
-            paths give the same predictions.
+        partition_rows: A Parquet file is batched in ranges of whole row groups of at least this
+            many rows, as the Dask path cuts its partitions (`cut_ranges`): both predict alike.
         progress: Show a progress bar of rows scored (of all rows, for Parquet inputs) on stderr.
+        as_of: The job's day, in the output's metadata (`regress.as_of`); `stamp` writes it, the
+            model's name and its version on every row.
+        input_sha256: The inputs' hash when the caller has just computed it (it is not computed again).
 
     Raises:
         DataValidationError: with on_invalid="fail", when a row breaks the contract.
+        ConfigError: `stamp` without `as_of`, or a kept column named like a stamp column.
     """
-    started = time.time()
     check_options(on_invalid, batch_rows, keep)
+    job = _Job(
+        input_location=input_location,
+        keep=list(dict.fromkeys(keep)),
+        on_invalid=on_invalid,
+        batch_rows=batch_rows,
+        precision=precision,
+        partition_rows=partition_rows,
+        progress=progress,
+        as_of=as_of,
+        stamp=_stamp(package, list(keep), as_of) if stamp else None,
+        input_sha256=input_sha256,
+    )
     upload = RemoteOutput(output) if is_remote(output) else None
     try:
         summary = _score_into(
-            package,
-            input_location=input_location,
-            output_path=upload.local if upload else check_output_path(output),
-            keep=list(dict.fromkeys(keep)),
-            on_invalid=on_invalid,
-            batch_rows=batch_rows,
-            precision=precision,
-            partition_rows=partition_rows,
-            started=started,
-            url=upload.url if upload else None,
-            progress=progress,
+            package, job, upload.local if upload else check_output_path(output), url=upload.url if upload else None
         )
         if upload is not None:
-            summary = upload.publish_summary(summary, started)
+            summary = upload.publish_summary(summary, job.started)
     finally:
         if upload is not None:
             upload.discard()
     return summary
 
 
-def _score_into(
-    package: ModelPackage,
-    *,
-    input_location: str,
-    output_path: Path,
-    keep: list[str],
-    on_invalid: str,
-    batch_rows: int,
-    precision: str,
-    partition_rows: int,
-    started: float,
-    url: str | None,
-    progress: bool = False,
-) -> ScoreSummary:
+@dataclass(frozen=True)
+class _Job:
+    """What `score` was asked to do, as `_score_into` does it."""
+
+    input_location: str
+    keep: list[str]
+    on_invalid: str
+    batch_rows: int
+    precision: str
+    partition_rows: int
+    progress: bool
+    as_of: date | None
+    stamp: Stamp | None
+    input_sha256: str | None
+    started: float = field(default_factory=time.time)
+
+
+def _stamp(package: ModelPackage, keep: list[str], as_of: date | None) -> Stamp:
+    if as_of is None:
+        raise ConfigError("stamping the predictions needs the job's day (as_of)")
+    check_stamp_names(keep)
+    return Stamp(package.name, package.version, as_of)
+
+
+def _score_into(package: ModelPackage, job: _Job, output_path: Path, *, url: str | None) -> ScoreSummary:
     """Score into a local file (for an output URL, the file that is uploaded once complete)."""
-    files = expand_inputs(input_location)
+    files = expand_inputs(job.input_location)
     check_not_an_input(output_path, files, url=url)
     # Hashing reads every input byte; it runs beside scoring (hashlib releases the GIL).
     hashing = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    input_hash_future = hashing.submit(inputs_sha256, files)
+    input_hash_future = hashing.submit(lambda: job.input_sha256 or inputs_sha256(files))
     rejected = RejectedRows(output_path)
     try:
-        schema = output_schema(files, keep, package.contract)
-        ranges = cut_ranges(files, batch_rows=batch_rows, partition_rows=partition_rows)
-        total = total_rows(files) if progress else None
+        schema = output_schema(files, job.keep, package.contract, job.stamp)
+        ranges = cut_ranges(files, batch_rows=job.batch_rows, partition_rows=job.partition_rows)
+        total = total_rows(files) if job.progress else None
         with (
             AtomicParquet(output_path, writer_schema(schema), replaces=(rejected.path,)) as out,
-            tqdm(total=total, desc="score", unit="rows", unit_scale=True, disable=not progress, leave=False) as bar,
+            tqdm(total=total, desc="score", unit="rows", unit_scale=True, disable=not job.progress, leave=False) as bar,
         ):
             result = score_stream(
                 package,
                 ranges,
                 out.writer,
-                keep=keep,
-                on_invalid=on_invalid,
-                batch_rows=batch_rows,
+                keep=job.keep,
+                on_invalid=job.on_invalid,
+                batch_rows=job.batch_rows,
                 schema=schema,
-                precision=precision,
+                precision=job.precision,
                 bar=bar,
+                stamp=job.stamp,
             )
             if result.rows_in == 0:
-                raise DataError(f"no rows to score in {input_location}")
+                raise DataError(f"no rows to score in {job.input_location}")
             input_hash = input_hash_future.result()
-            out.metadata = output_metadata(package, input_hash, result.rows_scored, result.precision)
+            out.metadata = output_metadata(package, input_hash, result.rows_scored, result.precision, job.as_of)
             rejected.write(result.rejected)
     except BaseException:
         rejected.discard()
@@ -249,5 +273,5 @@ def _score_into(
         files=files,
         package=package,
         input_hash=input_hash,
-        started=started,
+        started=job.started,
     )

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 
 from regress_core.data.sources import load_source
-from tests.helpers import regress
+from tests.helpers import regress, regress_here
 
 # The classic recipe underfits (R2 0.46, LinearRegression 0.58): the gate would refuse it.
 NOTEBOOK_GATE = ["--set", "gate.r2_min=0.3", "--set", "gate.linear_tolerance=null"]
@@ -15,7 +15,7 @@ def test_train_notebook_preset_then_score_the_bundled_rows(home, tmp_path):
     done = regress("train", "--preset", "notebook", *NOTEBOOK_GATE, home=home)
     assert done.returncode == 0, done.stderr
     assert "decision: california_housing@v0001 promoted: first champion (bootstrap)" in done.stdout
-    listed = json.loads(regress("models", "list", "--json", home=home).stdout)
+    listed = json.loads(regress_here("models", "list", "--json", home=home).stdout)
     # The classic recipe underfits: R2 near the published 0.43-0.46 of the notebook.
     assert 0.3 < listed[0]["metrics"]["r2"] < 0.65
     again = regress("train", "--preset", "notebook", *NOTEBOOK_GATE, home=home)

@@ -6,7 +6,6 @@ registry is byte-for-byte unchanged and that no output file, partial or not, app
 """
 
 import contextlib
-import hashlib
 import io
 import json
 import shutil
@@ -18,7 +17,7 @@ import pytest
 
 from regress_cli.main import main
 from regress_core.data.contract import dump_contract, infer_contract
-from tests.helpers import FAST_ARGS, make_table, scoring_input, train_package
+from tests.helpers import FAST_ARGS, make_table, registry_snapshot, scoring_input, train_package
 
 DATA_ERROR, CONFIG_ERROR = 3, 2
 
@@ -31,11 +30,6 @@ def workspace(tmp_path_factory):
     contract = root / "contract.yaml"
     contract.write_text(dump_contract(infer_contract(make_table(200), target="y")))
     return root, home, str(contract)
-
-
-def snapshot(home):
-    files = sorted(p for p in (Path(home) / "registry").rglob("*") if p.is_file() and p.name != ".lock")
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 def write(path: Path, content) -> str:
@@ -159,12 +153,12 @@ def test_bad_training_input(workspace, case):
     root, home, contract = workspace
     name, content, _, message, _ = CORPUS[case]
     path = write(root / f"train-{case.replace(' ', '-')}-{name}", content)
-    before = snapshot(home)
+    before = registry_snapshot(home)
     code, lines = run_cli("train", "--data", path, "--contract", contract, "--home", home)
     assert code == DATA_ERROR
     assert len(lines) == 1, lines
     assert message in lines[0], lines
-    assert snapshot(home) == before
+    assert registry_snapshot(home) == before
 
 
 @pytest.mark.parametrize("case", sorted(c for c in CORPUS if CORPUS[c][2] is not None))
@@ -174,12 +168,12 @@ def test_bad_scoring_input(workspace, case):
     path = write(root / f"score-{case.replace(' ', '-')}-{name}", content)
     output = root / "out" / f"{case.replace(' ', '-')}.parquet"
     output.parent.mkdir(exist_ok=True)
-    before = snapshot(home)
+    before = registry_snapshot(home)
     code, lines = run_cli("score", "--input", path, "--output", str(output), "--home", home)
     assert code == DATA_ERROR
     assert len(lines) == 1, lines
     assert message in lines[0], lines
-    assert snapshot(home) == before
+    assert registry_snapshot(home) == before
     assert list(output.parent.iterdir()) == []
 
 
@@ -216,7 +210,7 @@ def test_missing_paths(workspace):
 def test_bad_configuration(workspace, overrides, message):
     root, home, contract = workspace
     path = write(root / "good.csv", good_train())
-    before = snapshot(home)
+    before = registry_snapshot(home)
     args = ["train", "--data", path, "--contract", contract, "--home", home]
     for override in overrides:
         args += ["--set", override]
@@ -224,7 +218,7 @@ def test_bad_configuration(workspace, overrides, message):
     assert code == CONFIG_ERROR, lines
     assert len(lines) == 1, lines
     assert message in lines[0], lines
-    assert snapshot(home) == before
+    assert registry_snapshot(home) == before
 
 
 def test_bad_scoring_options(workspace):
@@ -271,7 +265,7 @@ def test_a_two_gigabyte_file_of_nul_bytes_is_refused_from_its_first_bytes(worksp
     path = root / "nul.csv"
     with open(path, "wb") as handle:
         handle.truncate(2 << 30)  # sparse: 2 GB of NUL bytes on no disk
-    before = snapshot(home)
+    before = registry_snapshot(home)
     for args in (
         ["score", "--input", str(path), "--output", str(root / "o.parquet"), "--home", home],
         ["train", "--data", str(path), "--contract", contract, "--home", home],
@@ -280,7 +274,7 @@ def test_a_two_gigabyte_file_of_nul_bytes_is_refused_from_its_first_bytes(worksp
         assert code == DATA_ERROR, lines
         assert len(lines) == 1, lines
         assert f"{path} is neither CSV nor Parquet: it holds binary data (a NUL byte at byte 0)" in lines[0]
-    assert snapshot(home) == before
+    assert registry_snapshot(home) == before
     assert not (root / "o.parquet").exists()
 
 

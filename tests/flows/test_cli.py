@@ -1,11 +1,12 @@
 """The `regress` command as a user runs it: exit codes and the one line they read."""
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
 
-from tests.helpers import FAST_ARGS, make_table, regress
+from tests.helpers import FAST_ARGS, make_table, regress, regress_here
 
 FAST = FAST_ARGS
 
@@ -17,15 +18,15 @@ def test_train_then_list_and_show(home):
     assert "decision: linear@v0001 promoted: first champion (bootstrap)" in done.stdout
     assert "this model" in done.stdout
     assert "linear regression" in done.stdout
-    listed = json.loads(regress("models", "list", "--json", home=home).stdout)
+    listed = json.loads(regress_here("models", "list", "--json", home=home).stdout)
     assert (listed[0]["model"], listed[0]["version"], listed[0]["champion"]) == ("linear", "v0001", True)
     assert set(listed[0]["metrics"]) >= {"mse", "rmse", "mae", "r2"}
     assert listed[0]["created_at"]
-    shown = json.loads(regress("models", "show", "champion", home=home).stdout)
+    shown = json.loads(regress_here("models", "show", "champion", home=home).stdout)
     assert shown["version"] == "v0001"
     assert shown["model"] == "linear"
     assert shown["decisions"][0]["promote"] is True
-    table = regress("models", "list", home=home).stdout
+    table = regress_here("models", "list", home=home).stdout
     assert "model linear (champion: v0001)" in table
     assert "* v0001" in table
 
@@ -48,7 +49,7 @@ def test_train_then_list_and_show(home):
     ],
 )
 def test_errors_are_one_line_with_a_distinct_exit_code(home, args, code, message):
-    done = regress(*args, home=home)
+    done = (regress_here if args[0] == "models" else regress)(*args, home=home)
     assert done.returncode == code, done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr
@@ -81,12 +82,14 @@ def test_failed_validation_exits_3_and_publishes_nothing(home, tmp_path):
     assert line.startswith("regress: error: data validation failed: 1 of")
     assert "a: values must be numeric (1 of 120 rows) (e.g. 'n/a')" in line
     assert "Traceback" not in done.stderr
-    assert json.loads(regress("models", "list", "--json", home=home).stdout) == []
+    assert json.loads(regress_here("models", "list", "--json", home=home).stdout) == []
 
 
 def test_contract_infer_writes_an_editable_contract(tmp_path):
     make_table().to_csv(tmp_path / "t.csv", index=False)
-    done = regress("contract", "infer", str(tmp_path / "t.csv"), "--target", "y", "--output", str(tmp_path / "c.yaml"))
+    done = regress_here(
+        "contract", "infer", str(tmp_path / "t.csv"), "--target", "y", "--output", str(tmp_path / "c.yaml")
+    )
     assert done.returncode == 0, done.stderr
     text = (tmp_path / "c.yaml").read_text()
     assert "target: y" in text
@@ -94,8 +97,8 @@ def test_contract_infer_writes_an_editable_contract(tmp_path):
 
 
 def test_no_models_yet(home):
-    assert regress("models", "list", home=home).stdout.startswith("no models yet")
-    done = regress("models", "show", "champion", home=home)
+    assert regress_here("models", "list", home=home).stdout.startswith("no models yet")
+    done = regress_here("models", "show", "champion", home=home)
     assert done.returncode == 4
     assert "no models yet" in done.stderr
 
@@ -123,13 +126,14 @@ def test_score_after_train_as_a_new_user_would(home, tmp_path):
     assert out.prediction.is_monotonic_increasing  # y = 2x + 1
 
 
-def test_score_refuses_bad_rows_with_exit_3(home, tmp_path):
-    assert regress("train", "--data", "linear", *FAST, home=home).returncode == 0
-    pd.DataFrame({"x": ["1.0", "oops"]}).to_csv(tmp_path / "bad.csv", index=False)
+def test_score_refuses_bad_rows_with_exit_3(trained_home, tmp_path):
+    home = str(tmp_path / "home")
+    shutil.copytree(trained_home, home)  # a champion trained on columns a and b
+    pd.DataFrame({"a": ["1.0", "oops"], "b": ["2.0", "3.0"]}).to_csv(tmp_path / "bad.csv", index=False)
     done = regress("score", "--input", str(tmp_path / "bad.csv"), "--output", str(tmp_path / "p.parquet"), home=home)
     assert done.returncode == 3
     assert "regress: error: scoring input failed validation: 1 rows in" in done.stderr
-    assert "row 1: x is not numeric" in done.stderr
+    assert "row 1: a is not numeric" in done.stderr
     assert not (tmp_path / "p.parquet").exists()
 
 

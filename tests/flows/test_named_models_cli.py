@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pyarrow.parquet as pq
 
-from tests.helpers import FAST_ARGS, regress
+from tests.helpers import FAST_ARGS, regress, regress_here
 
 ARGS = [*FAST_ARGS, "--set", "gate.r2_min=null"]
 
@@ -16,13 +16,13 @@ def test_two_tables_in_one_workspace_each_train_their_own_champion(home, tmp_pat
         assert done.returncode == 0, done.stderr
         # Each is judged against no champion of its own: the parabola champion is not the linear one's.
         assert f"decision: {data}@v0001 promoted: first champion (bootstrap)" in done.stdout
-    listed = json.loads(regress("models", "list", "--json", home=home, served=True).stdout)
+    listed = json.loads(regress_here("models", "list", "--json", home=home).stdout)
     assert all("model" in row for row in listed)
     assert sorted((row["model"], row["version"]) for row in listed if row["champion"]) == [
         ("linear", "v0001"),
         ("parabola", "v0001"),
     ]
-    table = regress("models", "list", home=home, served=True).stdout
+    table = regress_here("models", "list", home=home).stdout
     assert "model linear (champion: v0001)" in table
     assert "model parabola (champion: v0001)" in table
 
@@ -70,10 +70,10 @@ def test_two_tables_in_one_workspace_each_train_their_own_champion(home, tmp_pat
     rolled = regress("models", "rollback", "linear", "--reason", "too soon", home=home, served=True)
     assert rolled.returncode == 0
     assert "champion of linear is now v0001 (was v0002)" in rolled.stdout
-    history = json.loads(regress("models", "history", "linear", "--json", home=home, served=True).stdout)
+    history = json.loads(regress_here("models", "history", "linear", "--json", home=home).stdout)
     assert [(entry["model"], entry["action"], entry["version"]) for entry in history][-2:] == [
         ("linear", "manual-promote", "v0002"),
         ("linear", "rollback", "v0001"),
     ]
-    parabola = json.loads(regress("models", "history", "parabola", "--json", home=home, served=True).stdout)
+    parabola = json.loads(regress_here("models", "history", "parabola", "--json", home=home).stdout)
     assert [(entry["model"], entry["action"]) for entry in parabola] == [("parabola", "bootstrap")]

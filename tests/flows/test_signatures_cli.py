@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from regress_core.registry.manifest import write_manifest
-from tests.helpers import regress, scoring_input, train_package
+from tests.helpers import regress, regress_here, scoring_input, train_package
 
 KEY = "correct horse battery staple"
 WARNING = (
@@ -107,14 +107,14 @@ def test_scoring_a_package_signed_with_the_key_warns_of_nothing(home, rows, tmp_
 def test_an_empty_signing_key_is_one_line_and_exit_2(home, rows, tmp_path, monkeypatch, command):
     monkeypatch.setenv("REGRESS_SIGNING_KEY", "  ")
     args = [arg.format(rows=rows, out=tmp_path / "p.parquet") for arg in command]
-    done = regress(*args, home=home)
+    done = (regress_here if command[:2] == ["models", "verify"] else regress)(*args, home=home)
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == [EMPTY_KEY]
     assert not (tmp_path / "p.parquet").exists()
 
 
 def test_showing_an_unsigned_version_warns_once(home):
-    done = regress("models", "show", "train", home=home)
+    done = regress_here("models", "show", "train", home=home)
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == [f"regress: warning: {WARNING}"]
     assert json.loads(done.stdout)["signature"] == "unsigned"
@@ -132,7 +132,7 @@ def test_promoting_an_unsigned_version_warns_once(home):
 
 def test_verify_lists_every_version_and_passes_a_good_registry(home):
     shutil.copytree(versions(home) / "v0001", versions(home) / "v0002")
-    done = regress("models", "verify", home=home)
+    done = regress_here("models", "verify", home=home)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[:2] == [
@@ -150,7 +150,7 @@ def test_verify_lists_every_version_and_passes_a_good_registry(home):
 def test_verify_names_altered_weights_and_exits_4(home):
     shutil.copytree(versions(home) / "v0001", versions(home) / "v0002")
     (versions(home) / "v0002" / "model.pt").write_bytes(b"the attacker's weights")
-    done = regress("models", "verify", home=home)
+    done = regress_here("models", "verify", home=home)
     assert done.returncode == 4, done.stderr
     assert "train@v0001  ok      unsigned" in done.stdout
     assert "train@v0002  FAILED  model version v0002 was altered: checksum mismatch in model.pt" in done.stdout
@@ -164,11 +164,11 @@ def test_verify_with_the_key_checks_signatures(home, monkeypatch):
     shutil.copytree(versions(home) / "v0001", versions(home) / "v0002")
     sign(home, monkeypatch, "v0002")
     monkeypatch.setenv("REGRESS_SIGNING_KEY", KEY)
-    done = regress("models", "verify", "train@v0002", home=home)
+    done = regress_here("models", "verify", "train@v0002", home=home)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == "train@v0002  ok      signed, signature checked"
     assert done.stderr == ""
-    done = regress("models", "verify", "train", home=home)
+    done = regress_here("models", "verify", "train", home=home)
     assert done.returncode == 4
     assert (
         "train@v0001  FAILED  model version v0001 is not signed, and REGRESS_SIGNING_KEY is set: it was published "
@@ -178,7 +178,7 @@ def test_verify_with_the_key_checks_signatures(home, monkeypatch):
 
 
 def test_verify_of_an_unknown_model_is_one_line(home):
-    done = regress("models", "verify", "sales", home=home)
+    done = regress_here("models", "verify", "sales", home=home)
     assert done.returncode == 4
     [line] = done.stderr.splitlines()
     assert line.startswith("regress: error: no model named 'sales' in ")

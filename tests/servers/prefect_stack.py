@@ -1,9 +1,14 @@
-"""A Prefect server on a given database, and process workers that each stand for a machine of their own."""
+"""A Prefect server on a given database, and process workers that each stand for a machine of their own.
+
+The server runs with basic auth, as the several-machines docs set it up: every client here
+(workers, command-line runs, the tests' own Prefect client) sends `AUTH_STRING`, new each session.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -12,12 +17,14 @@ from pathlib import Path
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.exceptions import ObjectAlreadyExists
+from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 from prefect.workers.process import ProcessWorker
 
 from tests.servers.servers import HOST, free_ports, prefect_command, running, wait_until
 
 SERVER_STARTUP_TIMEOUT_S = 120
 WORKER_STARTUP_TIMEOUT_S = 60
+AUTH_STRING = f"regress:{secrets.token_urlsafe(24)}"
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,24 @@ class RunningWorker:
 
 def prefect_env(api_url: str, prefect_home: Path) -> dict[str, str]:
     """The environment of a Prefect client or worker with its own home that talks to `api_url`."""
-    return {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_HOME": str(prefect_home)}
+    return {
+        **os.environ,
+        "PREFECT_API_URL": api_url,
+        "PREFECT_API_AUTH_STRING": AUTH_STRING,
+        "PREFECT_HOME": str(prefect_home),
+    }
+
+
+def client(api_url: str) -> SyncPrefectClient:
+    """The tests' own Prefect client of `api_url`, with the auth string."""
+    return SyncPrefectClient(api_url, auth_string=AUTH_STRING)
+
+
+@contextlib.contextmanager
+def served(api_url: str) -> Iterator[None]:
+    """Point this thread's Prefect client (deploy, run_deployment) at `api_url`, with the auth string."""
+    with temporary_settings({PREFECT_API_URL: api_url, PREFECT_API_AUTH_STRING: AUTH_STRING}):
+        yield
 
 
 def is_healthy(api_url: str) -> bool:
@@ -43,13 +67,14 @@ def is_healthy(api_url: str) -> bool:
 
 @contextlib.contextmanager
 def running_prefect_server(database_url: str, root: Path) -> Iterator[str]:
-    """Start `prefect server` on `database_url` with its home and log under `root`; yield its API URL."""
+    """Start `prefect server` with basic auth on `database_url`, its home and log under `root`; yield its API URL."""
     (port,) = free_ports(1)
     api_url = f"http://{HOST}:{port}/api"
     env = {
         **os.environ,
         "PREFECT_HOME": str(root / "prefect-home"),
         "PREFECT_API_DATABASE_CONNECTION_URL": database_url,
+        "PREFECT_SERVER_API_AUTH_STRING": AUTH_STRING,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_UI_ENABLED": "false",  # spares copying the UI's build into PREFECT_HOME
     }
@@ -70,13 +95,13 @@ def running_prefect_server(database_url: str, root: Path) -> Iterator[str]:
 def create_process_pool(api_url: str, pool: str) -> None:
     """Create work pool `pool` of type process with Prefect's default job template, unless it exists."""
     template = ProcessWorker.get_default_base_job_template()
-    with SyncPrefectClient(api_url) as client, contextlib.suppress(ObjectAlreadyExists):
-        client.create_work_pool(WorkPoolCreate(name=pool, type="process", base_job_template=template))
+    with client(api_url) as prefect, contextlib.suppress(ObjectAlreadyExists):
+        prefect.create_work_pool(WorkPoolCreate(name=pool, type="process", base_job_template=template))
 
 
 def has_worker(api_url: str, pool: str, name: str) -> bool:
-    with SyncPrefectClient(api_url) as client:
-        return any(worker.name == name for worker in client.read_workers_for_work_pool(pool))
+    with client(api_url) as prefect:
+        return any(worker.name == name for worker in prefect.read_workers_for_work_pool(pool))
 
 
 @contextlib.contextmanager

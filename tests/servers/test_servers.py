@@ -16,11 +16,10 @@ import pandas as pd
 import pytest
 from prefect import flow
 from prefect.deployments import run_deployment
-from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from tests.servers.object_store import s3_client
 from tests.servers.postgres import find_postgres_bin, psql
-from tests.servers.prefect_stack import prefect_env, process_worker
+from tests.servers.prefect_stack import prefect_env, process_worker, served
 
 
 def test_s3fs_round_trip_through_the_environment_alone(object_store):
@@ -113,7 +112,7 @@ def test_process_worker_runs_a_deployment(prefect_postgres_server, tmp_path):
     worker = process_worker(
         prefect_postgres_server, "servers-smoke", machine_dir, machine_dir / "prefect", {"REGRESS_MACHINE": "a"}
     )
-    with worker, temporary_settings({PREFECT_API_URL: prefect_postgres_server}):
+    with worker, served(prefect_postgres_server):
         where = flow.from_source(source=str(source_dir), entrypoint="where.py:where")
         where.deploy(name="smoke", work_pool_name="servers-smoke", print_next_steps=False)
         run = run_deployment("where/smoke", parameters={"output": str(output)}, timeout=120)

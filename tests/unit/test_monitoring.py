@@ -1,14 +1,26 @@
 """Predictions joined to late actuals, and error by day equal to pandas' own figures on the same join."""
 
 import math
-from datetime import date
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
-from regress_core.errors import DataError
-from regress_core.monitoring import degraded, errors_by_day, join_actuals, window_error
+from regress_core.config.sections import MonitorConfig
+from regress_core.errors import ConfigError, DataError
+from regress_core.monitoring import (
+    Reference,
+    degraded,
+    errors_by_day,
+    join_actuals,
+    monitor_window,
+    monitored_days,
+    plot_errors_by_day,
+    png_markdown,
+    window_error,
+)
 
 
 def scored(day: int, n: int, seed: int) -> pd.DataFrame:
@@ -80,3 +92,155 @@ def test_degraded_is_worse_than_the_test_error_by_more_than_the_tolerance():
     assert degraded(1.21, 1.0, tolerance=0.2)
     assert not degraded(1.2, 1.0, tolerance=0.2)
     assert not degraded(math.nan, 1.0, tolerance=0.2)
+
+
+# A monitoring run over dated files: the window's days, the reference version, the bad inputs.
+
+REFERENCE = Reference("houses", "v0002", 1.0, "price")
+
+
+def lookup_for(seen: list) -> object:
+    def lookup(model, version):
+        seen.append((model, version))
+        return REFERENCE
+
+    return lookup
+
+
+def write_day(root, kind: str, day: str, frame: pd.DataFrame) -> None:
+    folder = root / kind / f"dt={day}"
+    folder.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(folder / "part.parquet", index=False)
+
+
+@pytest.fixture
+def dated(tmp_path):
+    """Three days of 50 predictions (stamped with the version), and actuals for 40 of each day's rows."""
+    for offset, day in enumerate(("2026-11-29", "2026-11-30", "2026-12-01")):
+        predictions = scored(offset, 50, seed=offset).rename(columns={"id": "house_id"})
+        predictions["model"], predictions["model_version"] = "houses", "v0002"
+        write_day(tmp_path, "predictions", day, predictions)
+        truth = arrived(predictions.rename(columns={"house_id": "id"}), 0.8, seed=offset)
+        write_day(tmp_path, "actuals", day, truth.rename(columns={"id": "house_id"}))
+    return tmp_path
+
+
+def run_monitor(root, *, actuals: str = "actuals/dt={date}/part.parquet", **options):
+    values = {
+        "predictions": str(root / "predictions/dt={date}/part.parquet"),
+        "actuals": str(root / actuals),
+        "key": "house_id",
+        "target": None,
+        "as_of": datetime(2026, 12, 1, 6, tzinfo=UTC),
+        "window": "3d",
+        "tolerance": 0.2,
+        "lookup": lookup_for([]),
+    }
+    return monitor_window(**{**values, **options})
+
+
+def test_the_window_is_whole_days_ending_with_the_as_of_day():
+    as_of = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)
+    assert monitored_days(as_of, "3d") == [date(2026, 11, 29), date(2026, 11, 30), date(2026, 12, 1)]
+    assert monitored_days(as_of, "1d", timezone="Europe/Berlin") == [date(2026, 12, 2)]
+    assert len(monitored_days(as_of, "2w")) == 14
+    with pytest.raises(ConfigError, match=r"monitoring window '12h' is not whole days"):
+        monitored_days(as_of, "12h")
+
+
+def test_a_monitored_window_equals_pandas_day_by_day_and_names_the_stamped_version(dated):
+    seen: list = []
+    report = run_monitor(dated, lookup=lookup_for(seen))
+    assert seen == [("houses", "v0002")]
+    document = report.as_json()
+    assert [day["date"] for day in document["days"]] == ["2026-11-29", "2026-11-30", "2026-12-01"]
+    for day in document["days"]:
+        predictions = pd.read_parquet(dated / f"predictions/dt={day['date']}/part.parquet")
+        actuals = pd.read_parquet(dated / f"actuals/dt={day['date']}/part.parquet")
+        both = predictions.merge(actuals, on="house_id")
+        assert (day["rows"], day["waiting"], day["model_version"]) == (40, 10, "v0002")
+        assert day["rmse"] == pytest.approx(math.sqrt(((both["price"] - both["prediction"]) ** 2).mean()), rel=1e-12)
+    assert document["window_error"]["rows"] == 120
+    assert document["missing_days"] == []
+    assert document["unmatched_actuals"] == 0
+    assert report.warnings() == ["30 predictions are still waiting for their actual"]
+
+
+def test_a_window_worse_than_the_test_error_is_degraded_with_its_figures(dated):
+    worse = run_monitor(dated, lookup=lambda model, version: Reference("houses", "v0002", 0.5, "price"))
+    assert worse.degraded
+    assert worse.change == pytest.approx(worse.whole.rmse / 0.5 - 1)
+    payload = worse.event_payload()
+    assert (payload["model"], payload["version"], payload["as_of"]) == ("houses", "v0002", "2026-12-01T06:00:00+00:00")
+    assert payload["degraded"] is True
+    assert "houses@v0002 degraded: RMSE" in payload["summary"]
+    assert not run_monitor(dated).degraded  # the noise is about 1, the test RMSE 1.0
+
+
+def test_missing_days_unmatched_actuals_and_one_table_of_actuals(dated):
+    (dated / "predictions/dt=2026-11-30/part.parquet").unlink()
+    extra = pd.DataFrame({"house_id": ["elsewhere-1", "elsewhere-2"], "price": [1.0, 2.0]})
+    everything = pd.concat(
+        [pd.read_parquet(path) for path in sorted(dated.glob("actuals/*/part.parquet"))] + [extra], ignore_index=True
+    )
+    everything.to_csv(dated / "all-actuals.csv", index=False)
+    report = run_monitor(dated, actuals="all-actuals.csv")
+    assert [day.date for day in report.days] == [date(2026, 11, 29), date(2026, 12, 1)]
+    assert report.missing_days == [date(2026, 11, 30)]
+    assert report.unmatched == 40 + 2  # the missing day's actuals and two strangers
+    assert report.warnings()[0] == "no predictions for 2026-11-30 (nothing to measure that day)"
+    assert "42 actuals match no prediction of the window" in report.warnings()[2]
+
+
+def test_monitoring_refuses_what_it_cannot_measure_with_one_line(dated):
+    with pytest.raises(DataError, match=r"no predictions for any day of the window \(2026-11-20 to 2026-11-22\)"):
+        run_monitor(dated, as_of=datetime(2026, 11, 22, tzinfo=UTC))
+    with pytest.raises(DataError, match=r"no actuals at .*nowhere/dt=\{date\}.* for any day of the window"):
+        run_monitor(dated, actuals="nowhere/dt={date}/part.parquet")
+    with pytest.raises(DataError, match=r"the predictions have no column 'order_id'"):
+        run_monitor(dated, key="order_id")
+    day = dated / "actuals/dt=2026-11-30/part.parquet"
+    actuals = pd.read_parquet(day)
+    pd.concat([actuals, actuals.head(1)]).to_parquet(day, index=False)
+    with pytest.raises(DataError, match=r"key 'house_id' repeats in the actuals \(d1-"):
+        run_monitor(dated)
+    actuals.assign(price=[f"{value:.2f} USD" for value in actuals["price"]]).to_parquet(day, index=False)
+    with pytest.raises(DataError, match=r"the actuals' column 'price' holds text such as '.* USD', not numbers"):
+        run_monitor(dated)
+    actuals.assign(house_id=range(len(actuals))).to_parquet(day, index=False)
+    with pytest.raises(DataError, match=r"key 'house_id' holds text in the predictions and numbers in the actuals"):
+        run_monitor(dated)
+    actuals.head(0).to_parquet(day, index=False)
+    with pytest.raises(DataError, match=r"actuals/dt=2026-11-30/part.parquet has no rows"):
+        run_monitor(dated)
+
+
+def test_no_actual_arrived_yet_is_nothing_to_measure(dated):
+    for path in dated.glob("actuals/*/part.parquet"):
+        pd.DataFrame({"house_id": ["later"], "price": [1.0]}).to_parquet(path, index=False)
+    with pytest.raises(
+        DataError, match=r"no actual has arrived yet for the 150 predictions of 2026-11-29 to 2026-12-01"
+    ):
+        run_monitor(dated)
+
+
+def test_the_monitor_section_takes_finite_tolerances_and_whole_day_windows():
+    base = {"predictions": "p/dt={date}/x.parquet", "actuals": "a.csv", "key": "id"}
+    assert MonitorConfig.model_validate(base).tolerance == 0.2
+    for bad, message in (
+        ({"tolerance": math.inf}, "tolerance"),
+        ({"tolerance": math.nan}, "tolerance"),
+        ({"tolerance": -0.1}, "tolerance"),
+        ({"window": "12h"}, "not whole days"),
+        ({"window": "soon"}, "not a length"),
+        ({"predictions": "p/x.parquet"}, "names no day"),
+    ):
+        with pytest.raises(ValidationError, match=message):
+            MonitorConfig.model_validate({**base, **bad})
+
+
+def test_the_plot_of_error_by_day_is_a_small_png(dated):
+    png = plot_errors_by_day(run_monitor(dated))
+    assert png.startswith(b"\x89PNG")
+    assert len(png) < 100_000
+    assert png_markdown(png, alt="error").startswith("![error](data:image/png;base64,iVBOR")
