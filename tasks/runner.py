@@ -14,6 +14,7 @@ from regress_core.pipeline.records import rehome
 from regress_core.pipeline.shared_cache import fetch
 from regress_core.pipeline.workspace import Workspace
 from tasks.results import RecordSerializer, result_storage
+from tasks.stage_locks import serialised
 
 
 @dataclass
@@ -23,7 +24,8 @@ class StageRunner:
     A cached record is pointed at this workspace's folder (the workspace may have been copied
     or moved). For a workspace in object storage the record may come from another machine:
     the files it names are fetched from the bucket and checked. A stage whose cached files
-    are still missing or changed runs again.
+    are still missing or changed runs again. Two runs on this machine that need the same
+    stage output take turns (tasks/stage_locks.py): the second finds the first's record.
     """
 
     ws: Workspace
@@ -54,10 +56,13 @@ class StageRunner:
         if task.cache_key_fn is None:
             bound = task.with_options(persist_result=False)
         else:
-            bound = task.with_options(
-                result_storage=result_storage(self.ws),
-                result_serializer=RecordSerializer(),
-                refresh_cache=True if refresh else NotSet,
+            bound = serialised(
+                task.with_options(
+                    result_storage=result_storage(self.ws),
+                    result_serializer=RecordSerializer(),
+                    refresh_cache=True if refresh else NotSet,
+                ),
+                self.ws.stage_dir("locks"),
             )
         return bound(*args, ws=self.ws, return_state=True)
 

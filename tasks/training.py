@@ -230,6 +230,7 @@ def gate_model(
         test_df=splits.test.read(),
         gate=gate,
         run=flow_run_id(),
+        as_of=as_of.isoformat() if as_of else None,
     )
     create_markdown_artifact(
         decision.as_markdown(), key="promotion-decision", description=f"Promotion decision for {published.model}"

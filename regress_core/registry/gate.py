@@ -41,6 +41,7 @@ class Decision:
     champion_metrics: dict[str, float] | None = None
     model: str | None = None
     comparison: Comparison | None = None
+    as_of: str | None = None  # the run's instant (ISO), for a run over a time window or a scheduled one
 
     @property
     def failed(self) -> list[str]:
@@ -62,7 +63,9 @@ class Decision:
 
     def as_markdown(self) -> str:
         """The decision and every check as a Markdown table, with the comparison's interval."""
-        lines = [f"## {self.summary}", "", "| check | result | detail |", "|---|---|---|"]
+        lines = [f"## {self.summary}", ""]
+        lines += [f"Run as of {self.as_of}.", ""] if self.as_of else []
+        lines += ["| check | result | detail |", "|---|---|---|"]
         lines += [f"| {check.name} | {'pass' if check.passed else 'FAIL'} | {check.text} |" for check in self.checks]
         if self.comparison is not None:
             lines += [
@@ -171,6 +174,7 @@ def decide(
     champion_error: str | None = None,
     baselines: dict[str, dict[str, float]] | None = None,
     model: str | None = None,
+    as_of: str | None = None,
 ) -> Decision:
     """Apply the thresholds and the champion comparison to a candidate's test metrics.
 
@@ -183,6 +187,7 @@ def decide(
         champion_error: Why the champion could not be re-scored, if it could not.
         baselines: Baseline metrics on the same test rows (`linear_regression` is checked).
         model: The model's name.
+        as_of: The run's instant (ISO), recorded with the decision.
     """
     checks = _threshold_checks(metrics, gate, baselines)
     checks.append(_versus_champion(version, champion, comparison, champion_error, gate))
@@ -196,11 +201,18 @@ def decide(
         champion_metrics=comparison.champion if comparison else None,
         model=model,
         comparison=comparison,
+        as_of=as_of,
     )
 
 
 def gate_candidate(
-    registry: RegisteredModel, *, version: str, test_df: pd.DataFrame, gate: GateConfig, run: str | None = None
+    registry: RegisteredModel,
+    *,
+    version: str,
+    test_df: pd.DataFrame,
+    gate: GateConfig,
+    run: str | None = None,
+    as_of: str | None = None,
 ) -> Decision:
     """Decide on a published candidate and, if it earns it, switch the champion.
 
@@ -209,7 +221,7 @@ def gate_candidate(
     whole read-compare-switch runs under the model's lock, so concurrent runs serialise.
     """
     try:
-        return _gate_published(registry, version=version, test_df=test_df, gate=gate, run=run)
+        return _gate_published(registry, version=version, test_df=test_df, gate=gate, run=run, as_of=as_of)
     except (OSError, ValueError) as exc:  # a full disk, a read-only folder, a damaged registry file
         raise RegistryError(
             f"model {registry.name}@{version} is published, but its promotion gate could not finish ({exc}); the "
@@ -246,7 +258,13 @@ def _compare_with_champion(
 
 
 def _gate_published(
-    registry: RegisteredModel, *, version: str, test_df: pd.DataFrame, gate: GateConfig, run: str | None
+    registry: RegisteredModel,
+    *,
+    version: str,
+    test_df: pd.DataFrame,
+    gate: GateConfig,
+    run: str | None,
+    as_of: str | None,
 ) -> Decision:
     metadata = registry.metadata(version)
     with registry.lock():
@@ -270,6 +288,7 @@ def _gate_published(
             champion_error=champion_error,
             baselines=metadata.get("baselines"),
             model=registry.name,
+            as_of=as_of,
         )
         registry.record_decision(version, decision.as_dict())
         if decision.promote:

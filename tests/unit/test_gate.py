@@ -139,3 +139,19 @@ def test_the_linear_tolerance_is_configurable_and_the_check_can_be_turned_off():
     )
     assert off.promote
     assert "linear_baseline" not in checks(off)
+
+
+def test_a_decision_records_the_runs_as_of_and_shows_it():
+    decision = decide(
+        version="v0001",
+        metrics=GOOD,
+        gate=GateConfig(),
+        champion=None,
+        comparison=None,
+        as_of="2026-12-01T00:00:00+00:00",
+    )
+    assert decision.as_dict()["as_of"] == "2026-12-01T00:00:00+00:00"
+    assert "Run as of 2026-12-01T00:00:00+00:00." in decision.as_markdown()
+    undated = decide(version="v0001", metrics=GOOD, gate=GateConfig(), champion=None, comparison=None)
+    assert undated.as_dict()["as_of"] is None
+    assert "as of" not in undated.as_markdown()
