@@ -87,3 +87,20 @@ def test_scoring_benchmark_on_a_small_file(tmp_path):
     assert figures["arithmetic_limit"]["flops_per_row"] == 2 * (8 * 64 + 64 * 32 + 32 * 1)  # the 64-32 MLP
     assert "where the time went" in done.stdout
     assert "arithmetic limit" in done.stdout
+
+
+def test_partition_pruning_benchmark_reads_only_the_windows_days():
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "partitions.py"),
+            *("--days", "40", "--window", "10", "--rows-per-day", "50", "--repeat", "1"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[2:]}
+    assert rows["all"][4] == "2,000"  # 40 days of 50 rows
+    assert rows["10-day"][4] == "500"  # the window's 10 days, and no other
