@@ -76,7 +76,16 @@ def remote_errors(url: str, doing: str) -> Iterator[None]:
         raise StorageError(f"cannot {doing} {url}: {detail}") from exc
     except Exception as exc:  # botocore and friends raise their own classes for credentials and endpoints
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise StorageError(f"cannot {doing} {url}: {type(exc).__name__}: {detail}") from exc
+        raise StorageError(f"cannot {doing} {url}: {type(exc).__name__}: {detail}{unreachable_hint(exc)}") from exc
+
+
+def unreachable_hint(exc: Exception) -> str:
+    """What to check when the store did not answer at all (botocore's connection errors); else nothing."""
+    if "EndpointConnection" in type(exc).__name__ or "ConnectTimeout" in type(exc).__name__:
+        endpoint = os.environ.get("AWS_ENDPOINT_URL")
+        where = f"AWS_ENDPOINT_URL={endpoint}" if endpoint else "the store's endpoint"
+        return f"; is the object store running and reachable at {where}?"
+    return ""
 
 
 class ObjectFolder:
