@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
+from pathlib import Path
 
+import pytest
 import yaml
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
@@ -75,6 +81,44 @@ def test_a_date_whose_window_is_empty_is_reported_and_the_exit_code_is_its_error
     assert "2027-03-01 00:00       -  -        error: no partition of" in out
     assert "0 dates trained, 0 already done, 1 failed" in out
     assert not (tmp_path / "home" / "registry").exists()
+
+
+def interrupt_when_published(home: str) -> threading.Thread:
+    """Send this process SIGINT (a Ctrl-C) once the backfill's first version is published."""
+
+    def watch() -> None:
+        versions = Path(home, "registry", "models", "sales", "versions")
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not versions.is_dir():
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    return watcher
+
+
+def test_ctrl_c_stops_with_the_table_so_far_and_the_next_run_carries_on(tmp_path, home, capsys):
+    config = build_config(path=backfill_config(tmp_path, home))
+    dates = [datetime(2026, 11, day, tzinfo=UTC) for day in (20, 21, 22)]
+    watcher = interrupt_when_published(home)
+    with pytest.raises(KeyboardInterrupt):
+        train_dates(config, dates)
+    watcher.join()
+    out = capsys.readouterr().out
+    assert "left; run the same command again to carry on" in out
+
+    assert train_dates(config, dates) == 0
+    out = capsys.readouterr().out
+    registry = model_registry(home)
+    assert registry.versions() == ["v0001", "v0002", "v0003"]
+    assert [registry.metadata(v)["as_of"][:10] for v in registry.versions()] == [
+        "2026-11-20",
+        "2026-11-21",
+        "2026-11-22",
+    ]
+    assert all(registry.decisions(version) for version in registry.versions())  # each one gated
+    assert "0 failed" in out
 
 
 def deployment_runs(deployment_id: uuid.UUID) -> list:
