@@ -11,6 +11,7 @@ import subprocess
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -243,3 +244,22 @@ def swap_package_file(package_dir: Path, name: str, data: bytes, *, remove: tupl
         (package_dir / other).unlink()
     (package_dir / name).write_bytes(data)
     write_manifest(package_dir)
+
+
+def model_events(model: str, *, names: list[str] | None = None, limit: int = 50) -> list[Any]:
+    """The `regress.*` events (or only those named) about `model` on the session's Prefect server."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+
+    async def read() -> list[Any]:
+        names_filter = EventNameFilter(name=names) if names else EventNameFilter(prefix=["regress."])
+        async with get_client() as client:
+            page = await client.read_events(
+                filter=EventFilter(event=names_filter, resource=EventResourceFilter(id=[f"regress.model.{model}"])),
+                limit=limit,
+            )
+        return page.events
+
+    return asyncio.run(read())

@@ -6,7 +6,6 @@ the batches of a running score. These two belong to the fault corpus (see also
 tests/flows/test_crash_and_concurrency.py).
 """
 
-import asyncio
 import contextlib
 import io
 import os
@@ -19,8 +18,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from prefect.client.orchestration import get_client
-from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
 from flows.scoring import batch_scoring
 from regress_cli.main import main
@@ -28,7 +25,7 @@ from regress_core.config import ScoringConfig, build_config
 from regress_core.pipeline.run import train_pipeline
 from regress_core.registry.operations import promote_version
 from regress_core.registry.package import load_package
-from tests.helpers import make_table, model_registry, session_api_url
+from tests.helpers import make_table, model_events, model_registry, session_api_url
 
 DAYS = ["2026-11-29", "2026-11-30", "2026-12-01"]
 ROWS = 200
@@ -197,18 +194,6 @@ def test_a_backfill_needs_the_day_in_its_paths(workspace):
     assert "--output one.parquet has no {as_of}: a backfill scores one batch per day" in errors[0]
 
 
-async def read_drift_events() -> list:
-    async with get_client() as client:
-        page = await client.read_events(
-            filter=EventFilter(
-                event=EventNameFilter(name=["regress.data.drift"]),
-                resource=EventResourceFilter(id=[f"regress.model.{MODEL}"]),
-            ),
-            limit=50,
-        )
-    return page.events
-
-
 def test_drift_past_the_threshold_emits_an_event_with_the_day(workspace):
     partition(workspace, "2026-10-15", 9, shifted=True)
     code, out, errors = score_day(workspace, "2026-10-15", "drift/{as_of}.parquet")
@@ -216,7 +201,7 @@ def test_drift_past_the_threshold_emits_an_event_with_the_day(workspace):
     assert "drift warning: a (PSI" in out
     deadline = time.monotonic() + 60
     while True:
-        events = [event for event in asyncio.run(read_drift_events()) if event.payload["as_of"] == "2026-10-15"]
+        events = [e for e in model_events(MODEL, names=["regress.data.drift"]) if e.payload["as_of"] == "2026-10-15"]
         if events or time.monotonic() > deadline:
             break
         time.sleep(1)

@@ -6,32 +6,19 @@ import time
 import pytest
 from prefect.blocks.notifications import SlackWebhook
 from prefect.client.orchestration import get_client
-from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
 from flows.training import training
 from regress_cli.automations import definitions, install
 from regress_core.config import build_config
 from regress_core.data.contract import dump_contract, infer_contract
 from regress_core.errors import ConfigError, DataValidationError
-from tests.helpers import fast_config, make_table
-
-
-async def read_events(model: str) -> list:
-    async with get_client() as client:
-        page = await client.read_events(
-            filter=EventFilter(
-                event=EventNameFilter(prefix=["regress."]),
-                resource=EventResourceFilter(id=[f"regress.model.{model}"]),
-            ),
-            limit=50,
-        )
-    return page.events
+from tests.helpers import fast_config, make_table, model_events
 
 
 def wait_for_events(model: str, names: set[str], timeout_s: float = 60) -> dict:
     deadline = time.monotonic() + timeout_s
     while True:
-        found = {event.event: event for event in asyncio.run(read_events(model))}
+        found = {event.event: event for event in model_events(model)}
         if names <= set(found) or time.monotonic() > deadline:
             return found
         time.sleep(1)

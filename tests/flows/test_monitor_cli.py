@@ -12,12 +12,11 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
-from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
 from flows.monitoring import monitoring
 from regress_core.config.sections import MonitorConfig
 from regress_core.errors import DataError
-from tests.helpers import model_registry, one_error_line, regress, regress_here
+from tests.helpers import model_events, model_registry, one_error_line, regress, regress_here
 
 DAYS = ("2026-11-29", "2026-11-30", "2026-12-01")
 
@@ -62,18 +61,6 @@ def monitor_args(root, *extra: str) -> list[str]:
     ]
 
 
-async def degraded_events(model: str) -> list:
-    async with get_client() as client:
-        page = await client.read_events(
-            filter=EventFilter(
-                event=EventNameFilter(name=["regress.model.performance-degraded"]),
-                resource=EventResourceFilter(id=[f"regress.model.{model}"]),
-            ),
-            limit=10,
-        )
-    return page.events
-
-
 async def latest_artifacts() -> list:
     async with get_client() as client:
         return [
@@ -110,7 +97,8 @@ def test_monitor_gives_each_days_error_as_pandas_and_reports_a_degraded_model(lo
     assert "data:image/png;base64," in plot.data
 
     deadline = time.monotonic() + 30
-    while not (events := asyncio.run(degraded_events(model))) and time.monotonic() < deadline:
+    degraded = ["regress.model.performance-degraded"]
+    while not (events := model_events(model, names=degraded)) and time.monotonic() < deadline:
         time.sleep(1)
     event = next(event for event in events if event.payload["as_of"] == "2026-12-01T00:00:00+00:00")
     assert event.payload["version"] == version
