@@ -13,7 +13,7 @@ from prefect.cache_policies import NO_CACHE
 
 from regress_core.config import ScoringConfig
 from regress_core.data.contract import load_contract
-from regress_core.errors import ConfigError
+from regress_core.errors import ConfigError, StorageError
 from regress_core.pipeline.preflight import preflight_scoring
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import ModelRef, Registry
@@ -164,9 +164,17 @@ def discard_partitions(plan: ScoringPlan) -> None:
 @task(name="report-scoring", cache_policy=NO_CACHE)
 def report_scoring(summary: ScoreSummary, params: ScoringConfig, day: date) -> ScoreSummary:
     """Record the job in the scoring ledger; publish counts, the version and drift; emit `regress.data.drift`."""
-    _ledger(params).record(entry_for(summary, day))
-    drift_threshold = params.drift_threshold
     logger = get_run_logger()
+    try:
+        _ledger(params).record(entry_for(summary, day))
+    except (StorageError, OSError) as exc:  # a read-only workspace still scores; only the ledger misses the job
+        logger.warning(
+            "the predictions are written, but the scoring ledger could not record them (%s): "
+            "--skip-scored will score %s again",
+            exc,
+            day.isoformat(),
+        )
+    drift_threshold = params.drift_threshold
     drifted = summary.drifted(drift_threshold)
     for name, value in drifted.items():
         logger.warning("drift: feature %s has PSI %.3f (threshold %.2f)", name, value, drift_threshold)
