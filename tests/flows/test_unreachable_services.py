@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from tests.helpers import FAST_ARGS, one_error_line, regress_here, train_package
+from tests.helpers import FAST_ARGS, one_error_line, session_api_url, train_package
 
 DEAD_API = "http://127.0.0.1:1/api"
 
@@ -73,12 +73,17 @@ def test_a_prefect_api_that_refuses_the_client_names_the_auth_setting(home):
     assert "PREFECT_API_AUTH_STRING" in line
 
 
-def test_an_object_store_that_does_not_answer_is_one_line_with_the_endpoint(monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "regress-test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "regress-test-secret")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # botocore: no retries, so the refusal comes at once
-    line = one_error_line(regress_here("models", "list", "--home", "s3://regress-unreachable/ws"), 4)
+def test_an_object_store_that_does_not_answer_is_one_line_with_the_endpoint():
+    # A child process: the store's settings become fsspec's process-wide defaults.
+    done = regress_against(
+        session_api_url(),
+        *("models", "list", "--home", "s3://regress-unreachable/ws"),
+        AWS_ENDPOINT_URL="http://127.0.0.1:1",
+        AWS_ACCESS_KEY_ID="regress-test",
+        AWS_SECRET_ACCESS_KEY="regress-test-secret",
+        AWS_MAX_ATTEMPTS="1",  # botocore: no retries, so the refusal comes at once
+    )
+    line = one_error_line(done, 4)
     assert "cannot list s3://regress-unreachable/ws/registry/models" in line
     assert "is the object store running and reachable at AWS_ENDPOINT_URL=http://127.0.0.1:1?" in line
 
