@@ -89,22 +89,16 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"regress: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except OSError as exc:
-        # A full disk or a read-only folder met where no write site named the file.
-        error = storage_error(exc)
+    except Exception as exc:
+        # A full disk or a read-only folder met where no write site named the file, or a 401/403 from
+        # the Prefect API met past the first check (a block, the lock, a flow's client).
+        from regress_cli.prefect_api import api_refusal
+
+        error = storage_error(exc) if isinstance(exc, OSError) else api_refusal(exc)
         if error is None or debug:
             raise
         print(f"regress: error: {error}", file=sys.stderr)
         return error.exit_code
-    except Exception as exc:
-        # A 401 or 403 from the Prefect API met past the first check (a block, the lock, a flow's client).
-        from regress_cli.prefect_api import api_refusal
-
-        refusal = api_refusal(exc)
-        if refusal is None or debug:
-            raise
-        print(f"regress: error: {refusal}", file=sys.stderr)
-        return refusal.exit_code
     except Terminated:
         print("regress: terminated by SIGTERM", file=sys.stderr)
         return 143
