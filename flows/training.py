@@ -58,7 +58,7 @@ def training(
     splits = stage(split_data, validated, config.split)
     scaled = stage(scale_features, splits, validated, config.features)
     trained = stage(train_model, scaled, config.model, config.train)
-    evaluation = stage(evaluate_model, trained, scaled, splits, validated)
+    evaluation = stage(evaluate_model, trained, scaled, splits, validated, config.model.interval)
     published = stage(publish_model, config, validated, splits, scaled, trained, evaluation, as_of)
     decision = stage(gate_model, published, splits, config.gate, as_of)
     return TrainingOutcome(

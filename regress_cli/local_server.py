@@ -2,9 +2,11 @@
 
 `regress ui start` starts a Prefect server bound to 127.0.0.1 (or, behind basic auth, to the
 address `--host` names), creates the process work pool named in prefect.yaml, deploys
-everything in prefect.yaml and starts a worker;
-`regress ui stop` stops the worker and the server. Their state and logs live in the
-workspace under `ui/`.
+everything in prefect.yaml, starts a read-only server of the workspace's model reports
+(`report_server`, a local workspace only) and a worker, whose runs link their reports there
+through $REGRESS_REPORT_URL;
+`regress ui stop` stops the worker, the report server and the Prefect server. Their state and
+logs live in the workspace under `ui/`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import urllib.request
 from pathlib import Path
 
 from regress_core.errors import ConfigError, RegressError
+from regress_core.evaluation.report_markdown import REPORT_URL_ENV
 from regress_core.fileio import atomic_write_json
 from regress_core.pipeline.workspace import Workspace
 
@@ -30,6 +33,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 POOL = "regress-local"
 HOST = "127.0.0.1"
 DEFAULT_PORT = 4200
+REPORT_PORT = 4201
 STARTUP_TIMEOUT_S = 240
 SERVER_AUTH_ENV = "PREFECT_SERVER_API_AUTH_STRING"
 CLIENT_AUTH_ENV = "PREFECT_API_AUTH_STRING"
@@ -117,6 +121,38 @@ def wait_healthy(port: int, *, timeout_s: float = STARTUP_TIMEOUT_S, process: su
     raise RegressError(f"the Prefect server did not answer on port {port} within {timeout_s:.0f} s")
 
 
+def url_host(host: str) -> str:
+    """The host part of a URL that reaches a server bound to `host` (this machine's name for a wildcard)."""
+    if host in ("0.0.0.0", "::", ""):
+        return socket.getfqdn()
+    return f"[{host}]" if ":" in host else host
+
+
+def start_report_server(ws: Workspace, env: dict[str, str], host: str, *, avoid: int) -> tuple[int, str]:
+    """Start the read-only report server of `ws`'s registry; return its pid and base URL.
+
+    Its port is 4201 or, when that is taken (or is `avoid`, the Prefect server's), a free one.
+    """
+    port = free_port(REPORT_PORT if avoid != REPORT_PORT else None)
+    log_path = ws.root / "ui" / "logs" / "reports.log"
+    command = [sys.executable, "-m", "regress_cli.report_server", "--registry", str(ws.root / "registry")]
+    pid = _spawn([*command, "--host", host, "--port", str(port)], log_path, env)
+    probe = {"0.0.0.0": HOST, "::": "::1"}.get(host, host)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # a server that exited at once is reaped, so `_alive` sees it gone
+        if not _alive(pid):
+            break
+        try:
+            socket.create_connection((probe, port), timeout=1).close()
+            return pid, f"http://{url_host(host)}:{port}"
+        except OSError:
+            time.sleep(0.2)
+    _stop_group(pid)
+    raise RegressError(f"the report server did not start on port {port}; see {log_path}")
+
+
 def _run(command: list[str], env: dict[str, str], log_path: Path) -> None:
     with open(log_path, "ab") as log:
         done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_DIR)
@@ -162,6 +198,11 @@ def start(ws: Workspace, *, port: int | None = None, notify: str | None = None, 
         automations = [sys.executable, "-m", "regress_cli.automations", *(["--notify", notify] if notify else [])]
         _run(automations, env, logs / "deploy.log")
         state["notify"] = notify
+        if ws.url is None:  # a workspace in object storage keeps its reports' object-storage addresses
+            state["report_pid"], report_url = start_report_server(ws, env, host, avoid=port)
+            state["report_url"] = report_url
+            atomic_write_json(state_path(ws), state)
+            env = {**env, REPORT_URL_ENV: report_url}
         state["worker_pid"] = _spawn(_prefect("worker", "start", "--pool", POOL), logs / "worker.log", env)
     except BaseException:
         stop(ws)
@@ -197,11 +238,12 @@ def _stop_group(pid: int | None, *, grace_s: float = 15) -> None:
 
 
 def stop(ws: Workspace) -> bool:
-    """Stop the worker, then the server. Returns whether anything was running."""
+    """Stop the worker, the report server, then the Prefect server. Returns whether anything was running."""
     state = read_state(ws)
     if state is None:
         return False
     _stop_group(state.get("worker_pid"))
+    _stop_group(state.get("report_pid"))
     _stop_group(state.get("server_pid"))
     state_path(ws).unlink(missing_ok=True)
     return True

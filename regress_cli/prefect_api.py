@@ -18,7 +18,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from regress_cli.local_server import HOST, free_port, wait_healthy
@@ -28,6 +28,19 @@ PR_SET_PDEATHSIG = 1
 STARTUP_TIMEOUT_S = 180
 # A server on the network answers its health check in milliseconds; this long without an answer is none.
 REACH_TIMEOUT_S = 10
+
+
+def ui_base_url(environ: Mapping[str, str]) -> str | None:
+    """The Prefect UI's address for links, without importing Prefect: PREFECT_UI_URL, else PREFECT_API_URL less `/api`.
+
+    None without either, or for an API address that does not end in `/api` (Prefect Cloud's: set
+    PREFECT_UI_URL there), so a card names a flow run by its id rather than by a wrong link.
+    """
+    ui_url = environ.get("PREFECT_UI_URL", "").strip().rstrip("/")
+    if ui_url:
+        return ui_url
+    api_url = environ.get("PREFECT_API_URL", "").strip().rstrip("/")
+    return api_url.removesuffix("/api") if api_url.endswith("/api") else None
 
 
 def _die_with_parent() -> None:

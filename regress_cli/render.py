@@ -74,6 +74,8 @@ def print_scoring_summary(summary: ScoreSummary, *, drift_threshold: float) -> N
     if drifted:
         print(f"drift warning: {', '.join(drifted)}")
     print(describe_speed(summary))
+    if summary.interval is not None:
+        print(f"prediction intervals at level {summary.interval:g}: columns lower and upper")
     print(f"predictions: {summary.output_path}")
 
 
@@ -148,6 +150,8 @@ def print_champion_change(entry: dict[str, Any]) -> None:
 
 def print_ui_started(state: dict[str, Any]) -> None:
     print(f"Prefect UI: {state['url']}")
+    if state.get("report_url"):
+        print(f"model reports (read-only): {state['report_url']}/")
     print(
         "deployments: training/nightly, batch_scoring/score, promote_model/promote, rollback_model/rollback; "
         f"logs in {state['logs']}"

@@ -88,7 +88,9 @@ def publish_monitoring(report: MonitorReport) -> MonitorReport:
     create_markdown_artifact(
         f"RMSE {report.whole.rmse:.4g} on {report.whole.rows} rows over {report.window} to "
         f"{report.as_of:%Y-%m-%d}: {verdict} (test RMSE {report.reference.test_rmse:.4g}, "
-        f"tolerance {report.tolerance:.0%}); {report.waiting} predictions wait for their actual.\n\n"
+        f"tolerance {report.tolerance:.0%}); {report.waiting} predictions wait for their actual."
+        + report.describe_coverage()
+        + "\n\n"
         + png_markdown(plot_errors_by_day(report), alt="error by day"),
         key="monitoring-plot",
         description="Error by day next to the version's test RMSE",

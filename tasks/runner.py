@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from prefect import Task, get_run_logger
 from prefect.context import get_run_context
+from prefect.settings import get_current_settings
 from prefect.utilities.annotations import NotSet
 
 from regress_core.pipeline.records import rehome
@@ -65,6 +67,19 @@ class StageRunner:
                 self.ws.stage_dir("locks"),
             )
         return bound(*args, ws=self.ws, return_state=True)
+
+
+def ui_base_url() -> str | None:
+    """The Prefect UI's address, for links to runs; None while this process uses a temporary server of its own.
+
+    Only a server named in the environment counts (PREFECT_UI_URL or PREFECT_API_URL, as a user's
+    shell and the workers of `regress ui start` set them): a command's temporary server is gone
+    once the command ends, and a link to it would lead nowhere.
+    """
+    if not (os.environ.get("PREFECT_UI_URL") or os.environ.get("PREFECT_API_URL")):
+        return None
+    url = get_current_settings().ui_url
+    return str(url).rstrip("/") if url else None
 
 
 def flow_run_id() -> str | None:

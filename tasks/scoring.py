@@ -23,6 +23,7 @@ from regress_core.registry.signing import describe_signature, unchecked_warning
 from regress_core.registry.verification import verify_package
 from regress_core.scoring.batches import expand_inputs
 from regress_core.scoring.dated import check_input
+from regress_core.scoring.intervals import interval_level
 from regress_core.scoring.ledger import LEDGER_FOLDER, LedgerCheck, ScoringLedger, check_ledger, entry_for
 from regress_core.scoring.outputs import Stamp
 from regress_core.scoring.partitions import (
@@ -72,7 +73,7 @@ def find_input(params: ScoringConfig, day: date) -> ScoringSkipped | None:
 
 
 @task(name="check-ledger", cache_policy=NO_CACHE)
-def check_scored(params: ScoringConfig, ref: ModelRef, day: date) -> LedgerCheck:
+def check_scored(params: ScoringConfig, ref: ModelRef, day: date, interval: float | None = None) -> LedgerCheck:
     """Hash the input; a skip when the ledger shows this day scored into this output by this version from it."""
     check = check_ledger(
         _ledger(params),
@@ -81,6 +82,7 @@ def check_scored(params: ScoringConfig, ref: ModelRef, day: date) -> LedgerCheck
         model_version=ref.version,
         day=day,
         files=expand_inputs(params.input),
+        interval=interval,
     )
     if check.skipped is not None:
         get_run_logger().info(check.skipped.message)
@@ -101,8 +103,19 @@ def resolve_model(params: ScoringConfig) -> ModelRef:
     return ref
 
 
+@task(name="check-interval", cache_policy=NO_CACHE)
+def check_interval(params: ScoringConfig, ref: ModelRef) -> float | None:
+    """The level of the job's intervals; a level the version cannot give is refused before any input is read."""
+    level = interval_level(_package(params, ref), params.interval)
+    if level is not None:
+        get_run_logger().info("prediction intervals at level %g", level)
+    return level
+
+
 @task(name="score", cache_policy=NO_CACHE)
-def score_input(params: ScoringConfig, ref: ModelRef, day: date, input_hash: str | None = None) -> ScoreSummary:
+def score_input(
+    params: ScoringConfig, ref: ModelRef, day: date, input_hash: str | None = None, interval: float | None = None
+) -> ScoreSummary:
     """Stream the input through the model (the version resolved at the start) into the output file."""
     package = _package(params, ref)
     _warn_unchecked(ref, package.signature)
@@ -119,11 +132,12 @@ def score_input(params: ScoringConfig, ref: ModelRef, day: date, input_hash: str
         as_of=day,
         stamp=params.stamp,
         input_sha256=input_hash,
+        interval=interval,
     )
 
 
 @task(name="plan-partitions", cache_policy=NO_CACHE)
-def plan_partitions(params: ScoringConfig, ref: ModelRef, day: date) -> ScoringPlan:
+def plan_partitions(params: ScoringConfig, ref: ModelRef, day: date, interval: float | None = None) -> ScoringPlan:
     """One partition per file or range of row groups, for a verified package (the model loads in the partitions)."""
     package_dir, signature = verify_package(_registry(params, ref), ref.version)
     _warn_unchecked(ref, signature)
@@ -138,6 +152,7 @@ def plan_partitions(params: ScoringConfig, ref: ModelRef, day: date) -> ScoringP
         partition_rows=params.partition_rows,
         as_of=day,
         stamp=Stamp(ref.model, ref.version, day) if params.stamp else None,
+        interval=interval,
     )
     get_run_logger().info("scoring %d partitions of %d file(s)", len(plan.ranges), len(plan.files))
     return plan
@@ -184,6 +199,11 @@ def report_scoring(summary: ScoreSummary, params: ScoringConfig, day: date) -> S
         f"**Scored {summary.rows_scored} of {summary.rows_in} rows** with model "
         f"{summary.model}@{summary.model_version} ({summary.rows_rejected} rejected) in {summary.seconds:.1f} s.\n\n"
         + (f"Model: {describe_signature(summary.signature)}.\n\n" if summary.signature else "")
+        + (
+            f"Prediction intervals at level {summary.interval:g}: `lower` and `upper` columns.\n\n"
+            if summary.interval is not None
+            else ""
+        )
         + f"Output: `{summary.output_path}`"
         + (f"\n\nRejected rows: `{summary.rejected_path}`" if summary.rejected_path else ""),
         key="scoring-summary",
@@ -200,12 +220,13 @@ def report_scoring(summary: ScoreSummary, params: ScoringConfig, day: date) -> S
         ),
     )
     logger.info(
-        "scored %d rows (%d rejected) with %s@%s into %s",
+        "scored %d rows (%d rejected) with %s@%s into %s%s",
         summary.rows_scored,
         summary.rows_rejected,
         summary.model,
         summary.model_version,
         summary.output_path,
+        f" with intervals at level {summary.interval:g}" if summary.interval is not None else "",
     )
     return summary
 

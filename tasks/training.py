@@ -6,8 +6,10 @@ object storage before it returns, so its record is stored only after its files.
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -24,21 +26,30 @@ from regress_core.config import (
     TrainConfig,
 )
 from regress_core.data.split import STRATEGY_WORDS
-from regress_core.errors import DataValidationError, RegressError
+from regress_core.errors import DataValidationError, RegressError, StorageError
 from regress_core.evaluation.report import describe_budget, describe_selection, metrics_rows, selection_rows
+from regress_core.evaluation.report_markdown import (
+    REPORT_URL_ENV,
+    read_plot_files,
+    read_plots,
+    render_markdown,
+    report_address,
+)
+from regress_core.evaluation.report_sections import describe_importance, importance_rows
 from regress_core.pipeline import data_stages, model_stages
 from regress_core.pipeline.freshness import NothingNew, find_nothing_new
 from regress_core.pipeline.preflight import preflight_training
 from regress_core.pipeline.records import Evaluation, ScaledTables, SplitTables, TableRef, TrainedModel, ValidatedTable
 from regress_core.pipeline.shared_cache import share
 from regress_core.pipeline.workspace import Workspace
+from regress_core.registry.card import save_card, version_card
 from regress_core.registry.catalog import ModelRef, Registry, model_name_for
 from regress_core.registry.gate import Decision, gate_candidate
 from regress_core.registry.signing import unchecked_warning
 from regress_core.registry.verification import verify_package
 from tasks.events import emit_decision, emit_unchanged, emit_validation_failed
 from tasks.locks import promotion_locks
-from tasks.runner import flow_run_id
+from tasks.runner import flow_run_id, ui_base_url
 
 
 @task(name="preflight", cache_policy=NO_CACHE)
@@ -174,18 +185,33 @@ def train_model(scaled: ScaledTables, model: ModelConfig, train_config: TrainCon
     return share(trained, ws)
 
 
-@task(name="evaluate", cache_key_fn=lambda _, p: model_stages.evaluate_key(p["trained"], p["scaled"], p["splits"]))
+@task(
+    name="evaluate",
+    cache_key_fn=lambda _, p: model_stages.evaluate_key(p["trained"], p["scaled"], p["splits"], level=p["level"]),
+)
 def evaluate_model(
-    trained: TrainedModel, scaled: ScaledTables, splits: SplitTables, validated: ValidatedTable, *, ws: Workspace
+    trained: TrainedModel,
+    scaled: ScaledTables,
+    splits: SplitTables,
+    validated: ValidatedTable,
+    level: float,
+    *,
+    ws: Workspace,
 ) -> Evaluation:
-    """Score the test rows; compare with baselines."""
-    evaluation = model_stages.evaluate(trained, scaled, splits, validated, ws)
+    """Score the test rows; compare with baselines; calibrate the prediction intervals at `level`."""
+    evaluation = model_stages.evaluate(trained, scaled, splits, validated, ws, level=level)
     rows = metrics_rows({"metrics": evaluation.metrics, "baselines": evaluation.baselines})
     create_table_artifact(
         [{"model": name, **{key: round(value, 4) for key, value in values.items()}} for name, values in rows],
         key="test-metrics",
         description="Test metrics in target units, next to baselines fitted on the same rows",
     )
+    if evaluation.importance:
+        create_table_artifact(
+            importance_rows(evaluation.importance),
+            key="feature-importance",
+            description=describe_importance(evaluation.importance),
+        )
     return share(evaluation, ws)
 
 
@@ -205,14 +231,23 @@ def publish_model(
     stages = (validated, splits, scaled, trained, evaluation)
     ref, new = model_stages.publish(config, *stages, ws, run=flow_run_id(), locks=promotion_locks(ws), as_of=as_of)
     model = Registry(ws.registry_dir).model(ref.model)
-    report = (
-        f"{model.root}/versions/{ref.version}/report.html" if ws.url else model.version_dir(ref.version) / "report.html"
-    )
-    create_link_artifact(
-        report if isinstance(report, str) else report.as_uri(), link_text=f"Report of model {ref}", key="model-report"
+    if ws.url:
+        report: Path | str = f"{model.root}/versions/{ref.version}/report.html"
+        plots = read_plot_files(dict(evaluation.plots))  # the files the package holds, without downloading it
+    else:
+        report = model.version_dir(ref.version) / "report.html"
+        plots = read_plots(report.parent / "plots")
+    # The report server of `regress ui start` serves its own workspace's registry only.
+    served = os.environ.get(REPORT_URL_ENV) if ws.url is None and ws == Workspace.at() else None
+    address = report_address(report, model=ref.model, version=ref.version, server_url=served)
+    create_link_artifact(address, link_text=f"Report of model {ref}", key="model-report-link")
+    create_markdown_artifact(
+        render_markdown(model.metadata(ref.version), reference=str(ref), plots=plots, report_url=served and address),
+        key="model-report",
+        description=f"Test metrics and plots of model {ref}",
     )
     if new:
-        get_run_logger().info("published model %s (%s)", ref, report)
+        get_run_logger().info("published model %s (%s)", ref, address)
     else:
         get_run_logger().info("identical to published model %s; not published again", ref)
     return ref
@@ -249,8 +284,14 @@ def gate_model(
     logger = get_run_logger()
     logger.info(decision.summary)
     emit_decision(decision, as_of=as_of.isoformat() if as_of else None)
+    signature = verify_package(model, published.version)[1]
     if decision.promote:
-        warning = unchecked_warning(str(published), verify_package(model, published.version)[1])
+        warning = unchecked_warning(str(published), signature)
         if warning:
             logger.warning(warning)
+    try:  # the card is a reader's summary: a registry that refuses it fails nothing
+        card = version_card(model, published.version, signature=signature, ui_url=ui_base_url())
+        logger.info("model card of %s: %s", published, save_card(model, published.version, card))
+    except StorageError as exc:
+        logger.warning("the model card of %s was not saved: %s", published, exc)
     return decision

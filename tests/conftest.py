@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.helpers import make_table, train_package
+from tests.helpers import make_table, model_registry, train_package
 
 TIERS = ("unit", "contract", "flows", "e2e", "servers")
 # REGRESS_TEST_CPU=1: print each test's CPU seconds (user + sys, of the test process and the child
@@ -132,6 +132,33 @@ def trained_home(tmp_path_factory) -> str:
     home = str(tmp_path_factory.mktemp("trained") / "home")
     train_package(home)
     return home
+
+
+@pytest.fixture(scope="session")
+def ui_stack(tmp_path_factory):
+    """`regress ui start` on a fresh workspace, as `make ui` runs it: the workspace and the stack's state.
+
+    One per session (its start costs tens of seconds); a module points its client at it with
+    `temporary_settings({PREFECT_API_URL: state["api_url"]})` for its own tests only.
+    """
+    from regress_cli import local_server
+    from regress_core.pipeline.workspace import Workspace
+
+    ws = Workspace.at(tmp_path_factory.mktemp("ui") / "home")
+    state = local_server.start(ws, port=local_server.free_port())
+    try:
+        yield ws, state
+    finally:
+        local_server.stop(ws)
+
+
+@pytest.fixture(scope="module")
+def package(trained_home):
+    """The champion of `trained_home`, loaded."""
+    from regress_core.registry.package import load_package
+
+    registry = model_registry(trained_home)
+    return load_package(registry, registry.champion())
 
 
 @pytest.fixture

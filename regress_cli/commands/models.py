@@ -10,6 +10,7 @@ from regress_cli.paths import add_home
 if TYPE_CHECKING:
     from regress_core.pipeline.workspace import Workspace
     from regress_core.registry.catalog import Registry
+    from regress_core.registry.registered_model import RegisteredModel
 
 REFERENCE_HELP = "NAME (its champion), NAME@v0003, or v0003/champion while the registry holds one model"
 
@@ -20,8 +21,16 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     listing = model_commands.add_parser("list", help="list models, their versions and champions", parents=[common])
     listing.add_argument("model", nargs="?", help="only this model")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
-    show = model_commands.add_parser("show", help="show one version", parents=[common])
+    show = model_commands.add_parser(
+        "show",
+        help="print a version's model card (and save it beside the package)",
+        description="Print a version's model card in Markdown and save it as cards/VERSION.md in the model's "
+        "folder: its data, features, test metrics against the baselines and the champion, prediction intervals, "
+        "gate checks, the flow run that made it and the caveats its run found.",
+        parents=[common],
+    )
     show.add_argument("reference", help=REFERENCE_HELP)
+    show.add_argument("--json", action="store_true", help="the package metadata and gate decisions as JSON instead")
     promote = model_commands.add_parser(
         "promote", help="make a version its model's champion (audited)", parents=[common]
     )
@@ -87,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     model, ref = registry.resolve(args.reference)
     _, signature = verify_package(model, ref.version)
+    if not args.json:
+        return show_card(model, ref.version, signature)
     metadata = model.metadata(ref.version)
     metadata.pop("history", None)
     metadata["model"] = model.name
@@ -95,6 +106,27 @@ def run(args: argparse.Namespace) -> int:
     metadata["decisions"] = model.decisions(ref.version)
     warn_unchecked(str(ref), signature)
     render.print_json(metadata)
+    return 0
+
+
+def show_card(model: RegisteredModel, version: str, signature: str) -> int:
+    """Print a version's model card and save it beside the package; a registry that cannot be written is a warning."""
+    import os
+    import sys
+
+    from regress_cli.prefect_api import ui_base_url
+    from regress_core.errors import StorageError
+    from regress_core.registry.card import save_card, version_card
+
+    card = version_card(model, version, signature=signature, ui_url=ui_base_url(os.environ))
+    warn_unchecked(f"{model.name}@{version}", signature)
+    print(card, end="")
+    try:
+        where = save_card(model, version, card)
+    except StorageError as exc:
+        print(f"regress: warning: the model card was not saved ({exc}); it is printed above only", file=sys.stderr)
+    else:
+        print(f"regress: model card saved to {where}", file=sys.stderr)
     return 0
 
 

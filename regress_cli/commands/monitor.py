@@ -97,24 +97,33 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_report(report: Any) -> None:
-    """A table of the days, the window's figures and the verdict."""
+    """A table of the days (interval coverage and width too, where predictions carry intervals) and the verdict."""
     reference = report.reference
+    intervals = report.whole.coverage is not None
     print()
-    print(f"{'date':<12}{'rows':>8}{'waiting':>9}{'RMSE':>10}{'MAE':>10}{'R2':>9}")
-    for day in report.days:
-        print(
-            f"{day.date.isoformat():<12}{day.rows:>8}{day.waiting:>9}{_figure(day.rmse):>10}{_figure(day.mae):>10}{_figure(day.r2):>9}"
-        )
-    whole = report.whole
     print(
-        f"{'window':<12}{whole.rows:>8}{report.waiting:>9}{_figure(whole.rmse):>10}{_figure(whole.mae):>10}{_figure(whole.r2):>9}"
+        f"{'date':<12}{'rows':>8}{'waiting':>9}{'RMSE':>10}{'MAE':>10}{'R2':>9}"
+        + (f"{'coverage':>10}{'width':>10}" if intervals else "")
     )
+    for day in report.days:
+        print(f"{day.date.isoformat():<12}{day.rows:>8}{day.waiting:>9}" + _figures(day, intervals))
+    whole = report.whole
+    print(f"{'window':<12}{whole.rows:>8}{report.waiting:>9}" + _figures(whole, intervals))
     print()
     print(f"{reference.model}@{reference.version}: test RMSE {reference.test_rmse:.4f}; window {report.change:+.1%}")
     for line in report.warnings():
         print(f"warning: {line}")
     if not report.degraded:
         print(f"within tolerance ({report.tolerance:.0%})")
+
+
+def _figures(day: Any, intervals: bool) -> str:
+    """A row's error figures, then its interval coverage and mean width when the table shows them."""
+    text = f"{_figure(day.rmse):>10}{_figure(day.mae):>10}{_figure(day.r2):>9}"
+    if intervals:
+        coverage = "-" if day.coverage is None or day.coverage != day.coverage else f"{day.coverage:.1%}"
+        text += f"{coverage:>10}{_figure(day.mean_width if day.mean_width is not None else float('nan')):>10}"
+    return text
 
 
 def _figure(value: float) -> str:

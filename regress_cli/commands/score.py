@@ -35,6 +35,15 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     score.add_argument("--end", metavar="DAY", help="... to this one (included), in turn")
     score.add_argument("--stamp", action="store_true", help="add model, model_version and as_of columns")
     score.add_argument(
+        "--interval",
+        nargs="?",
+        const="model",
+        type=interval_level,
+        metavar="LEVEL",
+        help="add lower and upper columns: prediction intervals at LEVEL (such as 0.8); "
+        "without LEVEL, at the version's own level (model.interval, 0.9 by default)",
+    )
+    score.add_argument(
         "--if-missing",
         choices=["fail", "skip"],
         default="fail",
@@ -93,9 +102,21 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     add_home(score)
 
 
+def interval_level(text: str) -> float | str:
+    """`--interval`'s LEVEL: a number, or `model` (the version's own level, as `--interval` alone)."""
+    if text == "model":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a level such as 0.8, got {text!r}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from regress_cli.sql_scoring import run_with_sql, uses_sql
 
+    if args.interval is not None:
+        check_interval(args)  # before a database, a server or any input is reached
     if uses_sql(args):  # a database input or output, through Parquet files (regress_cli/sql_scoring.py)
         return run_with_sql(args, run)
     from regress_core.config import build_scoring_config
@@ -115,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
             "partition_rows": args.partition_rows,
             "precision": args.precision,
             "stamp": args.stamp,
+            "interval": args.interval,
             "if_missing": args.if_missing,
             "skip_scored": args.skip_scored,
             "home": absolute_home(args.home),
@@ -145,6 +167,24 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_scoring_summary(result, drift_threshold=args.drift_threshold)
     return 0
+
+
+def check_interval(args: argparse.Namespace) -> None:
+    """Refuse intervals the version cannot give (none stored, a level not stored or too high) before any input is read.
+
+    The flow checks again, with the version it resolves; it alone checks a workspace in object
+    storage, which may need the credentials of the storage block the flow applies.
+    """
+    from regress_core.pipeline.workspace import Workspace
+    from regress_core.registry.catalog import Registry
+    from regress_core.registry.package import load_package_once
+    from regress_core.scoring.intervals import interval_level as version_level
+
+    workspace = Workspace.at(absolute_home(args.home))
+    if workspace.url is not None:
+        return
+    model, ref = Registry(workspace.registry_dir).resolve(args.model)
+    version_level(load_package_once(model, ref.version), args.interval)
 
 
 def parse_day(text: str | None) -> datetime:

@@ -14,7 +14,14 @@ from regress_core.config.overrides import (
     read_config_file,
 )
 from regress_core.config.presets import PRESETS, PresetName
-from regress_core.config.scoring import PREDICTION_COLUMN, ScoringConfig
+from regress_core.config.scoring import (
+    INTERVAL_COLUMNS,
+    INTERVAL_LEVEL_KEY,
+    MODEL_LEVEL,
+    PREDICTION_COLUMN,
+    ScoringConfig,
+    interval_clash,
+)
 from regress_core.config.sections import (
     MODEL_NAME_CHARACTERS,
     DataConfig,
@@ -29,6 +36,9 @@ from regress_core.config.sections import (
 )
 
 __all__ = [
+    "INTERVAL_COLUMNS",
+    "INTERVAL_LEVEL_KEY",
+    "MODEL_LEVEL",
     "MODEL_NAME_CHARACTERS",
     "PREDICTION_COLUMN",
     "PRESETS",
@@ -46,6 +56,7 @@ __all__ = [
     "build_config",
     "build_scoring_config",
     "format_validation_error",
+    "interval_clash",
     "parse_overrides",
     "read_config_file",
 ]

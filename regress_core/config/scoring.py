@@ -9,6 +9,9 @@ from pydantic import Field, field_validator, model_validator
 from regress_core.config.sections import Section, require_filesystem
 
 PREDICTION_COLUMN = "prediction"  # the predictions file's column of predicted values
+INTERVAL_COLUMNS = ("lower", "upper")  # the bounds of each prediction's interval, with `--interval`
+MODEL_LEVEL = "model"  # `interval`: the scoring version's own level (its `model.interval`)
+INTERVAL_LEVEL_KEY = "regress.interval"  # a predictions file's metadata: the level of its intervals
 
 
 class ScoringConfig(Section):
@@ -58,6 +61,13 @@ class ScoringConfig(Section):
         ),
     )
     stamp: bool = Field(False, description="Add model, model_version and as_of columns to the predictions.")
+    interval: float | Literal["model"] | None = Field(
+        None,
+        description=(
+            "Add lower and upper columns: prediction intervals at this level (such as 0.8), or at the version's "
+            "own level (model); none: no intervals."
+        ),
+    )
     if_missing: Literal["fail", "skip"] = Field(
         "fail", description="When the day's input has not arrived: fail (an error) or skip (nothing to do)."
     )
@@ -85,9 +95,27 @@ class ScoringConfig(Section):
                 f"kept column {clash[0]} has the name of a stamp column (model, model_version, as_of); "
                 "rename it in the input or leave out --stamp"
             )
+        clash = [name for name in self.keep if name in INTERVAL_COLUMNS] if self.interval is not None else []
+        if clash:
+            raise ValueError(interval_clash(clash[0]))
         return self
+
+    @field_validator("interval")
+    @classmethod
+    def _check_interval(cls, interval: float | str | None) -> float | str | None:
+        if isinstance(interval, float) and not 0 < interval < 1:
+            raise ValueError(f"an interval's level is between 0 and 1 (such as 0.9), got {interval:g}")
+        return interval
 
     @field_validator("input")
     @classmethod
     def _check_input(cls, location: str) -> str:
         return require_filesystem(location)
+
+
+def interval_clash(name: str) -> str:
+    """Why a kept column named like an interval bound is refused."""
+    return (
+        f"an input column named {name!r} cannot be kept with --interval: the output's own {name} column "
+        "has that name; rename it in the input"
+    )

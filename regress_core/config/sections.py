@@ -143,6 +143,9 @@ class ModelConfig(Section):
     )
     embedding_dim: int | None = Field(None, ge=1, le=256, description=f"Per-feature embedding width. {SIZED}")
     ensemble_size: int | None = Field(None, ge=1, le=64, description=f"Members trained in one network. {SIZED}")
+    interval: float = Field(
+        0.9, ge=0.5, le=0.99, description="Level of the prediction intervals (split conformal on validation rows)."
+    )
 
     @model_validator(mode="after")
     def _check_hidden(self) -> ModelConfig:
@@ -239,6 +242,9 @@ class GateConfig(Section):
             "Fewest test rows, unseen in training and validation by both candidate and champion, to compare them "
             "on; below it they are compared on all test rows, and the decision says so."
         ),
+    )
+    coverage_tolerance: float | None = Field(
+        0.03, ge=0, lt=1, description="Most test coverage may miss model.interval by (or 3 SE on few rows); null: off."
     )
     require_significant: bool = Field(
         False,

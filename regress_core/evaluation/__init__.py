@@ -1,4 +1,4 @@
-"""How good a model is: metrics and baselines, plots, the HTML report and drift profiles."""
+"""How good a model is: metrics and baselines, importance, plots, the HTML report and drift profiles."""
 
 from regress_core.faces import public_face
 
@@ -6,8 +6,10 @@ __all__, __getattr__ = public_face(
     __name__,
     {
         "drift": ["DriftCounter", "feature_profile"],
-        "metrics": ["METRIC_NAMES", "baseline_metrics", "regression_metrics"],
-        "plots": ["plot_loss_curves", "plot_predictions"],
+        "explanations": ["Explanations", "explain_predictions"],
+        "importance": ["permutation_importance"],
+        "metrics": ["METRIC_NAMES", "baseline_metrics", "error_by_category", "regression_metrics"],
+        "plots": ["plot_error_by_category", "plot_importance", "plot_loss_curves", "plot_predictions"],
         "report": ["describe_budget", "describe_selection", "metrics_rows", "render_report", "selection_rows"],
     },
 )

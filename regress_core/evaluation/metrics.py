@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,7 @@ import pandas as pd
 from regress_core.data.contract import DataContract, normalize_frame
 
 METRIC_NAMES = ("mse", "rmse", "mae", "r2")
+MAX_CATEGORIES = 15  # categories shown by `error_by_category`; the rest are pooled
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
@@ -54,3 +56,30 @@ def baseline_metrics(train: pd.DataFrame, test: pd.DataFrame, *, contract: DataC
         "mean": regression_metrics(y_test, mean_prediction),
         "linear_regression": regression_metrics(y_test, linear.predict(normalize_frame(test[features], contract))),
     }
+
+
+def error_by_category(
+    categories: pd.Series, y_true: np.ndarray, y_pred: np.ndarray, *, max_categories: int = MAX_CATEGORIES
+) -> list[dict[str, Any]]:
+    """RMSE and rows per category, the category with the most rows first.
+
+    Categories past the `max_categories` largest are pooled into one last row,
+    "other (N categories)"; blank values count as the category "(blank)".
+
+    Returns:
+        Rows of `category`, `rows` and `rmse` (target units).
+    """
+    if max_categories < 1:
+        raise ValueError(f"max_categories must be positive, got {max_categories=}")
+    labels = categories.astype("object").where(categories.notna(), "(blank)").astype(str).to_numpy()
+    squared = (np.asarray(y_true, dtype="float64") - np.asarray(y_pred, dtype="float64")) ** 2
+    names, counts = np.unique(labels, return_counts=True)
+    order = sorted(range(len(names)), key=lambda i: (-counts[i], names[i]))
+    kept = [str(names[i]) for i in order[:max_categories]]
+    groups = [(name, labels == name) for name in kept]
+    if len(names) > max_categories:
+        groups.append((f"other ({len(names) - max_categories} categories)", ~np.isin(labels, kept)))
+    return [
+        {"category": name, "rows": int(mask.sum()), "rmse": math.sqrt(float(squared[mask].mean()))}
+        for name, mask in groups
+    ]

@@ -1,4 +1,4 @@
-"""Plots of a model's test predictions and its training curves, written as PNG files."""
+"""Plots of a model's test predictions, its errors by category, feature importance and training curves, as PNG files."""
 
 from __future__ import annotations
 
@@ -66,3 +66,45 @@ def plot_loss_curves(history: list[dict[str, float]], *, out_dir: Path) -> Path:
     axis.set(xlabel="epoch", ylabel="loss (scaled target)", yscale="log", title="Loss curves")
     axis.legend()
     return _save_figure(figure, out_dir / "loss_curves.png")
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_importance(importance: list[dict[str, Any]], *, out_dir: Path, top: int = 20) -> Path:
+    """Write the permutation importance of the `top` features as bars with their spread as error bars."""
+    plt = _pyplot()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shown = importance[:top][::-1]  # barh draws bottom-up: the most important ends on top
+    figure, axis = plt.subplots(figsize=(6, 1.2 + 0.3 * max(len(shown), 1)))
+    axis.barh(
+        [row["feature"] for row in shown],
+        [row["rmse_increase"] for row in shown],
+        xerr=[row["std"] for row in shown],
+        capsize=3,
+    )
+    axis.axvline(0, color="black", linewidth=1)
+    more = f", top {top} of {len(importance)}" if len(importance) > top else ""
+    axis.set(xlabel="test RMSE increase when shuffled (target units)", title=f"Permutation importance{more}")
+    return _save_figure(figure, out_dir / "importance.png")
+
+
+def plot_error_by_category(rows: list[dict[str, Any]], feature: str, *, overall_rmse: float, out_dir: Path) -> Path:
+    """Write the test RMSE per category of `feature` (rows from `metrics.error_by_category`), with row counts."""
+    plt = _pyplot()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shown = rows[::-1]
+    figure, axis = plt.subplots(figsize=(6, 1.2 + 0.3 * len(shown)))
+    bars = axis.barh([row["category"] for row in shown], [row["rmse"] for row in shown])
+    axis.bar_label(bars, labels=[f"{row['rows']} rows" for row in shown], padding=3, fontsize=8)
+    axis.axvline(overall_rmse, color="black", linewidth=1, linestyle="--", label="all test rows")
+    axis.margins(x=0.2)
+    axis.set(xlabel="RMSE (target units)", title=f"Test error by {feature}")
+    axis.legend(loc="lower right")
+    return _save_figure(figure, out_dir / "error_by_category.png")

@@ -1,4 +1,4 @@
-"""The HTML report of a model version: metrics next to baselines, training, data, plots."""
+"""The HTML report of a model version: metrics next to baselines, intervals, importance, training, data, plots."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import json
 from html import escape
 from typing import Any
 
+from regress_core.evaluation.report_sections import importance_section, intervals_section, plots_section
+
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .7rem;text-align:right}
-th:first-child,td:first-child{text-align:left}img{max-width:32rem;margin:.5rem}pre{background:#f6f6f6;padding:1rem}
+th:first-child,td:first-child{text-align:left}img{max-width:32rem}
+figure{display:inline-block;vertical-align:top;max-width:32rem;margin:.5rem}figcaption{font-size:.9rem;color:#555}pre{background:#f6f6f6;padding:1rem}
 """
 
 
@@ -99,10 +102,6 @@ def render_report(metadata: dict[str, Any]) -> str:
     """Render a self-contained HTML page for a package folder (plots referenced relatively)."""
     training = metadata.get("training", {})
     data = metadata.get("data", {})
-    plots = "".join(
-        f'<img src="plots/{name}.png" alt="{escape(name)}">'
-        for name in ("predicted_vs_actual", "residuals", "loss_curves")
-    )
     facts = {
         "target": metadata.get("target"),
         "features": ", ".join(metadata.get("features", [])),
@@ -124,6 +123,6 @@ def render_report(metadata: dict[str, Any]) -> str:
         "<!doctype html><html><head><meta charset='utf-8'><title>regress model report</title>"
         f"<style>{STYLE}</style></head>"
         f"<body><h1>regress model report</h1><h2>Test metrics (target units)</h2>{_metrics_table(metadata)}"
-        f"{_selection_section(training)}"
-        f"<h2>Run</h2><table>{fact_rows}</table>{_window_section(data.get('window'))}<h2>Plots</h2>{plots}<h2>Configuration</h2><pre>{config}</pre></body></html>"
+        f"{intervals_section(metadata)}{importance_section(metadata)}{_selection_section(training)}"
+        f"<h2>Run</h2><table>{fact_rows}</table>{_window_section(data.get('window'))}{plots_section(metadata)}<h2>Configuration</h2><pre>{config}</pre></body></html>"
     )

@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from fsspec.core import url_to_fs
 
+from regress_core.config import INTERVAL_LEVEL_KEY
 from regress_core.data.sources.partitions import expand_partitions
 from regress_core.data.tables import read_table
 from regress_core.errors import DataError
@@ -41,3 +45,29 @@ def stamped_version(frame: pd.DataFrame) -> tuple[str | None, str | None]:
     last = frame.dropna(subset=["model_version"]).iloc[-1]
     model = last.get("model")
     return (None if model is None or pd.isna(model) else str(model)), str(last["model_version"])
+
+
+def interval_levels(template: str, days: list[date]) -> dict[date, float]:
+    """The level of the intervals each day's predictions were scored with (`--interval`), where their files say.
+
+    A predictions Parquet file records it in its metadata (`regress.interval`); a day whose files do
+    not (CSV, or written by another program) is left out. Where a day's files differ, the last one's is the day's.
+    """
+    levels: dict[date, float] = {}
+    for partition in expand_partitions(template, days):
+        for location in partition.locations:
+            level = _recorded_level(location)
+            if level is not None:
+                levels[partition.day] = level
+    return levels
+
+
+def _recorded_level(location: str) -> float | None:
+    """The `regress.interval` of a Parquet file's metadata (read from its footer); None without one."""
+    try:
+        fs, path = url_to_fs(location)
+        with fs.open(path, "rb") as handle:
+            metadata = pq.read_metadata(handle).metadata or {}
+        return float(metadata[INTERVAL_LEVEL_KEY.encode()].decode())
+    except (OSError, KeyError, ValueError, pa.ArrowException):  # not Parquet, or no level recorded
+        return None

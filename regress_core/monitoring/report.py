@@ -10,13 +10,14 @@ from typing import Any
 
 import pandas as pd
 
+from regress_core.config import INTERVAL_COLUMNS
 from regress_core.data.sources.partitions import is_dated
 from regress_core.data.tables import read_table
 from regress_core.data.window import parse_duration, zone
 from regress_core.errors import ConfigError, DataError
-from regress_core.monitoring.daily import DayError, degraded, errors_by_day, window_error
+from regress_core.monitoring.daily import DayError, coverage_margin, coverage_off, degraded, errors_by_day, window_error
 from regress_core.monitoring.join import describe_key, join_actuals, key_columns, unmatched_actuals
-from regress_core.monitoring.reading import read_days, stamped_version
+from regress_core.monitoring.reading import interval_levels, read_days, stamped_version
 
 DAY = "__monitored_day__"  # carries each prediction's day through the one join of the whole window
 
@@ -56,6 +57,7 @@ class MonitorReport:
         missing_days: Days of the window with no predictions.
         unmatched: Actuals whose key no prediction of the window has.
         versions: The version stamped on each day's predictions, where they carry one.
+        levels: The level of each day's prediction intervals, where its files record one.
     """
 
     reference: Reference
@@ -67,6 +69,7 @@ class MonitorReport:
     missing_days: list[date] = field(default_factory=list)
     unmatched: int = 0
     versions: dict[date, str] = field(default_factory=dict)
+    levels: dict[date, float] = field(default_factory=dict)
 
     @property
     def degraded(self) -> bool:
@@ -90,6 +93,7 @@ class MonitorReport:
             lines.append(
                 f"{self.unmatched} actuals match no prediction of the window (keys missing in the predictions)"
             )
+        lines += [self._coverage_warning(day) for day in self.days if self._coverage_off(day)]
         if self.degraded:
             lines.append(
                 f"{self.reference.model}@{self.reference.version} degraded: RMSE {self.whole.rmse:.4g} over "
@@ -98,8 +102,15 @@ class MonitorReport:
             )
         return lines
 
+    def describe_coverage(self) -> str:
+        """A sentence on the window's interval coverage; empty without intervals or actuals for them."""
+        whole = self.whole
+        if whole.coverage is None or math.isnan(whole.coverage):
+            return ""
+        return f" Prediction intervals cover {whole.coverage:.1%} of the actuals (mean width {whole.mean_width:.4g})."
+
     def as_json(self) -> dict[str, Any]:
-        days = [{**day.as_json(), **self._version_of(day.date)} for day in self.days]
+        days = [{**day.as_json(), **self._labels_of(day.date)} for day in self.days]
         return {
             "model": self.reference.model,
             "version": self.reference.version,
@@ -120,8 +131,20 @@ class MonitorReport:
         summary = self.warnings()[-1] if self.degraded else "within tolerance"
         return {"summary": summary, "change": self.change, **document}
 
-    def _version_of(self, day: date) -> dict[str, str]:
-        return {"model_version": self.versions[day]} if day in self.versions else {}
+    def _labels_of(self, day: date) -> dict[str, Any]:
+        """The version and interval level of a day's predictions, where known."""
+        found: dict[str, Any] = {"model_version": self.versions[day]} if day in self.versions else {}
+        return found | ({"interval_level": self.levels[day]} if day in self.levels else {})
+
+    def _coverage_off(self, day: DayError) -> bool:
+        return day.date in self.levels and coverage_off(day, self.levels[day.date])
+
+    def _coverage_warning(self, day: DayError) -> str:
+        level = self.levels[day.date]
+        return (
+            f"intervals at level {level:g} cover {day.coverage:.1%} of the {day.rows} actuals of {day.date}: "
+            f"more than {coverage_margin(level, day.rows):.1%} from {level:.1%} (3 points and two standard errors)"
+        )
 
 
 def monitored_days(as_of: datetime, window: str, *, timezone: str = "UTC") -> list[date]:
@@ -172,6 +195,7 @@ def monitor_window(
     if not scored:
         raise DataError(f"no predictions for any day of the window ({span}) at {predictions}: nothing to measure")
     versions = {day: version for day, frame in scored.items() if (version := stamped_version(frame)[1])}
+    with_intervals = [day for day, frame in scored.items() if set(INTERVAL_COLUMNS) <= set(frame.columns)]
     reference = lookup(*stamped_version(scored[max(scored)]))
     by_day, unmatched = join_days(scored, actuals, key=key, target=target or reference.target, span=span)
     whole = window_error(by_day)
@@ -191,6 +215,7 @@ def monitor_window(
         missing_days=[day for day in days if day not in scored],
         unmatched=unmatched,
         versions=versions,
+        levels=interval_levels(predictions, sorted(with_intervals)) if with_intervals else {},
     )
 
 

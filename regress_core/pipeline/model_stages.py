@@ -19,6 +19,8 @@ from regress_core.config import ModelConfig, RegressConfig, TrainConfig
 from regress_core.data.contract import DataContract, load_contract
 from regress_core.data.fingerprints import row_fingerprints, save_fingerprints
 from regress_core.evaluation.drift import feature_profile
+from regress_core.evaluation.explanations import explain_predictions
+from regress_core.evaluation.intervals import DEFAULT_LEVEL, IntervalCalibration, calibrate, interval_summary
 from regress_core.evaluation.metrics import baseline_metrics, regression_metrics
 from regress_core.evaluation.plots import plot_loss_curves, plot_predictions
 from regress_core.fileio import atomic_write_text, sha256_file
@@ -37,7 +39,9 @@ from regress_core.pipeline.records import (
 from regress_core.pipeline.versioning import code_version, stage_key
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import LockProvider, ModelRef, Registry, model_name_for
-from regress_core.registry.package import SEEN_ROWS, stage_package
+from regress_core.registry.package import INTERVALS, SEEN_ROWS, stage_package
+
+SCALE_ROWS = 50_000  # training rows predicted to shape normalized intervals
 
 
 def _xy(table: TableRef) -> tuple[np.ndarray, np.ndarray]:
@@ -51,7 +55,11 @@ def train_key(scaled: ScaledTables, model: ModelConfig, train_config: TrainConfi
         scaled.key,
         scaled.train.sha256,
         scaled.val.sha256,
-        section={"model": model.model_dump(mode="json"), "train": train_config.model_dump(mode="json")},
+        # The interval level only changes the evaluation: a new level re-calibrates without training again.
+        section={
+            "model": model.model_dump(mode="json", exclude={"interval"}),
+            "train": train_config.model_dump(mode="json"),
+        },
     )
 
 
@@ -105,7 +113,9 @@ def train(
     )
 
 
-def evaluate_key(trained: TrainedModel, scaled: ScaledTables, splits: SplitTables) -> str:
+def evaluate_key(
+    trained: TrainedModel, scaled: ScaledTables, splits: SplitTables, *, level: float = DEFAULT_LEVEL
+) -> str:
     return stage_key(
         "evaluate",
         trained.key,
@@ -114,25 +124,70 @@ def evaluate_key(trained: TrainedModel, scaled: ScaledTables, splits: SplitTable
         splits.test.sha256,
         splits.train.sha256,
         splits.val.sha256,
+        section={"interval": level},
+    )
+
+
+def _predictions(model: Any, preprocessor: Any, df: pd.DataFrame, view: str) -> np.ndarray:
+    """The model's predictions in target units for the rows of `df`."""
+    return np.asarray(
+        preprocessor.inverse_target(predict_scaled(model, preprocessor.transform_features(df, view=view)))
+    )
+
+
+def calibrate_intervals(
+    predict: Callable[[pd.DataFrame], np.ndarray], splits: SplitTables, target: str, level: float
+) -> IntervalCalibration:
+    """Interval quantiles from the validation rows; a seeded sample of training rows shapes normalized widths."""
+    train_df, val_df = splits.train.read(), splits.val.read()
+    if len(train_df) > SCALE_ROWS:
+        train_df = train_df.sample(SCALE_ROWS, random_state=0)
+    return calibrate(
+        val_df[target].to_numpy(dtype="float64"),
+        predict(val_df),
+        y_train=train_df[target].to_numpy(dtype="float64"),
+        train_prediction=predict(train_df),
+        level=level,
     )
 
 
 def evaluate(
-    trained: TrainedModel, scaled: ScaledTables, splits: SplitTables, validated: ValidatedTable, ws: Workspace
+    trained: TrainedModel,
+    scaled: ScaledTables,
+    splits: SplitTables,
+    validated: ValidatedTable,
+    ws: Workspace,
+    *,
+    level: float = DEFAULT_LEVEL,
 ) -> Evaluation:
-    """Test metrics in target units, baselines on the same rows, and plots."""
-    key = evaluate_key(trained, scaled, splits)
+    """Test metrics in target units, baselines on the same rows, prediction intervals at `level`, and plots.
+
+    Also the permutation importance of every feature on the test rows, and the test error by
+    category of the most important categorical feature (see `explain_predictions`).
+    """
+    key = evaluate_key(trained, scaled, splits, level=level)
     contract = load_contract(validated.contract_path)
     preprocessor = scaled.load_preprocessor()
     model = load_model(trained.spec, trained.checked_weights_path())
     # Baselines fit on every row the model could learn from (training and validation), like the model.
     fit_df, test_df = pd.concat([splits.train.read(), splits.val.read()], ignore_index=True), splits.test.read()
     y_true = test_df[contract.target].to_numpy(dtype="float64")
-    x_test = preprocessor.transform_features(test_df, view=trained.spec.view)
-    y_pred = preprocessor.inverse_target(predict_scaled(model, x_test))
+    y_pred = _predictions(model, preprocessor, test_df, trained.spec.view)
+    calibration = calibrate_intervals(
+        lambda df: _predictions(model, preprocessor, df, trained.spec.view), splits, contract.target, level
+    )
     folder = ws.stage_dir("evaluate") / key
     plots = plot_predictions(y_true, y_pred, out_dir=folder)
     plots["loss_curves"] = plot_loss_curves(trained.history, out_dir=folder)
+    explained = explain_predictions(
+        test_df,
+        y_true,
+        y_pred,
+        lambda df: _predictions(model, preprocessor, df, trained.spec.view),
+        contract,
+        out_dir=folder,
+    )
+    plots.update(explained.plots)
     return Evaluation(
         metrics=regression_metrics(y_true, y_pred),
         baselines=baseline_metrics(fit_df, test_df, contract=contract),
@@ -140,6 +195,10 @@ def evaluate(
         key=key,
         home=str(ws.root),
         plot_sha256={name: sha256_file(path) for name, path in plots.items()},
+        intervals=calibration.to_dict(),
+        interval_summary=interval_summary(calibration, y_true, y_pred),
+        importance=explained.importance,
+        category_errors=explained.category_errors,
     )
 
 
@@ -166,6 +225,9 @@ def package_metadata(
         "spec": trained.spec.to_dict(),
         "metrics": evaluation.metrics,
         "baselines": evaluation.baselines,
+        "intervals": evaluation.interval_summary,
+        "importance": evaluation.importance,
+        "error_by_category": evaluation.category_errors or None,
         "training": trained.summary,
         "history": trained.history,
         "data": {
@@ -231,6 +293,7 @@ def publish(
         contract=contract,
         metadata=metadata,
         plots={name: Path(path) for name, path in evaluation.plots.items()},
+        documents={INTERVALS: evaluation.intervals} if evaluation.intervals else {},
     )
     try:
         seen = np.concatenate([row_fingerprints(part.read(), seen_columns) for part in (splits.train, splits.val)])

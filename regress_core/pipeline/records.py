@@ -184,6 +184,12 @@ class Evaluation:
     key: str = ""
     home: str = ""
     plot_sha256: dict[str, str] = field(default_factory=dict)  # by plot name; empty in records written before
+    intervals: dict[str, Any] | None = None  # the calibration (`IntervalCalibration.to_dict`); None before intervals
+    interval_summary: dict[str, Any] | None = None  # method, level, test coverage and width (`interval_summary`)
+    # Permutation importance on the test rows (`evaluation.importance.permutation_importance`); empty before.
+    importance: list[dict[str, Any]] = field(default_factory=list)
+    # Test RMSE per category of the most important categorical feature: {"feature", "rows"}; empty without one.
+    category_errors: dict[str, Any] = field(default_factory=dict)
 
     @property
     def plots(self) -> dict[str, str]:

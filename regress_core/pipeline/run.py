@@ -34,7 +34,7 @@ def train_pipeline(
     splits = data_stages.split(validated, config.split, ws)
     scaled = data_stages.scale(splits, validated, config.features, ws)
     trained = model_stages.train(scaled, config.model, config.train, ws)
-    evaluation = model_stages.evaluate(trained, scaled, splits, validated, ws)
+    evaluation = model_stages.evaluate(trained, scaled, splits, validated, ws, level=config.model.interval)
     ref, _ = model_stages.publish(config, validated, splits, scaled, trained, evaluation, ws, locks=locks, as_of=as_of)
     registry = Registry(ws.registry_dir, locks=locks).model(ref.model)
     decision = gate_candidate(registry, version=ref.version, test_df=splits.test.read(), gate=config.gate)

@@ -13,6 +13,7 @@ from regress_core.faces import public_face
 __all__, __getattr__ = public_face(
     __name__,
     {
+        "card": ["build_card", "card_key", "save_card", "version_card"],
         "catalog": [
             "LockProvider",
             "ModelRef",

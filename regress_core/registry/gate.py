@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -117,8 +118,45 @@ def _champion_check(comparison: Comparison, champion: str, gate: GateConfig) -> 
     return Check("champion", candidate_rmse, limit, ok, text)
 
 
+def coverage_allowance(level: float, test_rows: int, calibration_rows: int, tolerance: float) -> float:
+    """How far test coverage may stray from `level`: the tolerance, or three standard errors where rows are few.
+
+    The coverage measured on n test rows of intervals calibrated on m rows varies by about
+    sqrt(L(1 - L) (1/n + 1/(m + 2))) from the level L by chance alone; a deviation within three
+    of those proves nothing, so on small tables the allowance widens to that.
+    """
+    spread = math.sqrt(level * (1 - level) * (1 / max(test_rows, 1) + 1 / (calibration_rows + 2)))
+    return max(tolerance, 3 * spread)
+
+
+def _coverage_check(intervals: dict[str, Any], tolerance: float) -> Check:
+    """The prediction intervals' coverage of the test rows against their level."""
+    level, test = float(intervals["level"]), intervals["test"]
+    if test.get("coverage") is None:
+        return Check(
+            "interval_coverage",
+            None,
+            None,
+            True,
+            f"not measured: {intervals['calibration_rows']} validation rows are too few for intervals at {level:.0%}",
+        )
+    coverage, rows = float(test["coverage"]), int(test["rows"])
+    allowance = coverage_allowance(level, rows, int(intervals["calibration_rows"]), tolerance)
+    ok = abs(coverage - level) <= allowance
+    text = (
+        f"{level:.0%} intervals ({intervals['method']}) cover {coverage:.1%} of {rows} test rows: "
+        f"{'within' if ok else 'more than'} {allowance * 100:.1f} points of the target"
+    )
+    if not ok:
+        text += "; they would mislead anyone who relies on them"
+    return Check("interval_coverage", coverage, level, ok, text)
+
+
 def _threshold_checks(
-    metrics: dict[str, float], gate: GateConfig, baselines: dict[str, dict[str, float]] | None = None
+    metrics: dict[str, float],
+    gate: GateConfig,
+    baselines: dict[str, dict[str, float]] | None = None,
+    intervals: dict[str, Any] | None = None,
 ) -> list[Check]:
     checks = []
     if gate.r2_min is not None:
@@ -140,6 +178,8 @@ def _threshold_checks(
     linear = (baselines or {}).get("linear_regression")
     if gate.linear_tolerance is not None and linear is not None:  # packages record it; bare metrics may not
         checks.append(_linear_check(metrics, linear, gate.linear_tolerance))
+    if gate.coverage_tolerance is not None and intervals:  # versions from before intervals record none
+        checks.append(_coverage_check(intervals, gate.coverage_tolerance))
     return checks
 
 
@@ -175,6 +215,7 @@ def decide(
     baselines: dict[str, dict[str, float]] | None = None,
     model: str | None = None,
     as_of: str | None = None,
+    intervals: dict[str, Any] | None = None,
 ) -> Decision:
     """Apply the thresholds and the champion comparison to a candidate's test metrics.
 
@@ -188,8 +229,10 @@ def decide(
         baselines: Baseline metrics on the same test rows (`linear_regression` is checked).
         model: The model's name.
         as_of: The run's instant (ISO), recorded with the decision.
+        intervals: The package's interval summary (`evaluation.intervals.interval_summary`), whose test
+            coverage is checked.
     """
-    checks = _threshold_checks(metrics, gate, baselines)
+    checks = _threshold_checks(metrics, gate, baselines, intervals)
     checks.append(_versus_champion(version, champion, comparison, champion_error, gate))
     return Decision(
         version=version,
@@ -289,6 +332,7 @@ def _gate_published(
             baselines=metadata.get("baselines"),
             model=registry.name,
             as_of=as_of,
+            intervals=metadata.get("intervals"),
         )
         registry.record_decision(version, decision.as_dict())
         if decision.promote:

@@ -8,6 +8,7 @@ Layout under the model's folder (`<registry>/models/<name>/`, see `catalog`):
     history.jsonl         append-only audit history of champion changes
     abandoned-switches.jsonl  switches a crash stopped before they took effect
     decisions/v0001.jsonl every promotion decision record about each version
+    cards/v0001.md        each version's model card (see `card`), outside the sealed package
     .lock                 the file lock around every read-compare-switch
 
 A version becomes visible only by renaming a finished staging folder, so a crash leaves

@@ -8,6 +8,7 @@ Layout under the model's prefix (`<registry>/models/<name>/`), each entry an obj
     history/<time>-<id>.json         one object per champion change
     abandoned-switches/<time>-<id>.json  switches a crash stopped before they took effect
     decisions/v0001/<time>-<id>.json one object per gate decision about a version
+    cards/v0001.md                   each version's model card (see `card`), outside the sealed package
     damaged/<key>                    objects `repair` moved out of the readers' way
 
 The scheme rests on one guarantee of object stores: a PUT is all-or-nothing, and an object

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import json
 import os
 import platform
 import shutil
@@ -21,6 +22,7 @@ from regress_core.data.contract import DataContract, dump_contract, load_contrac
 from regress_core.data.preprocessing import Preprocessor
 from regress_core.data.preprocessor_io import load_preprocessor
 from regress_core.errors import RegistryError
+from regress_core.evaluation.intervals import IntervalCalibration
 from regress_core.fileio import atomic_write_json, atomic_write_text
 from regress_core.model.predict import predict_scaled
 from regress_core.model.saving import load_model
@@ -37,6 +39,7 @@ TRUST_PICKLE_ENV = "REGRESS_TRUST_PICKLE"
 METADATA = "package.json"
 CONTRACT = "contract.yaml"
 SEEN_ROWS = "seen_rows.npy"  # fingerprints of the training and validation rows (data.fingerprints)
+INTERVALS = "intervals.json"  # the prediction intervals' calibration (evaluation.intervals)
 LIBRARIES = ("torch", "scikit-learn", "pandas", "numpy", "pyarrow", "great-expectations", "prefect")
 
 
@@ -59,8 +62,11 @@ def stage_package(
     contract: DataContract,
     metadata: dict[str, Any],
     plots: dict[str, Path],
+    documents: dict[str, Any] | None = None,
 ) -> Path:
     """Copy a trained model and everything that explains it into a staging folder.
+
+    `documents` are further JSON files of the package, by file name (the intervals' calibration).
 
     Returns:
         The staging folder, ready for `RegisteredModel.publish`.
@@ -73,6 +79,8 @@ def stage_package(
         (staging / "plots").mkdir()
         for name, path in plots.items():
             shutil.copyfile(path, staging / "plots" / f"{name}.png")
+        for file_name, document in (documents or {}).items():
+            atomic_write_json(staging / file_name, document)
         body = {"created_at": utc_now(), "libraries": library_versions(), **metadata}
         atomic_write_json(staging / METADATA, body)
     except BaseException:
@@ -93,6 +101,16 @@ class ModelPackage:
     metadata: dict[str, Any]
     spec: ModelSpec
     signature: str  # signing.SIGNED, NOT_CHECKED or UNSIGNED: whether its signature was checked
+    intervals: IntervalCalibration | None = None  # None for a version published before intervals
+
+    def interval_calibration(self) -> IntervalCalibration:
+        """The version's interval calibration; a version published before intervals is refused."""
+        if self.intervals is None:
+            raise RegistryError(
+                f"model {self.name}@{self.version} holds no prediction intervals (it was published before regress "
+                "calibrated them): train a new version to score with --interval"
+            )
+        return self.intervals
 
     def predict(self, df: pd.DataFrame, *, precision: torch.dtype = torch.float32) -> np.ndarray:
         """Predictions in target units for the rows of `df`, shape (n_rows,), float64.
@@ -141,6 +159,10 @@ def load_package(registry: RegisteredModel, version: str) -> ModelPackage:
     spec = ModelSpec.from_dict(metadata["spec"])
     model = load_model(spec, package_dir / WEIGHTS)
     contract = load_contract(package_dir / CONTRACT)
+    intervals_file = package_dir / INTERVALS
+    intervals = (
+        IntervalCalibration.from_dict(json.loads(intervals_file.read_text())) if intervals_file.is_file() else None
+    )
     return ModelPackage(
         name=registry.name,
         version=version,
@@ -150,6 +172,7 @@ def load_package(registry: RegisteredModel, version: str) -> ModelPackage:
         metadata=metadata,
         spec=spec,
         signature=signature,
+        intervals=intervals,
     )
 
 

@@ -4,7 +4,7 @@ One JSON line per completed job in `<workspace>/scoring/ledger.jsonl`, appended 
 write and fsynced once the output is in place, so two jobs that finish at once each add their
 whole line. A line cut short by a crash is skipped when the ledger is read. `--skip-scored`
 asks it whether a day's output already holds what this job would write: the same output,
-model, version and input bytes, and the output still there.
+model, version, interval level and input bytes, and the output still there.
 """
 
 from __future__ import annotations
@@ -39,10 +39,11 @@ class LedgerEntry:
     input_sha256: str
     rows: int = 0
     scored_at: str = ""
+    interval: float | None = None  # the level of the output's intervals; None without them
 
     def same_job(self, other: LedgerEntry) -> bool:
         """Whether `other` would write what this entry's job wrote (its time and row count aside)."""
-        keys = ("as_of", "output", "model", "model_version", "input_sha256")
+        keys = ("as_of", "output", "model", "model_version", "input_sha256", "interval")
         return all(getattr(self, key) == getattr(other, key) for key in keys)
 
 
@@ -61,6 +62,7 @@ def entry_for(summary: ScoreSummary, as_of: date) -> LedgerEntry:
         input_sha256=summary.input_sha256,
         rows=summary.rows_scored,
         scored_at=utc_now(),
+        interval=summary.interval,
     )
 
 
@@ -138,14 +140,23 @@ class LedgerCheck:
 
 
 def check_ledger(
-    ledger: ScoringLedger, *, output: str, model: str, model_version: str, day: date, files: list[str]
+    ledger: ScoringLedger,
+    *,
+    output: str,
+    model: str,
+    model_version: str,
+    day: date,
+    files: list[str],
+    interval: float | None = None,
 ) -> LedgerCheck:
     """Ask the ledger whether this day is already scored into `output` with this version and these input bytes.
+
+    `interval` (the level of the job's intervals, None without) must match the entry's as well.
 
     The inputs are hashed first only when the output's latest entry matches everything else; a day
     not scored yet costs one read of the ledger, and scoring hashes the inputs beside its work.
     """
-    job = LedgerEntry(day.isoformat(), output_key(output), model, model_version, "")
+    job = LedgerEntry(day.isoformat(), output_key(output), model, model_version, "", interval=interval)
     latest = next((entry for entry in reversed(ledger.entries()) if entry.output == job.output), None)
     if latest is None or not latest.same_job(replace(job, input_sha256=latest.input_sha256)):
         return LedgerCheck(None, None)

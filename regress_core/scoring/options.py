@@ -8,19 +8,25 @@ from pathlib import Path
 
 from fsspec.core import url_to_fs
 
-from regress_core.config import PREDICTION_COLUMN
+from regress_core.config import INTERVAL_COLUMNS, PREDICTION_COLUMN, interval_clash
 from regress_core.data.tables import PARQUET_SUFFIXES, is_url
 from regress_core.errors import ConfigError
 from regress_core.scoring.writers import rejected_path_for
 
 
-def check_options(on_invalid: str, batch_rows: int, keep: Collection[str] = ()) -> None:
-    """Refuse a kept column named like the prediction, an unknown `on_invalid` and a batch size below 1."""
+def check_options(on_invalid: str, batch_rows: int, keep: Collection[str] = (), *, interval: bool = False) -> None:
+    """Refuse a kept column named like an output column, an unknown `on_invalid` and a batch size below 1.
+
+    The output's own columns are `prediction` and, with `interval`, `lower` and `upper`.
+    """
     if PREDICTION_COLUMN in keep:
         raise ConfigError(
             f"an input column named {PREDICTION_COLUMN!r} cannot be kept: the output's own "
             f"{PREDICTION_COLUMN} column has that name; rename it in the input"
         )
+    clash = [name for name in keep if name in INTERVAL_COLUMNS] if interval else []
+    if clash:
+        raise ConfigError(interval_clash(clash[0]))
     if on_invalid not in ("fail", "drop"):
         raise ConfigError(f"on_invalid must be fail or drop, got {on_invalid!r}")
     if batch_rows < 1:

@@ -1,9 +1,10 @@
 """What a predictions file holds: its columns and their types, each batch's rows, its metadata.
 
-The output keeps the columns a person asked for, then `prediction`, then (when stamped) the
-model, its version and the job's day. A kept feature comes out as the model read it; another
-kept column as the input holds it, typed by the Parquet inputs (whose types are reconciled
-across files). Rejected rows are kept as text, with their row numbers and reasons.
+The output keeps the columns a person asked for, then `prediction`, then (with intervals) its
+`lower` and `upper` bounds, then (when stamped) the model, its version and the job's day. A
+kept feature comes out as the model read it; another kept column as the input holds it, typed
+by the Parquet inputs (whose types are reconciled across files). Rejected rows are kept as
+text, with their row numbers and reasons.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from regress_core.config import PREDICTION_COLUMN
+from regress_core.config import INTERVAL_COLUMNS, INTERVAL_LEVEL_KEY, PREDICTION_COLUMN
 from regress_core.data.contract import DataContract
 from regress_core.errors import ConfigError, DataError
+from regress_core.evaluation.intervals import level_key
 from regress_core.registry.journal import utc_now
 from regress_core.registry.package import ModelPackage
 from regress_core.scoring.batches import parquet_schema
@@ -70,8 +72,10 @@ def pass_through_columns(keep: list[str], features: list[str]) -> list[str]:
     return [name for name in keep if name not in features]
 
 
-def output_schema(files: list[str], keep: list[str], contract: DataContract, stamp: Stamp | None = None) -> pa.Schema:
-    """Schema of the predictions file: the kept columns, then `prediction`, then the stamp's columns if any.
+def output_schema(
+    files: list[str], keep: list[str], contract: DataContract, stamp: Stamp | None = None, *, interval: bool = False
+) -> pa.Schema:
+    """Schema of the predictions file: the kept columns, `prediction`, its bounds with `interval`, the stamp's columns.
 
     A kept feature comes out as the model read it: numbers as float64, categories as text.
     Another kept column comes out as the input holds it: text from CSV, the file's type from
@@ -90,7 +94,10 @@ def output_schema(files: list[str], keep: list[str], contract: DataContract, sta
         else carried[name]
         for name in keep
     ]
-    return pa.schema([*fields, pa.field(PREDICTION_COLUMN, pa.float64()), *(stamp.fields() if stamp else [])])
+    predicted = [PREDICTION_COLUMN, *(INTERVAL_COLUMNS if interval else ())]
+    return pa.schema(
+        [*fields, *(pa.field(name, pa.float64()) for name in predicted), *(stamp.fields() if stamp else [])]
+    )
 
 
 def pass_through_types(files: list[str], names: list[str]) -> dict[str, pa.Field]:
@@ -137,14 +144,19 @@ def output_table(
     schema: pa.Schema,
     path: str,
     stamp: Stamp | None = None,
+    bounds: dict[str, np.ndarray] | None = None,
 ) -> pa.Table:
-    """The output rows of one batch: kept features as the model read them, other kept columns as read, the stamp."""
+    """The output rows of one batch: kept features as the model read them, other kept columns as read, the stamp.
+
+    `bounds` holds the batch's `lower` and `upper` columns when the schema has them (a job with intervals).
+    """
+    predicted = {PREDICTION_COLUMN: prediction, **(bounds or {})}
     arrays = []
     for column in schema:
         if stamp is not None and column.name in STAMP_COLUMNS:
             continue  # the stamp's columns come last, appended whole below
-        if column.name == PREDICTION_COLUMN:
-            arrays.append(pa.array(prediction, type=pa.float64()))
+        if column.name in predicted:
+            arrays.append(pa.array(predicted[column.name], type=pa.float64()))
         elif column.name in numeric.columns:
             arrays.append(pa.array(numeric[column.name].to_numpy(), type=column.type, from_pandas=True))
         else:
@@ -186,15 +198,24 @@ def rejected_table(frame: pd.DataFrame, mask: np.ndarray, reasons: np.ndarray, f
 
 
 def output_metadata(
-    package: ModelPackage, input_hash: str, rows: int, precision: str, as_of: date | None = None
+    package: ModelPackage,
+    input_hash: str,
+    rows: int,
+    precision: str,
+    as_of: date | None = None,
+    interval: float | None = None,
 ) -> dict[str, str]:
-    """Key-value metadata recorded in the predictions file (the job's day, when it has one)."""
-    return ({"regress.as_of": as_of.isoformat()} if as_of else {}) | {
-        "regress.model": package.name,
-        "regress.model_version": package.version,
-        "regress.precision": precision,
-        "regress.input_sha256": input_hash,
-        "regress.scored_at": utc_now(),
-        "regress.rows": str(rows),
-        "regress.target": package.contract.target,
-    }
+    """Key-value metadata recorded in the predictions file (the job's day and its intervals' level, if any)."""
+    return (
+        ({"regress.as_of": as_of.isoformat()} if as_of else {})
+        | ({INTERVAL_LEVEL_KEY: level_key(interval)} if interval is not None else {})
+        | {
+            "regress.model": package.name,
+            "regress.model_version": package.version,
+            "regress.precision": precision,
+            "regress.input_sha256": input_hash,
+            "regress.scored_at": utc_now(),
+            "regress.rows": str(rows),
+            "regress.target": package.contract.target,
+        }
+    )

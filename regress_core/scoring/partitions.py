@@ -56,6 +56,7 @@ class ScoringPlan:
     parts_url: str | None = None
     as_of: date | None = None  # the job's day, recorded in the output's metadata
     stamp: Stamp | None = None  # written on every row when set
+    interval: float | None = None  # the level of the `lower` and `upper` columns; None without them
 
     def part_name(self, index: int) -> str:
         return f"part-{index:05d}.parquet"
@@ -79,14 +80,16 @@ def plan_scoring(
     partition_rows: int = DEFAULT_PARTITION_ROWS,
     as_of: date | None = None,
     stamp: Stamp | None = None,
+    interval: float | None = None,
 ) -> ScoringPlan:
     """Resolve inputs, their ranges and the output schema; parts go to a hidden folder beside the output.
 
     A Parquet file is cut into ranges of whole row groups of at least `partition_rows` rows
     (see `cut_ranges`), exactly as `score` batches it. `stamp` (the version the partitions
-    load, and the job's day) is written on every row.
+    load, and the job's day) is written on every row. `interval` is a level the version holds
+    (see `scoring.intervals.interval_level`): each row gets its `lower` and `upper` bounds.
     """
-    check_options(on_invalid, batch_rows, keep)
+    check_options(on_invalid, batch_rows, keep, interval=interval is not None)
     if stamp is not None:
         check_stamp_names(keep)
     output_url = check_output_url(output) if is_remote(output) else None
@@ -102,7 +105,7 @@ def plan_scoring(
         input_sha256=inputs_sha256(files),
         output_path=output_path,
         parts_dir=parts_dir,
-        schema=output_schema(files, keep, contract, stamp),
+        schema=output_schema(files, keep, contract, stamp, interval=interval is not None),
         ranges=cut_ranges(files, batch_rows=batch_rows, partition_rows=partition_rows),
         keep=keep,
         on_invalid=on_invalid,
@@ -113,6 +116,7 @@ def plan_scoring(
         parts_url=f"{output_url.rsplit('/', 1)[0]}/{parts_name}" if output_url else None,
         as_of=as_of,
         stamp=stamp,
+        interval=interval,
     )
 
 
@@ -142,6 +146,7 @@ def _score_part(package: ModelPackage, plan: ScoringPlan, index: int, path: Path
             schema=plan.schema,
             precision=plan.precision,
             stamp=plan.stamp,
+            interval=plan.interval,
         )
 
 
@@ -183,7 +188,9 @@ def _combine_into(package: ModelPackage, plan: ScoringPlan, total: PartResult, o
             for index in range(len(plan.ranges)):
                 for batch in _part_batches(plan, index):
                     out.writer.write_batch(batch)
-            out.metadata = output_metadata(package, plan.input_sha256, total.rows_scored, total.precision, plan.as_of)
+            out.metadata = output_metadata(
+                package, plan.input_sha256, total.rows_scored, total.precision, plan.as_of, plan.interval
+            )
             rejected.write(total.rejected)
     except BaseException:
         rejected.discard()
@@ -196,6 +203,7 @@ def _combine_into(package: ModelPackage, plan: ScoringPlan, total: PartResult, o
         package=package,
         input_hash=plan.input_sha256,
         started=plan.started,
+        interval=plan.interval,
     )
 
 

@@ -65,6 +65,7 @@ class ScoreSummary:
     phase_seconds: dict[str, float] = field(default_factory=dict)
     # Whether the model's signature was checked: registry.signing's SIGNED, NOT_CHECKED or UNSIGNED.
     signature: str = ""
+    interval: float | None = None  # the level of the `lower` and `upper` columns; None without them
 
     @property
     def rows_per_second(self) -> float:
@@ -84,6 +85,7 @@ def summarize(
     package: ModelPackage,
     input_hash: str,
     started: float,
+    interval: float | None = None,
 ) -> ScoreSummary:
     """The summary of a job whose parts add up to `result`, timed from `started` (`time.time()`)."""
     return ScoreSummary(
@@ -102,6 +104,7 @@ def summarize(
         precision=result.precision,
         phase_seconds={phase: round(value, 3) for phase, value in result.seconds.items()},
         signature=package.signature,
+        interval=interval,
     )
 
 

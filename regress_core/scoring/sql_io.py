@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import MetaData, Table, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
+from regress_core.config import INTERVAL_COLUMNS
 from regress_core.data.sql import (
     bind_names,
     bind_time,
@@ -137,7 +138,8 @@ def check_columns(url: str, table: str, existing: list[str], wanted: list[str]) 
         return
     words = [f"lacks {', '.join(missing)}"] if missing else []
     words += [f"has {', '.join(extra)} that the predictions do not"] if extra else []
+    hint = " (--interval adds lower and upper)" if set(missing + extra) & set(INTERVAL_COLUMNS) else ""
     raise ConfigError(
-        f"table {table} in {shown_url(url)} has another schema: it {' and '.join(words)}; "
+        f"table {table} in {shown_url(url)} has another schema: it {' and '.join(words)}{hint}; "
         "write to another --table or drop that one"
     )

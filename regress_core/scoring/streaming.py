@@ -37,6 +37,7 @@ from regress_core.scoring.batches import (
     total_rows,
 )
 from regress_core.scoring.checks import BatchCheck, check_batch
+from regress_core.scoring.intervals import interval_bounds, interval_level
 from regress_core.scoring.options import check_not_an_input, check_options, check_output_path
 from regress_core.scoring.outputs import (
     Stamp,
@@ -67,11 +68,13 @@ def score_stream(
     precision: str = "auto",
     bar: tqdm | None = None,
     stamp: Stamp | None = None,
+    interval: float | None = None,
 ) -> PartResult:
     """Score every batch of `ranges` in order and append predictions to `writer`, timing each phase.
 
     `bar`, when given, advances by the rows of each batch; `stamp`, when given, is written on every row
-    (`schema` then ends with its columns).
+    (`schema` then ends with its columns); `interval`, a level the package holds, adds each prediction's
+    bounds (`schema` then has `lower` and `upper`).
 
     Batches restart at the start of each range, so a range scores alike whichever run reads it.
     """
@@ -95,8 +98,9 @@ def score_stream(
             rows, numeric = _rows_to_score(checked, frame, on_invalid, path, first_row, result)
             clock = _lap(seconds, "checks", clock)
             prediction = predict_batch(package, numeric, dtype)
+            bounds = interval_bounds(package, prediction, interval)
             clock = _lap(seconds, "model", clock)
-            writer.write_table(output_table(batch, numeric, rows, prediction, schema, path, stamp))
+            writer.write_table(output_table(batch, numeric, rows, prediction, schema, path, stamp, bounds))
             failpoint("score:writing")
             clock = _lap(seconds, "write", clock)
             _count_batch(result, package, checked, numeric)
@@ -156,6 +160,7 @@ def score(
     as_of: date | None = None,
     stamp: bool = False,
     input_sha256: str | None = None,
+    interval: float | str | None = None,
 ) -> ScoreSummary:
     """Score an input file, folder or glob into one predictions Parquet file.
 
@@ -173,12 +178,15 @@ def score(
         as_of: The job's day, in the output's metadata (`regress.as_of`); `stamp` writes it, the
             model's name and its version on every row.
         input_sha256: The inputs' hash when the caller has just computed it (it is not computed again).
+        interval: Add `lower` and `upper`: intervals at this level, or "model" for the version's own.
 
     Raises:
         DataValidationError: with on_invalid="fail", when a row breaks the contract.
-        ConfigError: `stamp` without `as_of`, or a kept column named like a stamp column.
+        ConfigError: `stamp` without `as_of`, a kept column named like an output column, or a level the
+            version cannot give (checked before any input is read).
+        RegistryError: `interval` with a version published before intervals.
     """
-    check_options(on_invalid, batch_rows, keep)
+    check_options(on_invalid, batch_rows, keep, interval=interval is not None)
     job = _Job(
         input_location=input_location,
         keep=list(dict.fromkeys(keep)),
@@ -190,7 +198,13 @@ def score(
         as_of=as_of,
         stamp=_stamp(package, list(keep), as_of) if stamp else None,
         input_sha256=input_sha256,
+        interval=interval_level(package, interval),
     )
+    return _score_to(package, job, output)
+
+
+def _score_to(package: ModelPackage, job: _Job, output: str) -> ScoreSummary:
+    """Score into a local output, or into a local file uploaded whole to an object-storage output."""
     upload = RemoteOutput(output) if is_remote(output) else None
     try:
         summary = _score_into(
@@ -218,6 +232,7 @@ class _Job:
     as_of: date | None
     stamp: Stamp | None
     input_sha256: str | None
+    interval: float | None  # the level of the intervals, None without them
     started: float = field(default_factory=time.time)
 
 
@@ -237,7 +252,7 @@ def _score_into(package: ModelPackage, job: _Job, output_path: Path, *, url: str
     input_hash_future = hashing.submit(lambda: job.input_sha256 or inputs_sha256(files))
     rejected = RejectedRows(output_path)
     try:
-        schema = output_schema(files, job.keep, package.contract, job.stamp)
+        schema = output_schema(files, job.keep, package.contract, job.stamp, interval=job.interval is not None)
         ranges = cut_ranges(files, batch_rows=job.batch_rows, partition_rows=job.partition_rows)
         total = total_rows(files) if job.progress else None
         with (
@@ -255,11 +270,14 @@ def _score_into(package: ModelPackage, job: _Job, output_path: Path, *, url: str
                 precision=job.precision,
                 bar=bar,
                 stamp=job.stamp,
+                interval=job.interval,
             )
             if result.rows_in == 0:
                 raise DataError(f"no rows to score in {job.input_location}")
             input_hash = input_hash_future.result()
-            out.metadata = output_metadata(package, input_hash, result.rows_scored, result.precision, job.as_of)
+            out.metadata = output_metadata(
+                package, input_hash, result.rows_scored, result.precision, job.as_of, job.interval
+            )
             rejected.write(result.rejected)
     except BaseException:
         rejected.discard()
@@ -274,4 +292,5 @@ def _score_into(package: ModelPackage, job: _Job, output_path: Path, *, url: str
         package=package,
         input_hash=input_hash,
         started=job.started,
+        interval=job.interval,
     )

@@ -2,11 +2,12 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from tests.helpers import FAST_ARGS, make_table, regress, regress_here
+from tests.helpers import FAST_ARGS, make_table, model_registry, regress, regress_here
 
 FAST = FAST_ARGS
 
@@ -22,10 +23,14 @@ def test_train_then_list_and_show(home):
     assert (listed[0]["model"], listed[0]["version"], listed[0]["champion"]) == ("linear", "v0001", True)
     assert set(listed[0]["metrics"]) >= {"mse", "rmse", "mae", "r2"}
     assert listed[0]["created_at"]
-    shown = json.loads(regress_here("models", "show", "champion", home=home).stdout)
+    shown = json.loads(regress_here("models", "show", "champion", "--json", home=home).stdout)
     assert shown["version"] == "v0001"
     assert shown["model"] == "linear"
     assert shown["decisions"][0]["promote"] is True
+    # The gate wrote the card; no server outlives the command, so the flow run is named, not linked.
+    card = (Path(home) / "registry" / "models" / "linear" / "cards" / "v0001.md").read_text()
+    assert f"- made by flow run: {shown['run']} (set PREFECT_UI_URL or PREFECT_API_URL to link it)" in card
+    assert shown["run"]
     table = regress_here("models", "list", home=home).stdout
     assert "model linear (champion: v0001)" in table
     assert "* v0001" in table
@@ -164,6 +169,18 @@ def test_messy_table_trains_and_scores_with_one_command(home, tmp_path):
         "inferred contract: target price; numeric size, age (nullable); categorical city (3 categories); "
         "identifier listing_id (not a feature)" in done.stdout
     )
+    # The version explains itself: every feature's importance and the error by city, its one categorical feature.
+    model = model_registry(home)
+    [version] = model.versions()
+    metadata, package = model.metadata(version), model.version_dir(version)
+    assert {row["feature"] for row in metadata["importance"]} == {"size", "city", "age"}
+    assert metadata["error_by_category"]["feature"] == "city"
+    for name in ("predicted_vs_actual", "residuals", "error_by_category", "loss_curves", "importance"):
+        assert (package / "plots" / f"{name}.png").is_file(), name
+    report = (package / "report.html").read_text()
+    assert "<h2>What drives the predictions</h2>" in report
+    assert "<h2>Prediction intervals</h2>" in report
+    assert "Test RMSE for each category of city, the most important categorical feature;" in report
     new = make_mixed_table(20, seed=9).drop(columns="price")
     new.loc[[0, 1], "city"] = "west"
     new.loc[[2, 3], "age"] = None

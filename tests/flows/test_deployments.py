@@ -9,20 +9,13 @@ from prefect.client.schemas.sorting import ArtifactSort
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from regress_cli import local_server
-from regress_core.pipeline.workspace import Workspace
 from tests.helpers import FAST_FEATURES, FAST_GATE, FAST_MODEL, FAST_TRAIN, model_registry
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    ws = Workspace.at(tmp_path_factory.mktemp("ui") / "home")
-    state = local_server.start(ws, port=local_server.free_port())
-    try:
-        with temporary_settings({PREFECT_API_URL: state["api_url"]}):
-            yield ws, state
-    finally:
-        local_server.stop(ws)
+def stack(ui_stack):
+    with temporary_settings({PREFECT_API_URL: ui_stack[1]["api_url"]}):
+        yield ui_stack
 
 
 def test_server_binds_to_loopback_only(stack):

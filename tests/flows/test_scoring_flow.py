@@ -59,13 +59,17 @@ def test_local_flow_scores_and_publishes_artifacts(trained_home, parts, tmp_path
 
 
 def test_dask_path_equals_local_path(trained_home, parts, tmp_path):
-    batch_scoring(params=params(trained_home, parts, tmp_path / "local.parquet"))
+    batch_scoring(params=params(trained_home, parts, tmp_path / "local.parquet", interval="model"))
     summary = batch_scoring(
-        params=params(trained_home, parts, tmp_path / "dask.parquet", task_runner="dask", dask_workers=2)
+        params=params(
+            trained_home, parts, tmp_path / "dask.parquet", task_runner="dask", dask_workers=2, interval="model"
+        )
     )
     local, dask = pd.read_parquet(tmp_path / "local.parquet"), pd.read_parquet(tmp_path / "dask.parquet")
     pd.testing.assert_frame_equal(local, dask, check_exact=True)
-    assert summary.rows_scored == 900
+    assert list(dask.columns) == ["id", "prediction", "lower", "upper"]
+    assert pq.read_metadata(tmp_path / "dask.parquet").metadata[b"regress.interval"] == b"0.90"
+    assert (summary.rows_scored, summary.interval) == (900, 0.9)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 

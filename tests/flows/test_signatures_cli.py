@@ -114,7 +114,7 @@ def test_an_empty_signing_key_is_one_line_and_exit_2(home, rows, tmp_path, monke
 
 
 def test_showing_an_unsigned_version_warns_once(home):
-    done = regress_here("models", "show", "train", home=home)
+    done = regress_here("models", "show", "train", "--json", home=home)
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == [f"regress: warning: {WARNING}"]
     assert json.loads(done.stdout)["signature"] == "unsigned"

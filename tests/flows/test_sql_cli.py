@@ -40,6 +40,8 @@ def test_a_window_of_an_sqlite_query_trains_once_and_then_finds_nothing_new(tmp_
         "gate.r2_min=null",
         "--set",
         "gate.linear_tolerance=null",
+        "--set",
+        "gate.coverage_tolerance=null",
     ]
 
     first = regress(*train, home=home, cwd=str(tmp_path))

@@ -36,7 +36,9 @@ async def artifact_keys(flow_run_id: str) -> set[str]:
     async with get_client() as client:
         artifacts = await client.read_artifacts(
             artifact_filter=ArtifactFilter(
-                key=ArtifactFilterKey(any_=["test-metrics", "promotion-decision", "model-report", "data-validation"])
+                key=ArtifactFilterKey(
+                    any_=["test-metrics", "feature-importance", "promotion-decision", "model-report", "data-validation"]
+                )
             ),
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
             task_run_filter=TaskRunFilter(),
@@ -73,7 +75,7 @@ def test_full_run_publishes_and_bootstraps_the_champion(home):
     assert metadata["libraries"]["torch"]
     assert reg.history()[0]["action"] == "bootstrap"
     keys = asyncio.run(artifact_keys(reg.history()[0]["run"]))
-    assert keys == {"test-metrics", "promotion-decision", "model-report", "data-validation"}
+    assert keys == {"test-metrics", "feature-importance", "promotion-decision", "model-report", "data-validation"}
 
 
 def test_rerun_hits_every_cache_and_publishes_nothing_new(home):

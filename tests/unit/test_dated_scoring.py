@@ -9,21 +9,14 @@ import pytest
 
 from regress_core.config import ScoringConfig, build_scoring_config
 from regress_core.errors import ConfigError, DataError
-from regress_core.registry.package import load_package
 from regress_core.scoring.dated import backfill_days, check_input, dated_location, for_day, scoring_day
 from regress_core.scoring.ledger import LedgerEntry, ScoringLedger, entry_for, output_key
 from regress_core.scoring.outputs import Stamp
 from regress_core.scoring.partitions import combine_partitions, plan_scoring, score_partition
 from regress_core.scoring.streaming import score
-from tests.helpers import model_registry, scoring_input
+from tests.helpers import scoring_input
 
 DAY = date(2026, 12, 1)
-
-
-@pytest.fixture(scope="module")
-def package(trained_home):
-    registry = model_registry(trained_home)
-    return load_package(registry, registry.champion())
 
 
 @pytest.fixture

@@ -10,16 +10,9 @@ import pytest
 
 from regress_core.errors import ConfigError, DataValidationError
 from regress_core.objectstore import ObjectFolder
-from regress_core.registry.package import load_package
 from regress_core.scoring.partitions import combine_partitions, plan_scoring, score_partition
 from regress_core.scoring.streaming import score
-from tests.helpers import model_registry, scoring_input, write_row_groups
-
-
-@pytest.fixture(scope="module")
-def package(trained_home):
-    registry = model_registry(trained_home)
-    return load_package(registry, registry.champion())
+from tests.helpers import scoring_input, write_row_groups
 
 
 @pytest.fixture

@@ -18,12 +18,6 @@ from regress_core.scoring.streaming import score
 from tests.helpers import model_registry, scoring_input, train_package
 
 
-@pytest.fixture(scope="module")
-def package(trained_home):
-    registry = model_registry(trained_home)
-    return load_package(registry, registry.champion())
-
-
 @pytest.fixture
 def rows(tmp_path):
     df = scoring_input()

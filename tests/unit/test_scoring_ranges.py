@@ -7,20 +7,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from regress_core.errors import ConfigError, DataError, DataValidationError
-from regress_core.registry.package import load_package
 from regress_core.scoring.partitions import combine_partitions, plan_scoring, score_partition
 from regress_core.scoring.ranges import FileRange, cut_ranges
 from regress_core.scoring.streaming import score
-from tests.helpers import model_registry, scoring_input, write_row_groups
+from tests.helpers import scoring_input, write_row_groups
 
 # Uneven row groups, one of them empty; ranges of 300 rows start at groups 0, 2 and 5.
 GROUP_ROWS = [200, 100, 0, 250, 50, 300]
-
-
-@pytest.fixture(scope="module")
-def package(trained_home):
-    registry = model_registry(trained_home)
-    return load_package(registry, registry.champion())
 
 
 @pytest.fixture
