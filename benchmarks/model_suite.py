@@ -2,6 +2,12 @@
 
     python benchmarks/model_suite.py                     # every table, split seeds 0, 1, 2 (about 10 minutes)
     python benchmarks/model_suite.py --tables linear-100,diabetes-442 --seeds 0
+    python benchmarks/model_suite.py --suite public      # real public tables against CatBoost and others
+    python benchmarks/model_suite.py --suite public --quick   # two small tables, split seed 0, no pytabkit
+
+The public suite (benchmarks/public_suite.py; tables in benchmarks/public_tables.py) needs
+the `bench` extra (CatBoost, LightGBM and the packages that ship the tables); pytabkit's
+RealMLP-TD and TabM-D join it where the `bench-nn` extra is installed (`--no-nn` leaves them out).
 
 For each table and split seed, regress trains with its default configuration exactly as
 `regress train --data FILE` does (the pipeline's own stages on a temporary workspace: the
@@ -125,13 +131,23 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", choices=("standard", "public"), default="standard", help="which tables")
+    parser.add_argument("--tables", help="comma-separated table names (default: all)")
+    parser.add_argument("--seeds", help="split seeds (default 0,1,2; 0 with --quick)")
+    parser.add_argument(
+        "--quick", action="store_true", help="public suite: a smoke test on two small tables, without pytabkit's models"
+    )
+    parser.add_argument("--no-nn", action="store_true", help="public suite: leave out RealMLP-TD and TabM-D")
+    parser.add_argument("--json", help="results file (default: benchmarks/results/model_suite[_public].json)")
+    args = parser.parse_args()
+    if args.suite == "public":
+        main_public(parser, args)
+        return
     from benchmarks.suite_tables import TABLES
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tables", help="comma-separated table names (default: all)")
-    parser.add_argument("--seeds", default="0,1,2", help="split seeds (default 0,1,2)")
-    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "model_suite.json"))
-    args = parser.parse_args()
+    args.seeds = args.seeds or "0,1,2"
+    args.json = args.json or str(ROOT / "benchmarks" / "results" / "model_suite.json")
     import torch
 
     names = args.tables.split(",") if args.tables else [table.name for table in TABLES]
@@ -145,6 +161,25 @@ def main() -> None:
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"rows": rows, "threads": torch.get_num_threads()}, indent=2))
+
+
+def main_public(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    from benchmarks.public_peers import nn_available
+    from benchmarks.public_suite import run_suite
+    from benchmarks.public_tables import PUBLIC_TABLES, QUICK_TABLES
+
+    known = [table.name for table in PUBLIC_TABLES]
+    names = args.tables.split(",") if args.tables else list(QUICK_TABLES if args.quick else known)
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        parser.error(f"unknown tables: {', '.join(unknown)} (public tables: {', '.join(known)})")
+    seeds = [int(seed) for seed in (args.seeds or ("0" if args.quick else "0,1,2")).split(",")]
+    # pytabkit's models take minutes even on a few hundred rows on 2 cores: a smoke test leaves them out.
+    with_nn = not (args.no_nn or args.quick) and nn_available()
+    if not (args.no_nn or args.quick) and not with_nn:
+        print("pytabkit is not installed (the bench-nn extra): RealMLP-TD and TabM-D left out")
+    json_path = Path(args.json or ROOT / "benchmarks" / "results" / "model_suite_public.json")
+    run_suite([table for table in PUBLIC_TABLES if table.name in names], seeds, with_nn=with_nn, json_path=json_path)
 
 
 if __name__ == "__main__":
