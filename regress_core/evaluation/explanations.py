@@ -12,7 +12,7 @@ import pandas as pd
 
 from regress_core.data.contract import DataContract
 from regress_core.evaluation.importance import most_important_of, permutation_importance
-from regress_core.evaluation.metrics import MAX_CATEGORIES, error_by_category, regression_metrics
+from regress_core.evaluation.metrics import MAX_CATEGORIES, error_by_bin, error_by_category, regression_metrics
 from regress_core.evaluation.plots import plot_error_by_category, plot_importance
 
 
@@ -37,8 +37,8 @@ def explain_predictions(
     """Permutation importance of every feature on the test rows, and the test error by category.
 
     The categories are those of the most important categorical feature (the
-    `MAX_CATEGORIES` with the most rows, the rest pooled); a table without a categorical
-    feature has no error by category and no plot of it.
+    `MAX_CATEGORIES` with the most rows, the rest pooled); on a table without a categorical
+    feature, tenths of the most important numeric feature's test values stand in for them.
 
     Args:
         test_df: The test rows, raw, with every feature column.
@@ -50,15 +50,21 @@ def explain_predictions(
 
     Returns:
         `importance` (see `permutation_importance`), `category_errors` ({"feature": name,
-        "rows": `error_by_category` rows} or empty) and the plots by name
+        "kind": "categorical" or "numeric", "rows": `error_by_category` or `error_by_bin` rows}, empty
+        without features) and the plots by name
         ("importance", "error_by_category").
     """
     importance = permutation_importance(test_df, y_true, predict, contract.feature_names)
     plots = {"importance": plot_importance(importance, out_dir=out_dir)}
     feature = most_important_of(importance, contract.names_of("categorical"))
-    if feature is None:
-        return Explanations(importance, {}, plots)
-    rows = error_by_category(test_df[feature], y_true, y_pred, max_categories=MAX_CATEGORIES)
+    if feature is not None:
+        rows = error_by_category(test_df[feature], y_true, y_pred, max_categories=MAX_CATEGORIES)
+        grouped = {"feature": feature, "kind": "categorical", "rows": rows}
+    else:  # an all-numeric table: the error along the most important feature's range, in tenths
+        feature = most_important_of(importance, contract.names_of("numeric"))
+        if feature is None:
+            return Explanations(importance, {}, plots)
+        grouped = {"feature": feature, "kind": "numeric", "rows": error_by_bin(test_df[feature], y_true, y_pred)}
     overall = regression_metrics(y_true, y_pred)["rmse"]
-    plots["error_by_category"] = plot_error_by_category(rows, feature, overall_rmse=overall, out_dir=out_dir)
-    return Explanations(importance, {"feature": feature, "rows": rows}, plots)
+    plots["error_by_category"] = plot_error_by_category(grouped["rows"], feature, overall_rmse=overall, out_dir=out_dir)
+    return Explanations(importance, grouped, plots)

@@ -83,3 +83,29 @@ def error_by_category(
         {"category": name, "rows": int(mask.sum()), "rmse": math.sqrt(float(squared[mask].mean()))}
         for name, mask in groups
     ]
+
+
+def error_by_bin(values: pd.Series, y_true: np.ndarray, y_pred: np.ndarray, *, bins: int = 10) -> list[dict[str, Any]]:
+    """RMSE and rows per quantile bin of a numeric feature, lowest values first (blanks last, as "(blank)").
+
+    Returns:
+        Rows of `category` (the bin's range, "[low, high]"), `rows` and `rmse` (target units).
+    """
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
+    squared = (np.asarray(y_true, dtype="float64") - np.asarray(y_pred, dtype="float64")) ** 2
+    present = ~np.isnan(numbers)
+    edges = np.unique(np.quantile(numbers[present], np.linspace(0, 1, bins + 1))) if present.any() else np.empty(0)
+    # Bin i holds values in [edges[i], edges[i + 1]), the last also its upper edge; one value: one bin.
+    codes = np.clip(np.searchsorted(edges, numbers, side="right") - 1, 0, max(len(edges) - 2, 0))
+    rows = []
+    for code in np.unique(codes[present]):
+        mask = present & (codes == code)
+        low, high = numbers[mask].min(), numbers[mask].max()
+        rows.append({"category": f"[{low:.4g}, {high:.4g}]", "rows": int(mask.sum()), "rmse": _rmse(squared[mask])})
+    if not present.all():
+        rows.append({"category": "(blank)", "rows": int((~present).sum()), "rmse": _rmse(squared[~present])})
+    return rows
+
+
+def _rmse(squared: np.ndarray) -> float:
+    return math.sqrt(float(squared.mean()))

@@ -108,7 +108,13 @@ def plots_section(metadata: dict[str, Any]) -> str:
     """The plots of the test predictions and of training, each with its caption."""
     figures = [_figure(name, PLOT_CAPTIONS[name]) for name in ("predicted_vs_actual", "residuals")]
     by_category = metadata.get("error_by_category")
-    if by_category:
+    if by_category and by_category.get("kind") == "numeric":
+        caption = (
+            f"Test RMSE along {by_category['feature']}, the most important feature (the table has no categorical "
+            "feature), in tenths of its test values; the dashed line is the RMSE on all test rows."
+        )
+        figures.append(_figure("error_by_category", caption))
+    elif by_category:
         pooled = (
             f" (the {MAX_CATEGORIES} categories with the most rows; the rest pooled as other)"
             if len(by_category["rows"]) > MAX_CATEGORIES

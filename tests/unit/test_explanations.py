@@ -11,7 +11,7 @@ from sklearn.preprocessing import OneHotEncoder
 from regress_core.data.contract import infer_contract
 from regress_core.evaluation.explanations import explain_predictions
 from regress_core.evaluation.importance import permutation_importance
-from regress_core.evaluation.metrics import error_by_category
+from regress_core.evaluation.metrics import error_by_bin, error_by_category
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -101,11 +101,26 @@ def test_explanations_break_the_error_down_by_the_most_important_categorical_fea
     assert all(path.read_bytes()[:8] == PNG for path in explained.plots.values())
 
 
-def test_a_table_without_categories_has_no_error_by_category(tmp_path):
+def test_a_table_without_categories_shows_the_error_along_its_most_important_feature(tmp_path):
     df = signal_and_noise(80)
     contract = infer_contract(df, target="y")
     predict = fitted_predict(df, contract.feature_names)
     explained = explain_predictions(df, df["y"].to_numpy(), predict(df), predict, contract, out_dir=tmp_path)
-    assert explained.category_errors == {}
-    assert sorted(explained.plots) == ["importance"]
     assert explained.importance[0]["feature"] == "signal"
+    assert explained.category_errors["feature"] == "signal"
+    assert explained.category_errors["kind"] == "numeric"
+    assert explained.category_errors["rows"] == error_by_bin(df["signal"], df["y"].to_numpy(), predict(df))
+    assert sorted(explained.plots) == ["error_by_category", "importance"]
+
+
+def test_error_by_bin_splits_a_feature_into_tenths_lowest_first_with_blanks_last():
+    values = pd.Series([*range(100), None, None], dtype="float64")
+    y_pred = np.r_[np.zeros(50), np.full(50, 2.0), [3.0, 3.0]]
+    rows = error_by_bin(values, np.zeros(102), y_pred)
+    assert [row["rows"] for row in rows] == [10] * 10 + [2]
+    assert rows[0] == {"category": "[0, 9]", "rows": 10, "rmse": 0.0}
+    assert rows[-2] == {"category": "[90, 99]", "rows": 10, "rmse": 2.0}
+    assert rows[-1] == {"category": "(blank)", "rows": 2, "rmse": 3.0}
+    assert error_by_bin(pd.Series([1.0] * 5), np.zeros(5), np.ones(5)) == [
+        {"category": "[1, 1]", "rows": 5, "rmse": 1.0}
+    ]

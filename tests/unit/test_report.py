@@ -42,6 +42,13 @@ def test_the_report_shows_importance_intervals_and_the_four_plots():
     assert html.count("<figcaption>") == 5
 
 
+def test_an_all_numeric_table_shows_the_error_along_its_most_important_feature():
+    by_bin = {"feature": "MedInc", "kind": "numeric", "rows": [{"category": "[0.5, 2.1]", "rows": 10, "rmse": 0.3}]}
+    html = render_report({"metrics": METRICS, "importance": IMPORTANCE, "error_by_category": by_bin})
+    assert "Test RMSE along MedInc, the most important feature (the table has no categorical feature)" in html
+    assert images(html) == ["importance", "predicted_vs_actual", "residuals", "error_by_category", "loss_curves"]
+
+
 def test_a_table_without_categories_says_so_and_intervals_too_few_rows_are_not_measured():
     intervals = {**INTERVALS, "method": "absolute", "test": {"coverage": None, "mean_width": None, "rows": 12}}
     html = render_report({"metrics": METRICS, "importance": IMPORTANCE, "intervals": intervals})
