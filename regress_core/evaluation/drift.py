@@ -9,6 +9,7 @@ import pandas as pd
 
 N_BINS = 10
 EPSILON = 1e-4
+DRIFT_PSI = 0.2  # a population stability index past this is a large shift
 MAX_ROWS_PER_BATCH = 65_536  # drift is a distribution statistic; a strided sample suffices
 
 

@@ -58,13 +58,12 @@ def explain_predictions(
     plots = {"importance": plot_importance(importance, out_dir=out_dir)}
     feature = most_important_of(importance, contract.names_of("categorical"))
     if feature is not None:
-        rows = error_by_category(test_df[feature], y_true, y_pred, max_categories=MAX_CATEGORIES)
-        grouped = {"feature": feature, "kind": "categorical", "rows": rows}
+        kind, rows = "categorical", error_by_category(test_df[feature], y_true, y_pred, max_categories=MAX_CATEGORIES)
     else:  # an all-numeric table: the error along the most important feature's range, in tenths
         feature = most_important_of(importance, contract.names_of("numeric"))
         if feature is None:
             return Explanations(importance, {}, plots)
-        grouped = {"feature": feature, "kind": "numeric", "rows": error_by_bin(test_df[feature], y_true, y_pred)}
+        kind, rows = "numeric", error_by_bin(test_df[feature], y_true, y_pred)
     overall = regression_metrics(y_true, y_pred)["rmse"]
-    plots["error_by_category"] = plot_error_by_category(grouped["rows"], feature, overall_rmse=overall, out_dir=out_dir)
-    return Explanations(importance, grouped, plots)
+    plots["error_by_category"] = plot_error_by_category(rows, feature, overall_rmse=overall, out_dir=out_dir)
+    return Explanations(importance, {"feature": feature, "kind": kind, "rows": rows}, plots)

@@ -17,6 +17,8 @@ from typing import Any
 
 from regress_core.data.contract import ColumnSpec, DataContract, load_contract
 from regress_core.errors import StorageError
+from regress_core.evaluation.drift import DRIFT_PSI
+from regress_core.registry.gate import drifted
 from regress_core.registry.manifest import check_version_name
 from regress_core.registry.registered_model import RegisteredModel
 from regress_core.registry.signing import describe_signature
@@ -283,14 +285,29 @@ def _caveats_section(
 ) -> list[str]:
     found = caveats(metadata, latest, compared, contract)
     lines = ["## Caveats", "", *([f"- {item}" for item in found] or ["- none found"]), ""]
+    return [*lines, _drift_line(metadata, latest)]
+
+
+def _drift_line(metadata: dict[str, Any], latest: dict[str, Any] | None) -> str:
+    """Drift of the gate's test rows against the champion's training rows, as the latest decision measured it."""
+    latest = latest or {}
+    measured = latest.get("drift")
+    if measured:
+        shifted = drifted(measured)
+        drift = (
+            f"Drift against champion {latest.get('champion')} (PSI of the test rows against its training rows, "
+            f"{len(measured)} numeric feature(s)): "
+            + (f"past {DRIFT_PSI} for {shifted}." if shifted else f"none past {DRIFT_PSI}.")
+        )
+    else:
+        drift = "Drift against the champion: not measured (no champion when this version was gated)."
     profile = metadata.get("feature_profile")
-    drift = "Drift against the champion: none recorded at training time."
     if profile:
         drift += (
             f" The package keeps its training rows' profile of {len(profile)} numeric feature(s), against which "
             "`regress score` measures the drift of scored rows."
         )
-    return [*lines, drift]
+    return drift
 
 
 def caveats(
@@ -310,6 +327,9 @@ def caveats(
     if chosen:
         found.append(f"trained on data.features only ({', '.join(chosen)}): the source's other columns were left out")
     found += _decision_caveats(latest, compared)
+    shifted = drifted((latest or {}).get("drift"))
+    if shifted:
+        found.append(f"the data drifted since the champion's training rows (PSI past {DRIFT_PSI}): {shifted}")
     intervals = metadata.get("intervals")
     if intervals and (intervals.get("test") or {}).get("coverage") is None:
         found.append(

@@ -12,6 +12,7 @@ import pandas as pd
 from regress_core.config import GateConfig
 from regress_core.data.fingerprints import load_fingerprints, row_fingerprints, seen_mask
 from regress_core.errors import RegistryError, RegressError
+from regress_core.evaluation.drift import DRIFT_PSI, DriftCounter
 from regress_core.failpoints import failpoint
 from regress_core.registry.comparison import Comparison, compare
 from regress_core.registry.package import load_package
@@ -43,6 +44,7 @@ class Decision:
     model: str | None = None
     comparison: Comparison | None = None
     as_of: str | None = None  # the run's instant (ISO), for a run over a time window or a scheduled one
+    drift: dict[str, float] | None = None  # PSI of the test rows against the champion's training rows, by feature
 
     @property
     def failed(self) -> list[str]:
@@ -68,6 +70,9 @@ class Decision:
         lines += [f"Run as of {self.as_of}.", ""] if self.as_of else []
         lines += ["| check | result | detail |", "|---|---|---|"]
         lines += [f"| {check.name} | {'pass' if check.passed else 'FAIL'} | {check.text} |" for check in self.checks]
+        shifted = drifted(self.drift)
+        if shifted:
+            lines += ["", f"Data drift since the champion's training rows (PSI > {DRIFT_PSI}): {shifted}."]
         if self.comparison is not None:
             lines += [
                 "",
@@ -76,6 +81,20 @@ class Decision:
                 "paired bootstrap resamples.",
             ]
         return "\n".join(lines) + "\n"
+
+
+def drifted(drift: dict[str, float] | None) -> str:
+    """The features past the drift threshold, most shifted first, as "name PSI" words; empty when none."""
+    shifted = sorted(((psi, name) for name, psi in (drift or {}).items() if psi > DRIFT_PSI), reverse=True)
+    return ", ".join(f"{name} {psi:.2f}" for psi, name in shifted)
+
+
+def drift_since(champion_metadata: dict[str, Any], test_df: pd.DataFrame) -> dict[str, float]:
+    """Population stability index of each numeric feature of `test_df` against the champion's training rows."""
+    profile = {name: spec for name, spec in champion_metadata.get("feature_profile", {}).items() if name in test_df}
+    counter = DriftCounter(profile)
+    counter.update(test_df[list(profile)].apply(pd.to_numeric, errors="coerce").astype("float64"))
+    return counter.psi()
 
 
 def _linear_check(metrics: dict[str, float], baseline: dict[str, float], tolerance: float) -> Check:
@@ -314,7 +333,7 @@ def _gate_published(
         registry.recover()
         failpoint("gate:locked")
         champion = registry.champion()
-        comparison, champion_error = None, None
+        comparison, champion_error, drift = None, None, None
         if champion is not None and champion != version:
             try:
                 comparison = _compare_with_champion(
@@ -322,6 +341,7 @@ def _gate_published(
                 )
             except (RegressError, KeyError, ValueError) as exc:
                 champion_error = str(exc)
+            drift = drift_since(registry.metadata(champion), test_df)
         decision = decide(
             version=version,
             metrics=metadata["metrics"],
@@ -334,6 +354,7 @@ def _gate_published(
             as_of=as_of,
             intervals=metadata.get("intervals"),
         )
+        decision.drift = drift
         registry.record_decision(version, decision.as_dict())
         if decision.promote:
             registry.set_champion(

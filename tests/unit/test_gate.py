@@ -1,8 +1,10 @@
 import numpy as np
+import pandas as pd
 
 from regress_core.config import GateConfig
+from regress_core.evaluation.drift import feature_profile
 from regress_core.registry.comparison import compare
-from regress_core.registry.gate import decide
+from regress_core.registry.gate import decide, drift_since, drifted
 
 GOOD = {"mse": 0.25, "rmse": 0.5, "mae": 0.4, "r2": 0.8}
 
@@ -155,3 +157,15 @@ def test_a_decision_records_the_runs_as_of_and_shows_it():
     undated = decide(version="v0001", metrics=GOOD, gate=GateConfig(), champion=None, comparison=None)
     assert undated.as_dict()["as_of"] is None
     assert "as of" not in undated.as_markdown()
+
+
+def test_drift_since_the_champion_compares_test_rows_with_its_training_profile():
+    rng = np.random.default_rng(0)
+    trained_on = pd.DataFrame({"a": rng.normal(size=2000), "b": rng.normal(size=2000)})
+    champion = {"feature_profile": feature_profile(trained_on, ["a", "b"])}
+    test_rows = pd.DataFrame({"a": rng.normal(size=500), "b": rng.normal(loc=1.5, size=500), "c": ["x"] * 500})
+    drift = drift_since(champion, test_rows)
+    assert sorted(drift) == ["a", "b"]
+    assert drift["a"] < 0.1 < 0.2 < drift["b"]
+    assert drifted(drift) == f"b {drift['b']:.2f}"
+    assert drifted({"a": 0.05}) == ""

@@ -74,7 +74,7 @@ def package_metadata(**changes):
     return {**metadata, **changes}
 
 
-def gate_record(metadata, *, champion_rmse=0.52, tolerance=0.03):
+def gate_record(metadata, *, champion_rmse=0.52, tolerance=0.03, drift=None):
     """The decision the gate records about `metadata`'s version against a champion, read back as JSON."""
     rng = np.random.default_rng(0)
     y = rng.normal(size=200)
@@ -98,6 +98,7 @@ def gate_record(metadata, *, champion_rmse=0.52, tolerance=0.03):
         as_of=metadata["as_of"],
         intervals=metadata["intervals"],
     )
+    decision.drift = drift
     return json.loads(json.dumps({"time": "2025-03-04T05:07:00+00:00", **decision.as_dict()}))
 
 
@@ -206,7 +207,7 @@ def test_an_older_package_without_intervals_window_or_decisions_is_described_as_
     assert "No gate decision is recorded for this version." in card
     assert "No comparison with a champion: no gate decision is recorded for this version." in card
     assert "- no gate decision is recorded for this version" in card
-    assert card.rstrip().endswith("Drift against the champion: none recorded at training time.")
+    assert card.rstrip().endswith("Drift against the champion: not measured (no champion when this version was gated).")
     assert table_after(card, "### Features") == [
         ["a", "n/a", "no contract in the package"],
         ["shop", "n/a", "no contract in the package"],
@@ -229,7 +230,20 @@ def test_caveats_name_missing_days_excluded_columns_a_refusal_and_coverage_off_t
     assert f"the gate refused it: failed {', '.join(decision['summary'].split('failed ')[1].split(', '))}" in caveats
     assert f"interval coverage off target: {coverage['text']}" in caveats
     assert "the interval of the RMSE difference spans zero: the difference from the champion may be noise" in caveats
-    assert "Drift against the champion: none recorded at training time. The package keeps its training rows' " in card
+    assert "Drift against the champion: not measured (no champion when this version was gated). The package " in card
+
+
+def test_drift_the_gate_measured_against_the_champion_is_a_caveat():
+    metadata = package_metadata()
+    decision = gate_record(metadata, champion_rmse=2.0, drift={"a": 0.35, "b": 0.01, "c": 0.9})
+    card = build_card(metadata, decisions=[decision], champion=False, contract=CONTRACT)
+    assert "- the data drifted since the champion's training rows (PSI past 0.2): c 0.90, a 0.35" in card
+    assert (
+        "Drift against champion v0001 (PSI of the test rows against its training rows, 3 numeric feature(s)): "
+        "past 0.2 for c 0.90, a 0.35."
+    ) in card
+    calm = build_card(metadata, decisions=[gate_record(metadata, champion_rmse=2.0, drift={"a": 0.01})], champion=False)
+    assert "(PSI of the test rows against its training rows, 1 numeric feature(s)): none past 0.2." in calm
 
 
 def test_a_version_with_nothing_to_warn_of_says_so():

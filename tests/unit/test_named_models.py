@@ -141,4 +141,7 @@ def test_a_retrain_on_a_newer_snapshot_is_compared_on_rows_neither_model_has_see
     assert "95% bootstrap interval of the difference [" in text
     recorded = Registry(Workspace.at(home).registry_dir).model("prices").decisions("v0002")[-1]
     assert recorded["comparison"]["rows"] == comparison.rows
+    # The test rows' drift against the champion's training rows is measured and recorded, by numeric feature.
+    assert sorted(decision.drift) == ["a", "b"]
+    assert recorded["drift"] == decision.drift
     assert recorded["comparison"]["interval"] == list(comparison.interval)
