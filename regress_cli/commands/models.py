@@ -183,15 +183,19 @@ def repair(ws: Workspace, model: str | None) -> int:
 
 
 def run_operation(args: argparse.Namespace) -> int:
-    """Promote or roll back through the Prefect flows, so the change is a flow run with its id in the audit."""
-    from flows.operations import promote_model, rollback_model
+    """Promote or roll back through the Prefect flows, so the change is a flow run with its id in the audit.
+
+    What can be checked without Prefect is checked first (the reason, the signing key, the version
+    or an earlier champion), so a mistake is reported in a moment, before a server is started or
+    reached; the flow checks again under the model's lock.
+    """
     from regress_cli.environment import quiet_expected_errors
     from regress_cli.prefect_api import prefect_api
     from regress_cli.render import print_champion_change
     from regress_core.errors import ConfigError
     from regress_core.pipeline.workspace import Workspace
     from regress_core.registry.catalog import Registry, parse_reference
-    from regress_core.registry.operations import check_reason
+    from regress_core.registry.operations import check_reason, previous_champion
     from regress_core.registry.signing import signing_key
 
     check_reason(args.reason)
@@ -204,8 +208,12 @@ def run_operation(args: argparse.Namespace) -> int:
         if version == "champion":
             raise ConfigError(f"promote needs a version, e.g. {name or example}@v0003")
         model = registry.model(name) if name else registry.only_model(hint=f"{example}@{version}")
+        model.verify(version)
     else:
         model = registry.model(args.model) if args.model else registry.only_model(hint=f"rollback {example}")
+        previous_champion(model)
+    from flows.operations import promote_model, rollback_model  # Prefect: only once there is work for it
+
     if not args.debug:
         quiet_expected_errors()
     with prefect_api(home=home):

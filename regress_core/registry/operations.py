@@ -46,9 +46,16 @@ def rollback_champion(registry: RegisteredModel, *, reason: str, run: str | None
     with registry.lock():
         failpoint("promote:locked")
         registry.recover()
-        history = registry.history()
-        current = registry.champion()
-        if current is None or not history or history[-1].get("previous") is None:
-            raise RegistryError(f"nothing to roll back to: model {registry.name} has no earlier champion")
-        previous = history[-1]["previous"]
-        return registry.set_champion(previous, action="rollback", reason=reason, run=run)
+        return registry.set_champion(previous_champion(registry), action="rollback", reason=reason, run=run)
+
+
+def previous_champion(registry: RegisteredModel) -> str:
+    """The champion before the current one.
+
+    Raises:
+        RegistryError: the model has no champion, or none before it.
+    """
+    history = registry.history()
+    if registry.champion() is None or not history or history[-1].get("previous") is None:
+        raise RegistryError(f"nothing to roll back to: model {registry.name} has no earlier champion")
+    return str(history[-1]["previous"])

@@ -8,7 +8,8 @@ import threading
 
 import pytest
 
-from tests.helpers import FAST_ARGS, one_error_line, session_api_url, train_package
+from regress_core.registry.operations import promote_version
+from tests.helpers import FAST_ARGS, model_registry, one_error_line, session_api_url, train_package
 
 DEAD_API = "http://127.0.0.1:1/api"
 
@@ -22,15 +23,22 @@ def regress_against(api_url: str, *args: str, **extra_env: str) -> subprocess.Co
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory) -> str:
+    """Two versions, the second promoted by hand: v0001 can be promoted and the champion rolled back."""
     home = str(tmp_path_factory.mktemp("unreachable") / "home")
-    train_package(home)
+    train_package(home, seed=0)
+    registry = model_registry(home)
+    first = registry.champion()
+    train_package(home, seed=1)
+    other = next(version for version in registry.versions() if version != first)
+    if registry.champion() == first:
+        promote_version(registry, other, reason="set up")
     return home
 
 
 @pytest.mark.parametrize(
     "args",
     [
-        ["models", "promote", "train@v0001", "--reason", "checked by hand"],
+        ["models", "promote", "train@v0001", "--reason", "checked by hand"],  # v0002 is the champion
         ["models", "rollback", "train", "--reason", "checked by hand"],
         ["train", "--data", "linear", *FAST_ARGS],
         ["score", "--input", "{rows}", "--output", "{out}"],
@@ -89,6 +97,4 @@ def test_an_object_store_that_does_not_answer_is_one_line_with_the_endpoint():
 
 
 def test_the_champion_is_unchanged_after_the_refusals(home):
-    from tests.helpers import model_registry
-
-    assert model_registry(home, "train").champion() == "v0001"
+    assert model_registry(home, "train").champion() == "v0002"
