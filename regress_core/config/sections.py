@@ -123,7 +123,8 @@ class ModelConfig(Section):
         None,
         description=(
             "Model family; auto trains the candidates and keeps the best on validation rows "
-            f"(cross-validation on small tables). {UNSET}"
+            "(cross-validation on small tables). linear is ridge in closed form on standardised "
+            f"features, whatever the scaler. {UNSET}"
         ),
     )
     candidates: list[ModelKind] | None = Field(

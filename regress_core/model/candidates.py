@@ -21,7 +21,7 @@ from regress_core.model.loop import EpochRecord
 from regress_core.model.networks import LinearRegressor
 from regress_core.model.optim import TrainSettings
 from regress_core.model.predict import predict_scaled
-from regress_core.model.spec import ModelSpec
+from regress_core.model.spec import ModelSpec, feature_view
 from regress_core.model.training import fit_network
 
 # Penalties tried, as multiples of the training rows (so the grid means the same at any size).
@@ -110,7 +110,7 @@ def fit_ridge_candidate(x_std: np.ndarray, y: np.ndarray, folds: Folds) -> Fitte
         fold_fit = fit_ridge(x_std[train_rows], y[train_rows])
         predictions[held] = predict_scaled(fold_fit.model, x_std[held])
     final = fit_ridge(x_std, y) if len(folds) > 1 else fold_fit
-    spec = ModelSpec(kind="linear", n_features=x_std.shape[1], view="standard")
+    spec = ModelSpec(kind="linear", n_features=x_std.shape[1], view=feature_view("linear"))
     return FittedCandidate(model=final.model, spec=spec, predictions=predictions)
 
 

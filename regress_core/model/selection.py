@@ -1,10 +1,12 @@
 """Model selection on validation rows only, and the chosen model fitted.
 
-Kind auto trains the candidates (linear: closed-form ridge on the standardised view; mlp;
-embedding_mlp) and keeps one, judged on validation rows only: below `cv_below_rows`
-train + validation rows, k-fold cross-validation over the pooled rows (out-of-fold
-predictions); above, the project's validation split. A fixed kind trains that kind
-alone, the same way. Test rows never reach this module.
+Kind auto trains the candidates (linear: closed-form ridge; mlp; embedding_mlp) and keeps
+one, judged on validation rows only: below `cv_below_rows` train + validation rows, k-fold
+cross-validation over the pooled rows (out-of-fold predictions); above, the project's
+validation split. A fixed kind trains that kind alone, the same way: a linear model,
+candidate or fixed kind, is always ridge in closed form. Every model reads the feature view
+of its kind (`spec.feature_view`: linear models the standardised one, whatever the
+configured scaler). Test rows never reach this module.
 
 The chosen model is kept as fitted: ridge refitted on every row it may see; networks
 as trained (under cross-validation, the fold models averaged in one module).
@@ -36,7 +38,7 @@ from regress_core.model.device import threads_for
 from regress_core.model.folds import Folds
 from regress_core.model.loop import EpochRecord
 from regress_core.model.optim import TrainSettings
-from regress_core.model.spec import ModelSpec
+from regress_core.model.spec import ModelSpec, feature_view
 from regress_core.model.training import network_spec
 
 DEFAULT_CANDIDATES: tuple[ModelKind, ...] = ("linear", "mlp", "embedding_mlp")
@@ -222,6 +224,10 @@ class _Pool:
             continuous=continuous_columns(x if use_cv else data.x_train, indicators=data.indicators),
         )
 
+    def inputs(self, view: str) -> np.ndarray:
+        """The pooled rows in one feature view ("configured" or "standard")."""
+        return self.x_standard if view == "standard" else self.x
+
     @property
     def n_fit(self) -> int:
         """Rows a network trains on (the smallest fold's training part)."""
@@ -286,9 +292,12 @@ def _fit_candidate(
     on_epoch: Callable[[EpochRecord], None] | None,
     progress: bool,
 ) -> FittedCandidate:
-    """Closed-form ridge for the linear candidate of kind auto; otherwise the network `name`, sized to the pool."""
-    if model.kind == "auto" and name == "linear":
-        return fit_ridge_candidate(pool.x_standard, pool.y, pool.folds)
+    """Closed-form ridge for a linear model (candidate or fixed kind); otherwise the network `name`, sized to the pool.
+
+    Either reads the pooled rows in its kind's feature view (`spec.view`).
+    """
+    if name == "linear":
+        return fit_ridge_candidate(pool.inputs(feature_view(name)), pool.y, pool.folds)
     budget = pool.budget(name, model, train)
     spec = network_spec(name, budget, model=model, embedded=pool.continuous, n_folds=pool.n_models)
     settings = TrainSettings.from_config(train, budget)
@@ -296,7 +305,7 @@ def _fit_candidate(
         spec,
         settings,
         budget,
-        x=pool.x,
+        x=pool.inputs(spec.view),
         y=pool.y,
         folds=pool.folds,
         on_epoch=on_epoch,

@@ -21,6 +21,18 @@ from regress_core.model.networks import LinearRegressor, TabularMLP
 KINDS = ("linear", "mlp", "embedding_mlp")
 
 
+def feature_view(kind: str) -> str:
+    """The preprocessor's feature view a model of `kind` reads (`Preprocessor.transform_features`).
+
+    A linear model reads the standardised view, whatever scaler is configured: a quantile
+    scaler bends a straight line, which a linear model cannot bend back. The networks read
+    the configured view.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    return "standard" if kind == "linear" else "configured"
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """The constructor arguments that rebuild a model's shapes; stored as JSON in the package.
@@ -38,7 +50,8 @@ class ModelSpec:
             packages saved before inputs could pass through did.
         n_folds: Cross-validation fold models averaged in one module; 1 is a single model.
         view: The preprocessor's feature view the model reads: "configured" (the configured
-            scaler) or "standard" (standardised, for a closed-form linear fit).
+            scaler) or "standard" (standardised). New specs take `feature_view(kind)`; the
+            default is what packages saved without the field read.
     """
 
     kind: str
@@ -106,7 +119,7 @@ def model_spec(config: ModelConfig, *, n_features: int) -> ModelSpec:
     if resolved.kind not in KINDS:
         raise ValueError(f"model_spec needs one model kind, got {resolved.kind!r}")
     if resolved.kind == "linear":
-        return ModelSpec(kind="linear", n_features=n_features)
+        return ModelSpec(kind="linear", n_features=n_features, view=feature_view("linear"))
     needed = ["hidden_sizes", "ensemble_size"] + (
         ["n_bins", "embedding_dim"] if resolved.kind == "embedding_mlp" else []
     )
@@ -128,6 +141,7 @@ def model_spec(config: ModelConfig, *, n_features: int) -> ModelSpec:
         ensemble_size=resolved.ensemble_size,
         n_bins=resolved.n_bins if embedding else None,
         embedding_dim=resolved.embedding_dim if embedding else None,
+        view=feature_view(resolved.kind),
     )
 
 

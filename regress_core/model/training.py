@@ -22,7 +22,7 @@ from regress_core.model.device import resolve_device, resolve_precision
 from regress_core.model.loop import EpochRecord, Validation, train_loop
 from regress_core.model.optim import TrainSettings
 from regress_core.model.predict import predict_scaled
-from regress_core.model.spec import ModelSpec, build_model
+from regress_core.model.spec import ModelSpec, build_model, feature_view
 
 
 @dataclass
@@ -150,7 +150,8 @@ def train_model(
 
     Fields both configurations leave empty take the default preset's value or are sized
     to the table (`plan_budget`). Model selection (kind auto, cross-validation, inputs that
-    bypass the embeddings) lives in `regress_core.model.selection`.
+    bypass the embeddings) lives in `regress_core.model.selection`. The inputs are the
+    preprocessor's view for the kind (`spec.feature_view`; the result's spec records it).
 
     Raises:
         ValueError: the kind is auto.
@@ -179,12 +180,13 @@ def train_model(
     )
 
 
-def network_spec(
-    kind: str, budget: Budget, *, model: ModelConfig, embedded: list[int], n_folds: int = 1, view: str = "configured"
-) -> ModelSpec:
-    """The spec of a network of `kind` with a budget's sizes and a resolved config's activation and dropout."""
+def network_spec(kind: str, budget: Budget, *, model: ModelConfig, embedded: list[int], n_folds: int = 1) -> ModelSpec:
+    """The spec of a network of `kind` with a budget's sizes and a resolved config's activation and dropout.
+
+    It reads the feature view of its kind (`feature_view`).
+    """
     if kind == "linear":
-        return ModelSpec(kind="linear", n_features=budget.inputs, n_folds=n_folds, view=view)
+        return ModelSpec(kind="linear", n_features=budget.inputs, n_folds=n_folds, view=feature_view(kind))
     if model.activation is None or model.dropout is None:
         raise ValueError("model activation and dropout are unset; resolve the configuration first")
     embedding = kind == "embedding_mlp"
@@ -199,5 +201,5 @@ def network_spec(
         embedding_dim=budget.embedding_dim if embedding else None,
         embedded=tuple(embedded) if embedding else None,
         n_folds=n_folds,
-        view=view,
+        view=feature_view(kind),
     )

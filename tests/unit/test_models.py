@@ -8,7 +8,7 @@ from regress_core.config import ModelConfig
 from regress_core.model.embeddings import PiecewiseLinearEmbeddings, compute_bin_edges
 from regress_core.model.networks import EnsembleLinear, LinearRegressor, TabularMLP
 from regress_core.model.saving import load_model, save_weights
-from regress_core.model.spec import ModelSpec, build_model, model_spec
+from regress_core.model.spec import ModelSpec, build_model, feature_view, model_spec
 
 
 def test_output_shapes():
@@ -160,3 +160,18 @@ def test_specs_of_older_packages_still_load():
     assert old.n_folds == 1
     assert old.view == "configured"
     assert old.embedding_dim == 16
+
+
+def test_a_linear_model_reads_standardised_features_and_networks_the_configured_ones():
+    assert [feature_view(kind) for kind in ("linear", "mlp", "embedding_mlp")] == [
+        "standard",
+        "configured",
+        "configured",
+    ]
+    specs = [
+        model_spec(ModelConfig(kind=kind, hidden_sizes=[8], ensemble_size=2), n_features=3)
+        for kind in ("linear", "mlp")
+    ]
+    assert [spec.view for spec in specs] == ["standard", "configured"]
+    with pytest.raises(ValueError, match="kind must be one of"):
+        feature_view("auto")

@@ -76,3 +76,28 @@ def test_fit_frames_does_the_scale_and_train_stages_in_memory():
     prediction = fitted.predict(df.iloc[130:])
     assert prediction.shape == (20,)
     assert regression_metrics(df["y"].to_numpy()[130:], prediction)["r2"] > 0.99
+
+
+@pytest.mark.parametrize(
+    "values", [{"model": {"kind": "linear"}}, {"preset": "linear"}], ids=["kind-linear-default-preset", "linear-preset"]
+)
+def test_an_explicit_linear_model_matches_linear_regression_on_the_tutorial_line(home, values):
+    config = build_config(values={**values, "data": {"source": "linear"}, "registry": {"home": home}})
+    ref, _ = train_pipeline(config)
+    package = load_package(Registry(Workspace.at(home).registry_dir).model(ref.model), ref.version)
+    assert (package.spec.kind, package.spec.view) == ("linear", "standard")
+    assert package.metadata["training"]["epochs"] == 0  # closed form
+    r2, baseline = package.metadata["metrics"]["r2"], package.metadata["baselines"]["linear_regression"]["r2"]
+    assert baseline > 0.97
+    assert r2 >= baseline - 0.005
+    # Scoring reads the saved view: the package's predictions on the test rows give the published metrics.
+    from regress_core.data.sources import load_source
+    from regress_core.data.split import split_frame
+
+    split = package.metadata["config"]["split"]
+    test = split_frame(
+        load_source("linear"), test_size=split["test_size"], val_size=split["val_size"], seed=split["seed"]
+    ).test
+    assert regression_metrics(test["y"].to_numpy(dtype="float64"), package.predict(test))["r2"] == pytest.approx(
+        r2, rel=1e-9
+    )

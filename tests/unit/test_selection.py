@@ -8,6 +8,7 @@ import torch
 from regress_core.config import ModelConfig, build_config
 from regress_core.data.contract import infer_contract
 from regress_core.data.preprocessing import Preprocessor
+from regress_core.model.candidates import fit_ridge
 from regress_core.model.predict import predict_scaled
 from regress_core.model.saving import load_model, save_weights
 from regress_core.model.selection import TableViews, candidate_names, select_model
@@ -171,3 +172,18 @@ def test_every_chosen_model_loads_back_from_spec_and_weights(tmp_path, candidate
     loaded = load_model(selection.spec, save_weights(selection.model, tmp_path / "model.pt"))
     np.testing.assert_array_equal(predict_scaled(loaded, x), predict_scaled(selection.model, x))
     assert selection.spec.n_folds == (5 if cv_folds and candidates != ["linear"] else 1)
+
+
+def test_a_fixed_linear_kind_is_ridge_on_the_standard_view_under_a_quantile_scaler():
+    df = make_table(150)
+    selection, data, _ = select(df, "model.kind=linear")  # `views` fits a quantile scaler
+    assert (selection.spec.kind, selection.spec.view, selection.history) == ("linear", "standard", [])
+    # Scored by cross-validation, then refitted on every training and validation row.
+    assert selection.scheme == "5-fold cross-validation"
+    pooled = np.concatenate([data.x_train_standard, data.x_val_standard])
+    fitted = fit_ridge(pooled, np.concatenate([data.y_train, data.y_val]))
+    np.testing.assert_allclose(
+        predict_scaled(selection.model, data.x_val_standard),
+        predict_scaled(fitted.model, data.x_val_standard),
+        rtol=1e-5,
+    )
