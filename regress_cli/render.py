@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from regress_core.evaluation.metrics import METRIC_NAMES
-from regress_core.evaluation.report import describe_budget, describe_selection, metrics_rows
+from regress_core.evaluation.report import describe_budget, describe_selection, metrics_rows, sized_budget
 from regress_core.registry.signing import describe_signature
 
 if TYPE_CHECKING:  # types only: importing them would load the training and scoring stacks
@@ -32,7 +32,9 @@ def print_training_outcome(outcome: TrainingOutcome) -> None:
     if outcome.selection:
         print()
         print(f"model selection: {describe_selection(outcome.selection)}")
-        print(f"  sized to the table: {describe_budget(outcome.selection.get('budget', {}))}")
+        budget = sized_budget(outcome.selection)
+        if budget is not None:
+            print(f"  sized to the table: {describe_budget(budget)}")
     print()
     print(f"decision: {outcome.decision.summary}")
     if outcome.as_of:

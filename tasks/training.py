@@ -27,7 +27,13 @@ from regress_core.config import (
 )
 from regress_core.data.split import STRATEGY_WORDS
 from regress_core.errors import DataValidationError, RegressError, StorageError
-from regress_core.evaluation.report import describe_budget, describe_selection, metrics_rows, selection_rows
+from regress_core.evaluation.report import (
+    describe_budget,
+    describe_selection,
+    metrics_rows,
+    selection_rows,
+    sized_budget,
+)
 from regress_core.evaluation.report_markdown import (
     REPORT_URL_ENV,
     read_plot_files,
@@ -168,20 +174,25 @@ def train_model(scaled: ScaledTables, model: ModelConfig, train_config: TrainCon
     selection = trained.summary.get("selection")
     if selection:
         logger.info("model selection: %s", describe_selection(selection))
-        logger.info("sized to the table: %s", describe_budget(selection.get("budget", {})))
+        budget = sized_budget(selection)
+        if budget is not None:
+            logger.info("sized to the table: %s", describe_budget(budget))
         create_table_artifact(
             selection_rows(selection),
             key="model-selection",
             description=f"Candidates compared on {selection.get('scheme')} (validation RMSE, target units)",
         )
-    logger.info(
-        "trained %d epochs in %.1f s on %s (%s); best epoch %d",
-        trained.summary["epochs"],
-        trained.summary["seconds"],
-        trained.summary["device"],
-        trained.summary["precision"],
-        trained.summary["best_epoch"],
-    )
+    if trained.summary["epochs"]:
+        logger.info(
+            "trained %d epochs in %.1f s on %s (%s); best epoch %d",
+            trained.summary["epochs"],
+            trained.summary["seconds"],
+            trained.summary["device"],
+            trained.summary["precision"],
+            trained.summary["best_epoch"],
+        )
+    else:
+        logger.info("fitted in closed form in %.1f s on %s", trained.summary["seconds"], trained.summary["device"])
     return share(trained, ws)
 
 

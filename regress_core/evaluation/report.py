@@ -43,6 +43,13 @@ def describe_selection(selection: dict[str, Any]) -> str:
     return f"{selection.get('chosen')} chosen on {selection.get('scheme')} (validation RMSE: {scores})"
 
 
+def sized_budget(selection: dict[str, Any]) -> dict[str, Any] | None:
+    """The budget the networks among the candidates were sized to; None when only a linear model was fitted."""
+    if all(row.get("name") == "linear" for row in selection.get("candidates", [])):
+        return None  # a closed-form fit has no epochs, layers or members
+    return dict(selection.get("budget", {}))
+
+
 def describe_budget(budget: dict[str, Any]) -> str:
     """One line: what was sized to the table."""
     hidden = "-".join(str(size) for size in budget.get("hidden_sizes", [])) or "none"
@@ -64,11 +71,12 @@ def _selection_section(training: dict[str, Any]) -> str:
         f"<td>{'yes' if row['chosen'] else ''}</td></tr>"
         for row in selection_rows(selection)
     )
-    budget = escape(describe_budget(selection.get("budget", {})))
+    budget = sized_budget(selection)
+    sized = f"<p>Sized to the table: {escape(describe_budget(budget))}</p>" if budget is not None else ""
     return (
         f"<h2>Model selection</h2><p>{escape(str(selection.get('scheme')))}; the lowest validation RMSE wins "
         f"(target units; test rows are never used to choose).</p><table>{header}{body}</table>"
-        f"<p>Sized to the table: {budget}</p>"
+        f"{sized}"
     )
 
 

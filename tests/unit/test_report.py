@@ -2,7 +2,7 @@
 
 import re
 
-from regress_core.evaluation.report import render_report
+from regress_core.evaluation.report import render_report, sized_budget
 from regress_core.evaluation.report_sections import describe_importance, importance_rows
 
 METRICS = {"mse": 0.25, "rmse": 0.5, "mae": 0.4, "r2": 0.8}
@@ -75,3 +75,19 @@ def test_the_importance_artifact_rows_and_description():
         "rows used": 1000,
     }
     assert describe_importance(IMPORTANCE).startswith("Permutation importance on 1000 test rows, 5 repeats: ")
+
+
+def test_the_sizing_line_appears_only_where_a_network_was_trained():
+    budget = {"batch_size": 32, "max_epochs": 100, "patience": 20, "hidden_sizes": [128, 128], "ensemble_size": 8}
+    linear_only = {"scheme": "validation rows", "chosen": "linear", "budget": budget}
+    linear_only["candidates"] = [{"name": "linear", "val_rmse": 1.0, "seconds": 0.1}]
+    networks = {
+        **linear_only,
+        "candidates": [*linear_only["candidates"], {"name": "mlp", "val_rmse": 2.0, "seconds": 3}],
+    }
+    assert sized_budget(linear_only) is None
+    assert sized_budget(networks) == budget
+    assert "Sized to the table" not in render_report({"metrics": METRICS, "training": {"selection": linear_only}})
+    assert "Sized to the table: batch 32, up to 100 epochs" in render_report(
+        {"metrics": METRICS, "training": {"selection": networks}}
+    )
