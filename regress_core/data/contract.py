@@ -15,18 +15,28 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from regress_core.data.dates import date_text_share, is_date_dtype, parse_dates
 from regress_core.data.names import repeated_names
 from regress_core.errors import ConfigError, DataError
 from regress_core.fileio import read_yaml
 
-ColumnKind = Literal["numeric", "categorical", "identifier"]
+ColumnKind = Literal["numeric", "categorical", "datetime", "identifier"]
 ID_NAME = re.compile(r"(^|[_\W])(id|key|uuid)$", re.IGNORECASE)
 MAX_CATEGORIES = 50
 STRAY_SHARE = 0.5
+# What the model reads from a datetime column, in words (`DateParts` derives it).
+DATE_PARTS_TEXT = (
+    "as year, month, day of week, day of year, hour where times are set, days since the first training date"
+)
 
 
 class ColumnSpec(BaseModel):
-    """One column: its name, kind, nullability and allowed range."""
+    """One column: its name, kind, nullability and allowed range.
+
+    Kinds: "numeric" (numbers), "categorical" (text of few values), "datetime" (ISO dates or
+    date-times, or a typed date column; the model reads numbers derived from it), and
+    "identifier" (a unique key, kept out of the features).
+    """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
@@ -139,11 +149,14 @@ def infer_contract(df: pd.DataFrame, *, target: str, name: str = "dataset", marg
     Numeric columns get their observed range widened by `margin` of its span on each side
     (never below zero for non-negative columns); text columns with few distinct values
     become categorical; unique keys (all distinct, named like an id) become identifiers,
-    which are kept out of the features; columns with blanks become nullable.
+    which are kept out of the features; columns with blanks become nullable. Date columns
+    (datetime64 or Python dates) and text columns whose every filled value is an ISO date
+    or date-time written in one shape (see `regress_core.data.dates`) become datetime.
 
     Raises:
-        DataError: for a missing, non-numeric or blank target, or a column of numbers with
-            stray text (declare such tokens in `missing_tokens` to treat them as blanks).
+        DataError: for a missing, non-numeric or blank target, or a column of numbers or of
+            dates with stray text (at least half its filled values numbers, or dates, and not
+            all): declare such tokens in `missing_tokens` to treat them as blanks.
     """
     if target not in df.columns:
         raise DataError(f"target column {target!r} not found (columns: {', '.join(map(str, df.columns))})")
@@ -162,21 +175,28 @@ def _examples(series: pd.Series, limit: int = 3) -> str:
 
 def _infer_column(name: str, series: pd.Series, *, n_rows: int, margin: float) -> ColumnSpec:
     nullable = bool(series.isna().any())
+    if is_date_dtype(series):
+        return ColumnSpec(name=name, kind="datetime", nullable=nullable)
     if pd.api.types.is_bool_dtype(series):
         series = series.astype("string")
     if not pd.api.types.is_numeric_dtype(series):
         parsed = pd.to_numeric(series, errors="coerce")
         filled = series.notna()
         stray = series[filled & parsed.isna()]
-        if filled.any() and parsed[filled].notna().mean() >= STRAY_SHARE:
+        if filled.any() and len(stray) and parsed[filled].notna().mean() >= STRAY_SHARE:
             raise DataError(
                 f"column {name!r} holds numbers and stray text such as {_examples(stray)} "
                 f"({len(stray)} rows); fix the file or declare the tokens as missing_tokens in a contract"
             )
-        distinct = series.dropna().astype(str).unique()
-        if len(distinct) == filled.sum() and (ID_NAME.search(name) or len(distinct) > MAX_CATEGORIES):
-            return ColumnSpec(name=name, kind="identifier", nullable=nullable)
-        return ColumnSpec(name=name, kind="categorical", nullable=nullable, categories=sorted(map(str, distinct)))
+        if filled.any() and not len(stray):
+            series = parsed  # numbers written as text (a Parquet string column) are numbers
+        elif _is_date_text(name, series):
+            return ColumnSpec(name=name, kind="datetime", nullable=nullable)
+        else:
+            distinct = series.dropna().astype(str).unique()
+            if len(distinct) == filled.sum() and (ID_NAME.search(name) or len(distinct) > MAX_CATEGORIES):
+                return ColumnSpec(name=name, kind="identifier", nullable=nullable)
+            return ColumnSpec(name=name, kind="categorical", nullable=nullable, categories=sorted(map(str, distinct)))
     if ID_NAME.search(name) and series.notna().all() and series.is_unique and n_rows > 1:
         return ColumnSpec(name=name, kind="identifier")
     values = series.to_numpy(dtype="float64", na_value=np.nan)
@@ -185,12 +205,25 @@ def _infer_column(name: str, series: pd.Series, *, n_rows: int, margin: float) -
     return ColumnSpec(name=name, nullable=nullable, min=bounds[0], max=bounds[1])
 
 
+def _is_date_text(name: str, series: pd.Series) -> bool:
+    share, stray = date_text_share(series)
+    if len(stray) > 0 and share >= STRAY_SHARE:
+        raise DataError(
+            f"column {name!r} holds ISO dates and stray text such as {_examples(stray)} ({len(stray)} rows; "
+            "dates must share one shape, such as 2024-01-31 or 2024-01-31 08:00:00); "
+            "fix the file or declare the tokens as missing_tokens in a contract"
+        )
+    return share == 1.0
+
+
 def normalize_frame(df: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
     """The table as the contract reads it: missing tokens blank, numbers parsed where possible.
 
     Numeric columns keep stray text as text (so validation can name it); categorical
-    columns become text; other columns are untouched. Columns that need no change are not
-    copied, so an all-numeric batch passes through at no cost.
+    columns become text; datetime columns become naive date-times (zoned ones in UTC), or,
+    where some value is not a date, Timestamps with that value kept as it is; other columns
+    are untouched. Columns that need no change are not copied, so an all-numeric batch
+    passes through at no cost.
     """
     changed = {}
     for spec in contract.columns:
@@ -213,6 +246,10 @@ def normalize_frame(df: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
                 column = numbers.astype(object).where(numbers.notna() | ~filled, column.astype(object))
         elif spec.kind == "categorical":
             column = column.astype(object).where(column.isna(), column.astype(str))
+        elif spec.kind == "datetime":
+            dates = parse_dates(column)
+            stray = column.notna() & dates.isna()
+            column = dates.astype(object).where(~stray, column.astype(object)) if stray.any() else dates
         changed[spec.name] = column
     return df.assign(**changed) if changed else df
 
@@ -220,7 +257,13 @@ def normalize_frame(df: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
 def describe_contract(contract: DataContract) -> str:
     """One line saying what a contract holds, for a person to check an inferred one."""
     parts = [f"target {contract.target}"]
-    for kind, suffix in (("numeric", ""), ("categorical", ""), ("identifier", " (not a feature)")):
+    derived = f" ({DATE_PARTS_TEXT})"
+    for kind, suffix in (
+        ("numeric", ""),
+        ("categorical", ""),
+        ("datetime", derived),
+        ("identifier", " (not a feature)"),
+    ):
         names = [
             c.name
             + (" (nullable)" if c.nullable else "")

@@ -12,12 +12,16 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, QuantileTransformer, RobustScaler, StandardScaler
 
 from regress_core.data.contract import DataContract, normalize_frame
+from regress_core.data.date_parts import DateParts
+from regress_core.data.dates import to_days
 from regress_core.errors import DataError
 
 SCALERS = ("standard", "quantile", "robust", "none")
 VIEWS = ("configured", "standard")  # the configured scaler; standardised (for the linear candidate)
 # Output names start with the ColumnTransformer branch that made them; these branches emit 0/1 columns.
 INDICATOR_BRANCHES = ("missing_flags__", "categorical__")
+# Date parts also as sine and cosine over their period (month, day of week, day of year, hour).
+CYCLIC_DATES = False
 
 
 def build_scaler(kind: str, *, n_rows: int, seed: int = 0) -> TransformerMixin:
@@ -45,9 +49,13 @@ class Preprocessor(BaseEstimator):
     columns are scaled; numeric columns the contract marks nullable are imputed with the
     training median and get a missing-value indicator; categorical columns are one-hot
     encoded (blanks imputed with the most frequent category where nullable; categories
-    unseen in training encode as all zeros and are counted by `count_unseen`).
-    Identifier columns are not features. Follows scikit-learn's contract: `fit` returns
-    self, learned attributes end in `_`, and nothing transforms before `fit`.
+    unseen in training encode as all zeros and are counted by `count_unseen`); datetime
+    columns become their year, month, day of week, day of year, hour (where the training
+    rows hold times of day) and days since the training rows' first day (see `DateParts`,
+    which keeps that day), scaled like numeric columns, and where nullable imputed with the
+    training median and flagged like numeric columns. Identifier columns are not features.
+    Follows scikit-learn's contract: `fit` returns self, learned attributes end in `_`, and
+    nothing transforms before `fit`.
 
     It holds two views of the same columns, fitted on the same rows: "configured" scales
     numeric columns with `scaler` (the networks' inputs), "standard" standardises them (the
@@ -85,22 +93,27 @@ class Preprocessor(BaseEstimator):
 
     def _branches(self, n_rows: int, scaler: str) -> list[tuple[str, object, list[str]]]:
         numeric, categorical = self.contract.names_of("numeric"), self.contract.names_of("categorical")
+        dates = self.contract.names_of("datetime")
         nullable = {c.name for c in self.contract.columns if c.nullable}
         plain = [name for name in numeric if name not in nullable]
         gappy = [name for name in numeric if name in nullable]
+        flagged = gappy + [name for name in dates if name in nullable]
         branches = []
         if plain:
             branches.append(("numeric", build_scaler(scaler, n_rows=n_rows), plain))
         if gappy:
             imputed = make_pipeline(SimpleImputer(strategy="median"), build_scaler(scaler, n_rows=n_rows))
-            branches += [
-                ("numeric_imputed", imputed, gappy),
-                ("missing_flags", MissingIndicator(features="all"), gappy),
-            ]
+            branches.append(("numeric_imputed", imputed, gappy))
+        if flagged:
+            branches.append(("missing_flags", MissingIndicator(features="all"), flagged))
         if categorical:
             steps = [SimpleImputer(strategy="most_frequent")] if nullable & set(categorical) else []
             steps.append(OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float64))
             branches.append(("categorical", make_pipeline(*steps), categorical))
+        if dates:
+            parts = [DateParts(cyclic=CYCLIC_DATES)]
+            parts += [SimpleImputer(strategy="median")] if nullable & set(dates) else []
+            branches.append(("datetime", make_pipeline(*parts, build_scaler(scaler, n_rows=n_rows)), dates))
         return branches
 
     def _frame(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -110,6 +123,8 @@ class Preprocessor(BaseEstimator):
         frame = normalize_frame(df[self.features], self.contract)
         for name in self.contract.names_of("numeric"):
             frame[name] = frame[name].astype("float64")
+        for name in self.contract.names_of("datetime"):
+            frame[name] = to_days(frame[name])  # float days, so blanks are NaN for the missing-value flags
         return frame
 
     def fit(self, df: pd.DataFrame) -> Preprocessor:

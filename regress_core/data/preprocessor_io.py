@@ -25,6 +25,7 @@ ROOT_TYPE = "regress_core.data.preprocessing.Preprocessor"
 # (skops writes numbers, booleans and None as JSON text, which needs no type).
 TRUSTED_TYPES = (
     ROOT_TYPE,
+    "regress_core.data.date_parts.DateParts",
     "builtins.dict",
     "builtins.list",
     "builtins.slice",

@@ -40,6 +40,9 @@ NUMERIC_TYPES = [
     "int",
     "float",  # element types, checked one by one when a column holds mixed values
 ]
+# `normalize_frame` turns a datetime column into naive datetime64[us], or Timestamps and the values
+# that are not dates, which this element type then names.
+DATETIME_TYPES = ["datetime64[us]", "Timestamp"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,10 @@ def build_suite(contract: DataContract, *, name: str = "contract") -> Any:
             # A feature with no value at all carries nothing to learn from, and would leave the
             # preprocessing with no columns to fit for it.
             suite.add_expectation(expectations.ExpectColumnUniqueValueCountToBeBetween(column=column.name, min_value=1))
+        if column.kind == "datetime":
+            suite.add_expectation(
+                expectations.ExpectColumnValuesToBeInTypeList(column=column.name, type_list=DATETIME_TYPES)
+            )
         if column.kind != "numeric":
             continue
         suite.add_expectation(
@@ -132,6 +139,8 @@ def _describe(kind: str, kwargs: dict[str, Any], result: dict[str, Any], n_rows:
         return f"target is constant: it needs at least 2 distinct values, has {result.get('observed_value')}"
     if kind == "expect_column_to_exist":
         return "column is missing"
+    if kind == "expect_column_values_to_be_in_type_list" and kwargs.get("type_list") == DATETIME_TYPES:
+        return f"values must be ISO dates or date-times, such as 2024-01-31 or 2024-01-31 08:00:00{counted}"
     if kind == "expect_column_values_to_be_in_type_list":
         return f"values must be numeric{counted}"
     if kind == "expect_column_values_to_not_be_null":

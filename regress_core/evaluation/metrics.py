@@ -32,13 +32,16 @@ def baseline_metrics(train: pd.DataFrame, test: pd.DataFrame, *, contract: DataC
     """Metrics of a mean predictor and of scikit-learn's LinearRegression fitted on `train`.
 
     LinearRegression sees the raw numeric features (blanks imputed with the training
-    median) and one-hot categories, so on an all-numeric table it is the plain textbook fit.
+    median), one-hot categories and the parts of dates (year, month, day of week, day of
+    year, hour, days since), so on an all-numeric table it is the plain textbook fit.
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LinearRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder
+
+    from regress_core.data.date_parts import DateParts
 
     target = contract.target
     y_test = test[target].to_numpy(dtype="float64")
@@ -49,6 +52,9 @@ def baseline_metrics(train: pd.DataFrame, test: pd.DataFrame, *, contract: DataC
     if contract.names_of("categorical"):
         encoder = make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore"))
         branches.append(("categorical", encoder, contract.names_of("categorical")))
+    if contract.names_of("datetime"):
+        parts = make_pipeline(DateParts(), SimpleImputer(strategy="median"))
+        branches.append(("datetime", parts, contract.names_of("datetime")))
     linear = make_pipeline(ColumnTransformer(branches), LinearRegression())
     features = contract.feature_names
     linear.fit(normalize_frame(train[features], contract), train[target].to_numpy(dtype="float64"))

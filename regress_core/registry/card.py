@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from regress_core.data.contract import ColumnSpec, DataContract, load_contract
+from regress_core.data.contract import DATE_PARTS_TEXT, ColumnSpec, DataContract, load_contract
 from regress_core.errors import StorageError
 from regress_core.evaluation.drift import DRIFT_PSI
 from regress_core.registry.gate import drifted
@@ -182,6 +182,8 @@ def _column_details(column: ColumnSpec) -> str:
     parts = []
     if column.kind == "identifier":
         parts.append("not a feature (a unique key carries no signal)")
+    if column.kind == "datetime":
+        parts.append(f"read {DATE_PARTS_TEXT}")
     if column.min is not None or column.max is not None:
         low, high = ("" if bound is None else bound for bound in (column.min, column.max))
         parts.append(f"range [{low}, {high}]")

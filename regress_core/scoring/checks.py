@@ -1,8 +1,8 @@
 """Fast row-level checks of scoring input, derived from the same data contract as training.
 
 Training tables go through the Great Expectations suite; scoring streams millions of rows,
-so the same rules (columns present, numeric, not blank where not nullable, finite, in range)
-run here as vectorised NumPy checks per batch, with a reason for every rejected row.
+so the same rules (columns present, numeric, dates that parse, not blank where not nullable,
+finite, in range) run here as vectorised NumPy checks per batch, with a reason for every rejected row.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from regress_core.data.contract import DataContract, normalize_frame
+from regress_core.data.dates import parse_dates
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,9 @@ class BatchCheck:
 
     valid: np.ndarray  # bool, shape (n_rows,)
     reasons: np.ndarray  # object, shape (n_rows,); "" for valid rows
-    numeric: pd.DataFrame  # the feature columns: numbers as float64 (invalid entries NaN), categories as text
+    # The feature columns: numbers as float64 (invalid entries NaN), categories as text, dates as
+    # naive datetime64 (NaT where blank or not a date).
+    numeric: pd.DataFrame
 
     @property
     def n_invalid(self) -> int:
@@ -51,6 +54,9 @@ def check_batch(df: pd.DataFrame, contract: DataContract) -> BatchCheck:
             if not spec.nullable:
                 bad.append((raw.isna().to_numpy(), f"{name} is blank"))
             clean[name] = raw.astype(object).where(raw.isna(), raw.astype(str))
+            continue
+        if spec.kind == "datetime":
+            clean[name] = _check_dates(raw, name, nullable=spec.nullable, bad=bad)
             continue
         if pd.api.types.is_float_dtype(raw) and raw.dtype == np.float64:
             values = raw.to_numpy()
@@ -83,3 +89,13 @@ def check_batch(df: pd.DataFrame, contract: DataContract) -> BatchCheck:
             reasons[rows] = [text if not r else f"{r}; {text}" for r in reasons[rows]]
     features = frame[contract.feature_names]
     return BatchCheck(valid=~invalid, reasons=reasons, numeric=features.assign(**clean) if clean else features)
+
+
+def _check_dates(raw: pd.Series, name: str, *, nullable: bool, bad: list[tuple[np.ndarray, str]]) -> pd.Series:
+    """A datetime feature as naive date-times; adds rows that are not dates (or blank where not allowed) to `bad`."""
+    dates = parse_dates(raw)
+    filled = raw.notna().to_numpy()
+    bad.append((filled & dates.isna().to_numpy(), f"{name} is not an ISO date or date-time"))
+    if not nullable:
+        bad.append((~filled, f"{name} is blank"))
+    return dates

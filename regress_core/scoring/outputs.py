@@ -77,7 +77,8 @@ def output_schema(
 ) -> pa.Schema:
     """Schema of the predictions file: the kept columns, `prediction`, its bounds with `interval`, the stamp's columns.
 
-    A kept feature comes out as the model read it: numbers as float64, categories as text.
+    A kept feature comes out as the model read it: numbers as float64, categories as text,
+    dates as timestamps (naive; zoned input in UTC).
     Another kept column comes out as the input holds it: text from CSV, the file's type from
     Parquet. Parquet files that disagree on it are reconciled where no value changes (integers
     and floats as floats, a column of nulls as the other file's type) and refused otherwise,
@@ -88,10 +89,9 @@ def output_schema(
     """
     features = set(contract.feature_names)
     carried = pass_through_types(files, pass_through_columns(keep, contract.feature_names))
+    read_as = {"categorical": pa.string(), "datetime": pa.timestamp("us")}
     fields = [
-        pa.field(name, pa.string() if contract.column(name).kind == "categorical" else pa.float64())
-        if name in features
-        else carried[name]
+        pa.field(name, read_as.get(contract.column(name).kind, pa.float64())) if name in features else carried[name]
         for name in keep
     ]
     predicted = [PREDICTION_COLUMN, *(INTERVAL_COLUMNS if interval else ())]
