@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +129,7 @@ def evaluate_key(
     )
 
 
-def _predictions(model: Any, preprocessor: Any, df: pd.DataFrame, view: str) -> np.ndarray:
+def _predictions(model: Any, preprocessor: Any, df: pd.DataFrame, *, view: str) -> np.ndarray:
     """The model's predictions in target units for the rows of `df`."""
     return np.asarray(
         preprocessor.inverse_target(predict_scaled(model, preprocessor.transform_features(df, view=view)))
@@ -172,21 +173,13 @@ def evaluate(
     # Baselines fit on every row the model could learn from (training and validation), like the model.
     fit_df, test_df = pd.concat([splits.train.read(), splits.val.read()], ignore_index=True), splits.test.read()
     y_true = test_df[contract.target].to_numpy(dtype="float64")
-    y_pred = _predictions(model, preprocessor, test_df, trained.spec.view)
-    calibration = calibrate_intervals(
-        lambda df: _predictions(model, preprocessor, df, trained.spec.view), splits, contract.target, level
-    )
+    predict = partial(_predictions, model, preprocessor, view=trained.spec.view)
+    y_pred = predict(test_df)
+    calibration = calibrate_intervals(predict, splits, contract.target, level)
     folder = ws.stage_dir("evaluate") / key
     plots = plot_predictions(y_true, y_pred, out_dir=folder)
     plots["loss_curves"] = plot_loss_curves(trained.history, out_dir=folder)
-    explained = explain_predictions(
-        test_df,
-        y_true,
-        y_pred,
-        lambda df: _predictions(model, preprocessor, df, trained.spec.view),
-        contract,
-        out_dir=folder,
-    )
+    explained = explain_predictions(test_df, y_true, y_pred, predict, contract, out_dir=folder)
     plots.update(explained.plots)
     return Evaluation(
         metrics=regression_metrics(y_true, y_pred),
