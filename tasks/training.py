@@ -30,6 +30,7 @@ from regress_core.errors import DataValidationError, RegressError, StorageError
 from regress_core.evaluation.report import (
     describe_budget,
     describe_selection,
+    describe_threads,
     metrics_rows,
     selection_rows,
     sized_budget,
@@ -183,12 +184,13 @@ def train_model(scaled: ScaledTables, model: ModelConfig, train_config: TrainCon
             description=f"Candidates compared on {selection.get('scheme')} (validation RMSE, target units)",
         )
     if trained.summary["epochs"]:
+        details = ", ".join(filter(None, [trained.summary["precision"], describe_threads(trained.summary)]))
         logger.info(
             "trained %d epochs in %.1f s on %s (%s); best epoch %d",
             trained.summary["epochs"],
             trained.summary["seconds"],
             trained.summary["device"],
-            trained.summary["precision"],
+            details,
             trained.summary["best_epoch"],
         )
     else:

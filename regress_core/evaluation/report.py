@@ -43,6 +43,16 @@ def describe_selection(selection: dict[str, Any]) -> str:
     return f"{selection.get('chosen')} chosen on {selection.get('scheme')} (validation RMSE: {scores})"
 
 
+def describe_threads(training: dict[str, Any]) -> str:
+    """How many CPU threads trained the model, and why one; empty on a GPU or where no count is recorded."""
+    threads = training.get("threads")
+    if threads is None or training.get("device") != "cpu":
+        return ""
+    if threads == 1:
+        return "1 CPU thread: a small table, whose products cost more to share than they save"
+    return f"{threads} CPU threads"
+
+
 def sized_budget(selection: dict[str, Any]) -> dict[str, Any] | None:
     """The budget the networks among the candidates were sized to; None when only a linear model was fitted."""
     if all(row.get("name") == "linear" for row in selection.get("candidates", [])):
@@ -120,7 +130,7 @@ def render_report(metadata: dict[str, Any]) -> str:
         "raw data SHA-256": data.get("raw_sha256"),
         "epochs (best)": f"{training.get('epochs')} ({training.get('best_epoch')})",
         "training seconds": training.get("seconds"),
-        "device": training.get("device"),
+        "device": " on ".join(filter(None, [describe_threads(training), str(training.get("device"))])),
         "training precision": training.get("precision", "float32"),
         "created": metadata.get("created_at"),
         "code version": metadata.get("code_version"),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -83,6 +83,7 @@ class Selection:
     stopped_early: bool = False
     device: str = "cpu"
     precision: str = "float64"
+    threads: int = 1  # CPU threads of the matrix products (intra-op), as `threads_for` chose them
     fold_best_epochs: list[int] | None = None
     target_std: float = 1.0
 
@@ -129,7 +130,7 @@ def select_model(
 ) -> Selection:
     """Train the candidates, score them on validation rows only, and return the chosen one fitted.
 
-    Small tables train on one CPU thread (`threads_for`).
+    Small tables train on one CPU thread (`threads_for`); the selection records how many were used.
 
     Args:
         data: Training and validation rows (never test rows) in both views.
@@ -138,8 +139,9 @@ def select_model(
         on_epoch: Called at every validation check of every network candidate.
         progress: Show a progress bar while a network trains on a validation split.
     """
-    with threads_for(len(data.y_train) + len(data.y_val)):
-        return _select_model(data, model, train, on_epoch=on_epoch, progress=progress)
+    with threads_for(len(data.y_train) + len(data.y_val)) as threads:
+        selection = _select_model(data, model, train, on_epoch=on_epoch, progress=progress)
+    return replace(selection, threads=threads)
 
 
 def _select_model(

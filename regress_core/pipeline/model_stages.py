@@ -103,6 +103,7 @@ def train(
         "stopped_early": selection.stopped_early,
         "device": selection.device,
         "precision": selection.precision,
+        "threads": selection.threads,
         "seconds": round(chosen.seconds, 3),
         "parameters": sum(p.numel() for p in selection.model.parameters()),
         "selection": selection.summary(),

@@ -91,3 +91,11 @@ def test_the_sizing_line_appears_only_where_a_network_was_trained():
     assert "Sized to the table: batch 32, up to 100 epochs" in render_report(
         {"metrics": METRICS, "training": {"selection": networks}}
     )
+
+
+def test_the_report_says_how_many_cpu_threads_trained_the_model():
+    one = render_report({"metrics": METRICS, "training": {"device": "cpu", "threads": 1}})
+    assert "1 CPU thread: a small table, whose products cost more to share than they save on cpu" in one
+    assert "2 CPU threads on cpu" in render_report({"metrics": METRICS, "training": {"device": "cpu", "threads": 2}})
+    gpu = render_report({"metrics": METRICS, "training": {"device": "cuda", "threads": 2}})
+    assert "<td>device</td><td>cuda</td>" in gpu
