@@ -146,10 +146,10 @@ def make_table(n_rows: int = 120, *, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"a": a, "b": b, "y": 3 * a - 2 * b + rng.normal(0, 0.5, n_rows)})
 
 
-def fast_config(home: str, **sections: dict) -> dict:
-    """Configuration values for a quick run on a small table."""
+def fast_config(home: str | None, **sections: dict) -> dict:
+    """Configuration values for a quick run on a small table (in the default workspace when `home` is None)."""
     values = {
-        "registry": {"home": home},
+        **({"registry": {"home": home}} if home is not None else {}),
         "train": dict(FAST_TRAIN),
         "model": dict(FAST_MODEL),
         "features": dict(FAST_FEATURES),

@@ -9,7 +9,7 @@ from prefect.client.schemas.sorting import ArtifactSort
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from tests.helpers import FAST_FEATURES, FAST_GATE, FAST_MODEL, FAST_TRAIN, model_registry
+from tests.helpers import fast_config, model_registry
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +61,7 @@ def test_training_deployment_has_its_schedule_schema_and_concurrency_limit(stack
 def test_custom_training_run_through_the_worker(stack, tmp_path):
     _ws, _ = stack
     home = str(tmp_path / "runs")
-    config = {
-        "data": {"source": "linear"},
-        "train": {**FAST_TRAIN, "max_epochs": 10},
-        "model": FAST_MODEL,
-        "features": FAST_FEATURES,
-        "gate": FAST_GATE,
-        "registry": {"home": home},
-    }
+    config = fast_config(home, data={"source": "linear"}, train={"max_epochs": 10})
     run = run_deployment("training/nightly", parameters={"config": config}, timeout=400)
     assert run.state.is_completed(), run.state
     registry = model_registry(home)

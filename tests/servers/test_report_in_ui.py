@@ -23,7 +23,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, Fl
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from tests.helpers import FAST_FEATURES, FAST_GATE, FAST_MODEL, FAST_TRAIN
+from tests.helpers import fast_config
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -90,13 +90,7 @@ def drawn_images(page, selector: str) -> list[dict]:
 def test_the_run_page_shows_the_plots_and_links_the_served_report(stack, chromium, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    config = {
-        "data": {"source": "linear"},
-        "train": {**FAST_TRAIN, "max_epochs": 10},
-        "model": FAST_MODEL,
-        "features": FAST_FEATURES,
-        "gate": FAST_GATE,
-    }
+    config = fast_config(None, data={"source": "linear"}, train={"max_epochs": 10})
     run = run_deployment("training/nightly", parameters={"config": config}, timeout=300)
     assert run.state.is_completed(), run.state
     artifacts = report_artifacts(run.id)
