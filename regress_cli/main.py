@@ -7,10 +7,10 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from types import FrameType
 
 from regress_cli.commands import backfill, contract, data, models, monitor, score, train, ui
 from regress_cli.environment import prepare_environment
+from regress_cli.interrupts import Terminated, interruption, raise_terminated
 from regress_core.errors import RegressError, storage_error
 from regress_core.pipeline.workspace import check_home
 
@@ -33,14 +33,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "backfill": backfill.run,
     "data": data.run,
 }
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the program is, so it unwinds like Ctrl-C: temporary files and servers go."""
-
-
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    raise Terminated()
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -78,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     debug = getattr(args, "debug", False)
     args.debug = debug
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
     try:
         if "home" in args:  # commands that use a workspace
             use_storage_block()
@@ -90,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"regress: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except Exception as exc:
+        interrupt = interruption(exc)
+        if interrupt is not None:
+            return interrupted(interrupt)
         # A full disk or a read-only folder met where no write site named the file, or a 401/403 from
         # the Prefect API met past the first check (a block, the lock, a flow's client).
         from regress_cli.prefect_api import api_refusal
@@ -99,14 +94,19 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"regress: error: {error}", file=sys.stderr)
         return error.exit_code
-    except Terminated:
-        print("regress: terminated by SIGTERM", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print("regress: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return interrupted(exc)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def interrupted(exc: KeyboardInterrupt) -> int:
+    """Say how the run was stopped; exit 143 for SIGTERM, 130 for Ctrl-C, as a shell would."""
+    if isinstance(exc, Terminated):
+        print("regress: terminated by SIGTERM", file=sys.stderr)
+        return 143
+    print("regress: interrupted", file=sys.stderr)
+    return 130
 
 
 if __name__ == "__main__":

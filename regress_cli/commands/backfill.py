@@ -12,6 +12,7 @@ import argparse
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from regress_cli.interrupts import interruption
 from regress_cli.paths import absolute, absolute_home, add_home
 
 if TYPE_CHECKING:
@@ -91,10 +92,15 @@ def train_dates(config: RegressConfig, dates: list[datetime]) -> int:
             row, error = train_date(config, as_of)
             rows.append(row)
             first_error = first_error or error
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        interrupt = interruption(exc)
+        if interrupt is None:
+            raise
         bar.close()
         print_backfill(rows, remaining=len(dates) - len(rows))
-        raise
+        if interrupt is exc:
+            raise
+        raise type(interrupt)() from exc  # Ctrl-C or SIGTERM, whatever error it became on the way
     bar.close()
     print_backfill(rows)
     return first_error.exit_code if first_error else 0
