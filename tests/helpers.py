@@ -9,12 +9,15 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 FAST_TRAIN = {
     "max_epochs": 15,
@@ -79,6 +82,66 @@ def regress(
     return subprocess.run(
         [sys.executable, "-m", "regress_cli.main", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600
     )
+
+
+def children(pid: int) -> list[int]:
+    """Processes whose parent is `pid`, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+class Command:
+    """`regress ...` in a child process, its output collected as it comes."""
+
+    def __init__(self, *args: str, home: str, served: bool = False) -> None:
+        """`served` points it at the session's Prefect server; by default it starts a temporary one of its own."""
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "REGRESS_HOME": home}
+        env.pop("PREFECT_API_URL", None)
+        if served:
+            env["PREFECT_API_URL"] = session_api_url()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "regress_cli.main", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.out: list[str] = []
+        self.err: list[str] = []
+        for stream, sink in ((self.process.stdout, self.out), (self.process.stderr, self.err)):
+            threading.Thread(target=lambda s=stream, k=sink: k.extend(iter(s.readline, "")), daemon=True).start()
+
+    def wait_for(self, text: str, timeout_s: float = 240) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.out + self.err):
+                return
+            if self.process.poll() is not None:
+                pytest.fail(f"exited {self.process.returncode} before {text!r}: {''.join(self.err)[-2000:]}")
+            time.sleep(0.2)
+        pytest.fail(f"no {text!r} within {timeout_s} s")
+
+    def server(self) -> int:
+        servers = [pid for pid in children(self.process.pid) if b"uvicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(servers) == 1, servers
+        return servers[0]
 
 
 def regress_here(*args: str, home: str | None = None, cwd: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import pytest
 import yaml
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
@@ -22,7 +19,7 @@ from regress_cli.commands.backfill import train_dates
 from regress_cli.main import main
 from regress_core.config import build_config
 from regress_core.data.simulate import Simulation, write_partitions
-from tests.helpers import model_registry, regress
+from tests.helpers import Command, model_registry, regress
 
 ROWS_A_DAY = 10
 
@@ -83,33 +80,22 @@ def test_a_date_whose_window_is_empty_is_reported_and_the_exit_code_is_its_error
     assert not (tmp_path / "home" / "registry").exists()
 
 
-def interrupt_when_published(home: str) -> threading.Thread:
-    """Send this process SIGINT (a Ctrl-C) once the backfill's first version is published."""
+def test_ctrl_c_stops_with_the_table_so_far_and_the_next_run_carries_on(tmp_path, home):
+    """Ctrl-C once the first version is published: the table so far, exit 130; the same command then finishes."""
+    command = ["backfill", "--start", "2026-11-20", "--end", "2026-11-22", "--config", backfill_config(tmp_path, home)]
+    running = Command(*command, home=home, served=True)
+    versions = Path(home, "registry", "models", "sales", "versions")
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not versions.is_dir() and running.process.poll() is None:
+        time.sleep(0.05)
+    running.process.send_signal(signal.SIGINT)
+    assert running.process.wait(timeout=120) == 130, "".join(running.err)[-2000:]
+    time.sleep(0.5)  # the reader threads take the last lines
+    assert "left; run the same command again to carry on" in "".join(running.out)
+    assert [line.strip() for line in running.err if line.startswith("regress:")] == ["regress: interrupted"]
 
-    def watch() -> None:
-        versions = Path(home, "registry", "models", "sales", "versions")
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not versions.is_dir():
-            time.sleep(0.05)
-        os.kill(os.getpid(), signal.SIGINT)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    return watcher
-
-
-def test_ctrl_c_stops_with_the_table_so_far_and_the_next_run_carries_on(tmp_path, home, capsys):
-    config = build_config(path=backfill_config(tmp_path, home))
-    dates = [datetime(2026, 11, day, tzinfo=UTC) for day in (20, 21, 22)]
-    watcher = interrupt_when_published(home)
-    with pytest.raises(KeyboardInterrupt):
-        train_dates(config, dates)
-    watcher.join()
-    out = capsys.readouterr().out
-    assert "left; run the same command again to carry on" in out
-
-    assert train_dates(config, dates) == 0
-    out = capsys.readouterr().out
+    again = regress(*command)
+    assert again.returncode == 0, again.stderr
     registry = model_registry(home)
     assert registry.versions() == ["v0001", "v0002", "v0003"]
     assert [registry.metadata(v)["as_of"][:10] for v in registry.versions()] == [
@@ -118,7 +104,7 @@ def test_ctrl_c_stops_with_the_table_so_far_and_the_next_run_carries_on(tmp_path
         "2026-11-22",
     ]
     assert all(registry.decisions(version) for version in registry.versions())  # each one gated
-    assert "0 failed" in out
+    assert "0 failed" in again.stdout
 
 
 def deployment_runs(deployment_id: uuid.UUID) -> list:

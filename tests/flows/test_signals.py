@@ -2,76 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import FAST_ARGS, make_table
+from tests.helpers import FAST_ARGS, Command, alive, children, make_table
 
 SLOW_TRAINING = ["--set=train.max_epochs=100000", "--set=train.patience=0"]
-
-
-def children(pid: int) -> list[int]:
-    """Processes whose parent is `pid`, from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
-
-
-class Command:
-    """`regress ...` in a child process, its output collected as it comes."""
-
-    def __init__(self, *args: str, home: str) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "REGRESS_HOME": home}
-        env.pop("PREFECT_API_URL", None)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "regress_cli.main", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        self.out: list[str] = []
-        self.err: list[str] = []
-        for stream, sink in ((self.process.stdout, self.out), (self.process.stderr, self.err)):
-            threading.Thread(target=lambda s=stream, k=sink: k.extend(iter(s.readline, "")), daemon=True).start()
-
-    def wait_for(self, text: str, timeout_s: float = 240) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if any(text in line for line in self.out + self.err):
-                return
-            if self.process.poll() is not None:
-                pytest.fail(f"exited {self.process.returncode} before {text!r}: {''.join(self.err)[-2000:]}")
-            time.sleep(0.2)
-        pytest.fail(f"no {text!r} within {timeout_s} s")
-
-    def server(self) -> int:
-        servers = [pid for pid in children(self.process.pid) if b"uvicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-        assert len(servers) == 1, servers
-        return servers[0]
 
 
 def wait_gone(pid: int, timeout_s: float = 20) -> bool:
