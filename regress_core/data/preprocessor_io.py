@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
-
-import skops.io
 
 from regress_core.data.preprocessing import Preprocessor
 from regress_core.fileio import atomic_write
@@ -62,13 +62,34 @@ TRUSTED_NODES = frozenset(
 )
 
 
+def _skops_io() -> ModuleType:
+    """skops.io, imported on first use and without its default list of trusted estimators.
+
+    On import, skops lists every scikit-learn estimator (`sklearn.utils.all_estimators`, which
+    imports all of scikit-learn, about 2.5 s here) to trust them by default. regress passes its
+    own TRUSTED_TYPES and checks every file against them before skops reads it, so that list
+    is not wanted: with the listing empty while skops imports, skops trusts TRUSTED_TYPES alone.
+    """
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    import sklearn.utils
+
+    listing = sklearn.utils.all_estimators
+    sklearn.utils.all_estimators = lambda type_filter=None: []
+    try:
+        import skops.io
+    finally:
+        sklearn.utils.all_estimators = listing
+    return skops.io
+
+
 def save_preprocessor(preprocessor: Preprocessor, path: str | Path) -> Path:
     """Atomically write a fitted preprocessor in skops's format.
 
     Returns:
         The final path.
     """
-    data = _reproducible(skops.io.dumps(preprocessor))
+    data = _reproducible(_skops_io().dumps(preprocessor))
     return atomic_write(path, lambda tmp: tmp.write_bytes(data))
 
 
@@ -148,7 +169,7 @@ def load_preprocessor(path: str | Path) -> Preprocessor:
     if root != ROOT_TYPE:
         raise ValueError(f"holds a {root}, not a fitted preprocessor")
     try:
-        preprocessor = skops.io.load(path, trusted=list(TRUSTED_TYPES))
+        preprocessor = _skops_io().load(path, trusted=list(TRUSTED_TYPES))
     except Exception as exc:  # skops and pydantic raise many kinds for a damaged file
         raise ValueError(f"could not be read ({type(exc).__name__}: {exc})") from exc
     if not isinstance(preprocessor, Preprocessor) or not hasattr(preprocessor, "columns_"):

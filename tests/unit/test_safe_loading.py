@@ -3,6 +3,9 @@
 import pickle
 import re
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -160,3 +163,23 @@ def test_a_pickled_preprocessor_loads_only_when_asked(package_home, tmp_path, mo
         load_package(registry, version)
     monkeypatch.setenv("REGRESS_TRUST_PICKLE", "1")
     assert np.array_equal(load_package(registry, version).predict(rows), current.predict(rows))
+
+
+def test_skops_is_imported_on_first_use_and_trusts_only_the_listed_types(tmp_path):
+    """The training flow's import leaves skops out; once used, skops trusts no estimator by default."""
+    script = f"""
+import sys
+import flows.training
+assert "skops.io" not in sys.modules, "importing the training flow imported skops"
+from regress_core.data.preprocessor_io import load_preprocessor, save_preprocessor
+from regress_core.data.contract import infer_contract
+from regress_core.data.preprocessing import Preprocessor
+from tests.helpers import make_table
+df = make_table(50)
+pre = Preprocessor(contract=infer_contract(df, target="y")).fit(df)
+load_preprocessor(save_preprocessor(pre, {str(tmp_path / "p.skops")!r}))
+from skops.io._trusted_types import SKLEARN_ESTIMATOR_TYPE_NAMES
+assert SKLEARN_ESTIMATOR_TYPE_NAMES == [], SKLEARN_ESTIMATOR_TYPE_NAMES[:3]
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
