@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Each test run ends with its 15 slowest tests; `make test PYTEST_ARGS=-x` and the like replace that.
 PYTEST_ARGS ?= --durations=15
+# Tests run on this many pytest-xdist workers, each taking the next test as it finishes one (much
+# of a test's time is spent waiting on a child command or a server); TEST_WORKERS=0 runs them in one process.
+TEST_WORKERS ?= 2
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist worksteal)
 
 .NOTPARALLEL:
 .PHONY: venv train test test-fast test-slow lint format ui ui-stop benchmark clean
@@ -25,11 +29,11 @@ test: test-fast test-slow
 
 # The quick tiers (core units, data contract): a minute or so. A tier with no tests is no failure (exit 5).
 test-fast: venv
-	$(BIN)/python -m pytest -m "unit or contract" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/python -m pytest -m "unit or contract" $(XDIST) $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # The tiers test-fast leaves out: flows, e2e, servers.
 test-slow: venv
-	$(BIN)/python -m pytest -m "not unit and not contract" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/python -m pytest -m "not unit and not contract" $(XDIST) $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 lint: venv
 	$(BIN)/ruff format --check .

@@ -26,8 +26,11 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    # Commands run by the tests keep their Prefect database away from the user's ~/.prefect.
-    os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="regress-tests-prefect-"))
+    # Commands run by the tests keep their Prefect database away from the user's ~/.prefect, and
+    # each pytest-xdist worker has its own, so two workers' temporary servers never share one.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker or "PREFECT_HOME" not in os.environ:
+        os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix=f"regress-tests-prefect-{worker or 'main'}-")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
