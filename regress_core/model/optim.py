@@ -11,6 +11,7 @@ from torch import nn
 from regress_core.config import TrainConfig
 from regress_core.errors import TrainingError
 from regress_core.model.budget import Budget
+from regress_core.model.optimizers import Optimizer
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,13 +78,15 @@ def elementwise_loss(settings: TrainSettings, prediction: torch.Tensor, target: 
     return (prediction - target) ** 2
 
 
-def make_optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.Optimizer:
-    params = model.parameters()
-    if settings.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
-    if settings.optimizer == "adam":
-        return torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay)
-    return torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+def make_optimizer(model: nn.Module, settings: TrainSettings) -> Optimizer:
+    """The configured optimizer over the model's parameters (regress_core.model.optimizers, not torch.optim)."""
+    return Optimizer(
+        model.parameters(),
+        kind=settings.optimizer,
+        lr=settings.lr,
+        weight_decay=settings.weight_decay,
+        momentum=settings.momentum,
+    )
 
 
 def lr_at(settings: TrainSettings, step: int, total_steps: int) -> float:

@@ -1,0 +1,83 @@
+"""regress's optimizers take the same steps as torch.optim's, bit for bit, without importing torch._dynamo."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from regress_core.model.optimizers import Optimizer
+
+
+def network(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 1))
+
+
+def train(model: nn.Module, optimizer, steps: int = 60) -> list[torch.Tensor]:
+    generator = torch.Generator().manual_seed(1)
+    for step in range(steps):
+        x = torch.randn(32, 5, generator=generator)
+        y = x[:, :1] * 2 - x[:, 1:2] ** 2
+        for group in optimizer.param_groups:
+            group["lr"] = 0.01 * (1 - step / steps)  # a schedule, as the training loop sets one
+        optimizer.zero_grad(set_to_none=True)
+        ((model(x) - y) ** 2).mean().backward()
+        optimizer.step()
+    return [param.detach().clone() for param in model.parameters()]
+
+
+@pytest.mark.parametrize(
+    ("kind", "reference", "options"),
+    [
+        ("adamw", torch.optim.AdamW, {"weight_decay": 3e-3}),
+        ("adam", torch.optim.Adam, {"weight_decay": 3e-3}),
+        ("adam", torch.optim.Adam, {"weight_decay": 0.0}),
+        ("sgd", torch.optim.SGD, {"weight_decay": 1e-3, "momentum": 0.9}),
+        ("sgd", torch.optim.SGD, {"weight_decay": 0.0, "momentum": 0.0}),
+    ],
+)
+def test_the_weights_after_training_equal_torch_optims(kind, reference, options):
+    ours = network()
+    theirs = network()
+    mine = train(ours, Optimizer(ours.parameters(), kind=kind, lr=0.01, **options))
+    torchs = train(theirs, reference(theirs.parameters(), lr=0.01, **options))
+    for a, b in zip(mine, torchs, strict=True):
+        assert torch.equal(a, b)
+
+
+def test_a_parameter_without_a_gradient_is_left_alone():
+    model = network()
+    frozen = model[0].weight
+    frozen.requires_grad_(False)
+    before = frozen.clone()
+    train(model, Optimizer(model.parameters(), kind="adamw", lr=0.01, weight_decay=0.1), steps=3)
+    assert torch.equal(frozen, before)
+
+
+def test_an_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="unknown optimizer 'lion': adamw, adam or sgd"):
+        Optimizer(network().parameters(), kind="lion", lr=0.01, weight_decay=0.0)
+
+
+def test_training_a_network_does_not_import_torch_dynamo(tmp_path):
+    script = """
+import sys
+import numpy as np
+from regress_core.model.spec import ModelSpec
+from regress_core.model.optim import TrainSettings
+from regress_core.model.training import fit_network
+rng = np.random.default_rng(0)
+x = rng.normal(size=(200, 3)).astype("float32")
+y = (x[:, 0] * 2).astype("float32")
+spec = ModelSpec(kind="mlp", n_features=3, hidden_sizes=(8,))
+settings = TrainSettings(max_epochs=2, batch_size=32)
+fit_network(spec, settings, x_train=x[:150], y_train=y[:150], x_val=x[150:], y_val=y[150:])
+assert "torch._dynamo" not in sys.modules, "training imported torch._dynamo"
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
