@@ -1,0 +1,51 @@
+"""The `regress` entry point: its output and exit code survive the exit that skips Python's teardown."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+
+
+def command(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m regress_cli.main ...` with its output piped (so fully buffered until flushed)."""
+    return subprocess.run([sys.executable, "-m", "regress_cli.main", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_a_command_that_succeeds_exits_0_with_all_its_output_and_files(tmp_path):
+    done = command("data", "simulate", "--days", "3", "--to", str(tmp_path / "days"), "--home", str(tmp_path / "h"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("wrote 3 partitions of ")
+    assert done.stdout.endswith("(time column ts)\n")
+    assert len(list((tmp_path / "days").glob("dt=*/part.parquet"))) == 3
+
+
+def test_a_command_that_fails_keeps_its_exit_code_and_its_one_line(tmp_path):
+    done = command("models", "show", "nosuch", "--home", str(tmp_path / "h"))
+    assert done.returncode == 4
+    assert (
+        done.stderr == f"regress: error: no model named 'nosuch' in {tmp_path / 'h' / 'registry'} (models: none yet)\n"
+    )
+
+
+def test_exit_handlers_still_run(tmp_path):
+    """A handler registered while the command ran (as Prefect's log and event workers do) runs before the exit."""
+    marker = tmp_path / "ran"
+    script = (
+        "import atexit, sys\n"
+        "from pathlib import Path\n"
+        "from regress_cli import main as cli\n"
+        "def command(args):\n"
+        f"    atexit.register(Path({str(marker)!r}).write_text, 'yes')\n"
+        "    print('x' * 100000)\n"
+        "    return 0\n"
+        "cli.COMMANDS['data'] = command\n"
+        f"sys.argv = ['regress', 'data', 'simulate', '--to', {str(tmp_path / 'd')!r}, '--home', {str(tmp_path)!r}]\n"
+        "cli.run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "x" * 100000 + "\n"
+    assert marker.read_text() == "yes"
