@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import session_api_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,3 +106,32 @@ def test_partition_pruning_benchmark_reads_only_the_windows_days():
     rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[2:]}
     assert rows["all"][4] == "2,000"  # 40 days of 50 rows
     assert rows["10-day"][4] == "500"  # the window's 10 days, and no other
+
+
+def test_train_cost_benchmark_splits_one_run(tmp_path):
+    out = tmp_path / "cost.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "train_cost.py"),
+            "--tables",
+            "california-1030",
+            "--preset",
+            "linear",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PREFECT_API_URL": session_api_url()},  # the session's server, as a running one
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (result,) = json.loads(out.read_text())["tables"]
+    phases = result["phases"]
+    assert {"start-up", "validate", "train", "evaluate", "publish", "gate", "end"} <= set(phases)
+    assert all(seconds >= 0 for name, seconds in phases.items() if name != "between tasks")
+    assert sum(phases.values()) == pytest.approx(result["wall_s"], abs=0.01)
+    assert result["training"]["chosen"] == "linear"
+    assert "whole command" in done.stdout
+    assert "imports of the training flow" in done.stdout
