@@ -6,9 +6,10 @@ STAMP := $(VENV)/.installed
 # Each test run ends with its 15 slowest tests; `make test PYTEST_ARGS=-x` and the like replace that.
 PYTEST_ARGS ?= --durations=15
 # Tests run on this many pytest-xdist workers, each taking the next test as it finishes one (much
-# of a test's time is spent waiting on a child command or a server); TEST_WORKERS=0 runs them in one process.
+# of a test's time is spent waiting on a child command or a server); the servers tier is one group,
+# run in order on one worker (tests/servers/conftest.py). TEST_WORKERS=0 runs them in one process.
 TEST_WORKERS ?= 2
-XDIST := $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist worksteal)
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadgroup)
 
 .NOTPARALLEL:
 .PHONY: venv train test test-fast test-slow lint format ui ui-stop benchmark clean

@@ -21,9 +21,18 @@ LAST = "test_no_secret_is_left_anywhere"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The search for secrets runs after every other test of the session."""
-    last = [item for item in items if item.name == LAST]
-    items[:] = [item for item in items if item.name != LAST] + last
+    """The tier runs first, on one pytest-xdist worker (one group), and its search for secrets last.
+
+    One worker runs the whole tier in order, so the search comes after every test that used
+    the session's secrets; starting the tier first lets its waits (a lock's lease, servers
+    starting) overlap the other worker's tests rather than end the run.
+    """
+    tier = [item for item in items if Path(str(item.fspath)).parent.name == "servers"]
+    for item in tier:
+        item.add_marker(pytest.mark.xdist_group("servers"))
+    last = [item for item in tier if item.name == LAST]
+    first = [item for item in tier if item.name != LAST]
+    items[:] = first + last + [item for item in items if item not in tier]
 
 
 @pytest.fixture(scope="session")
