@@ -123,9 +123,10 @@ def run() -> None:
     import threading
 
     code = main()
-    for thread in threading.enumerate():
-        if thread is not threading.main_thread() and not thread.daemon:
-            thread.join()
+    # What the interpreter does first at exit, in its order: threading's own exit callbacks (a
+    # thread pool tells its workers to stop) and the join of every non-daemon thread; then the
+    # exit handlers.
+    getattr(threading, "_shutdown", lambda: None)()
     atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()

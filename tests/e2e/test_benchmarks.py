@@ -13,15 +13,23 @@ from tests.helpers import session_api_url
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_model_quality_benchmark_quick_variant(tmp_path):
-    out = tmp_path / "mq.json"
+def benchmark(script: str, *args: str, served: bool = False, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    """Run benchmarks/`script` with `args`; `served` points its regress runs at the session's Prefect server."""
+    env = {**os.environ, "PREFECT_API_URL": session_api_url()} if served else None
     done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "model_quality.py"), "--quick", "--seeds", "1", "--json", str(out)],
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
         capture_output=True,
         text=True,
-        timeout=900,
+        env=env,
+        timeout=timeout,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_model_quality_benchmark_quick_variant(tmp_path):
+    out = tmp_path / "mq.json"
+    done = benchmark("model_quality.py", "--quick", "--seeds", "1", "--json", str(out))
     rows = {row["model"]: row for row in json.loads(out.read_text())["rows"]}
     assert {
         "regress default (seed 0)",
@@ -37,22 +45,7 @@ def test_model_quality_benchmark_quick_variant(tmp_path):
 
 def test_model_suite_benchmark_on_one_small_table(tmp_path):
     out = tmp_path / "suite.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "model_suite.py"),
-            "--tables",
-            "linear-100,autompg-398",
-            "--seeds",
-            "0",
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = benchmark("model_suite.py", "--tables", "linear-100,autompg-398", "--seeds", "0", "--json", str(out))
     rows = {row["table"]: row for row in json.loads(out.read_text())["rows"]}
     assert set(rows) == {"linear-100", "autompg-398"}
     for row in rows.values():
@@ -64,25 +57,8 @@ def test_model_suite_benchmark_on_one_small_table(tmp_path):
 
 def test_scoring_benchmark_on_a_small_file(tmp_path):
     out = tmp_path / "scoring.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "scoring.py"),
-            "--rows",
-            "20000",
-            "--preset",
-            "notebook",
-            "--only",
-            "bare,naive,regress",
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PREFECT_API_URL": session_api_url()},  # the regress run starts no server of its own
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    only = ("--only", "bare,naive,regress")
+    done = benchmark("scoring.py", "--rows", "20000", "--preset", "notebook", *only, "--json", str(out), served=True)
     figures = json.loads(out.read_text())
     assert set(figures["results"]) == {"bare", "naive", "regress"}
     assert set(figures["results"]["regress"]["phases"]) == {"read", "checks", "model", "write"}
@@ -92,17 +68,7 @@ def test_scoring_benchmark_on_a_small_file(tmp_path):
 
 
 def test_partition_pruning_benchmark_reads_only_the_windows_days():
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "partitions.py"),
-            *("--days", "40", "--window", "10", "--rows-per-day", "50", "--repeat", "1"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = benchmark("partitions.py", "--days", "40", "--window", "10", "--rows-per-day", "50", "--repeat", "1")
     rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[2:]}
     assert rows["all"][4] == "2,000"  # 40 days of 50 rows
     assert rows["10-day"][4] == "500"  # the window's 10 days, and no other
@@ -110,23 +76,10 @@ def test_partition_pruning_benchmark_reads_only_the_windows_days():
 
 def test_train_cost_benchmark_splits_one_run(tmp_path):
     out = tmp_path / "cost.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "train_cost.py"),
-            "--tables",
-            "california-1030",
-            "--preset",
-            "linear",
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "PREFECT_API_URL": session_api_url()},  # the session's server, as a running one
+    # The session's server stands for a running one, so the script starts none.
+    done = benchmark(
+        "train_cost.py", "--tables", "california-1030", "--preset", "linear", "--json", str(out), served=True
     )
-    assert done.returncode == 0, done.stderr[-3000:]
     (result,) = json.loads(out.read_text())["tables"]
     phases = result["phases"]
     assert {"start-up", "validate", "train", "evaluate", "publish", "gate", "end"} <= set(phases)

@@ -49,3 +49,24 @@ def test_exit_handlers_still_run(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout == "x" * 100000 + "\n"
     assert marker.read_text() == "yes"
+
+
+def test_a_thread_pool_left_open_is_shut_down_and_its_work_finished(tmp_path):
+    """A non-daemon pool's workers stop as at a normal exit: its last task finishes, nothing hangs."""
+    marker = tmp_path / "done"
+    script = (
+        "import sys, time\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "from pathlib import Path\n"
+        "from regress_cli import main as cli\n"
+        "pool = ThreadPoolExecutor(2)\n"
+        "def command(args):\n"
+        f"    pool.submit(lambda: (time.sleep(0.5), Path({str(marker)!r}).write_text('yes')))\n"
+        "    return 3\n"
+        "cli.COMMANDS['data'] = command\n"
+        f"sys.argv = ['regress', 'data', 'simulate', '--to', {str(tmp_path / 'd')!r}, '--home', {str(tmp_path)!r}]\n"
+        "cli.run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 3, done.stderr
+    assert marker.read_text() == "yes"
