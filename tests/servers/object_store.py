@@ -25,7 +25,7 @@ import botocore.config
 import botocore.exceptions
 import botocore.session
 
-from tests.servers.servers import HOST, free_ports, running, wait_until
+from tests.servers.servers import HOST, ServerError, free_ports, running, wait_until
 
 BUCKET = "regress"  # the workspace and the inputs
 OUTPUT_BUCKET = "regress-out"  # predictions
@@ -43,6 +43,7 @@ ROLE_ACTIONS = {
 ROLE_KEYS = {role: (f"regress-{role}", secrets.token_urlsafe(24)) for role in ROLE_ACTIONS}
 REGION = "us-east-1"
 STARTUP_TIMEOUT_S = 60
+START_ATTEMPTS = 3  # starts that lost a port to another process (running_object_store)
 # On SIGTERM the filer waits 15 s for the S3 gateway's stream to close; the data is thrown away.
 STOP_GRACE_S = 3
 
@@ -155,7 +156,27 @@ def remove_grpc_sockets(ports: list[int]) -> None:
 
 @contextlib.contextmanager
 def running_object_store(weed: Path, root: Path) -> Iterator[ObjectStore]:
-    """Start SeaweedFS with its data and log under `root`, create the bucket, yield where it is."""
+    """Start SeaweedFS with its data and log under `root`, create the bucket, yield where it is.
+
+    Its ports are free when chosen but not held, so another process (an outgoing connection of
+    a parallel test, say) can take one before SeaweedFS binds it: a start that fails on a port
+    in use is tried again, with new ports and an empty data folder, up to START_ATTEMPTS times.
+    """
+    for attempt in range(1, START_ATTEMPTS + 1):
+        shutil.rmtree(root / "data", ignore_errors=True)
+        with contextlib.ExitStack() as stack:
+            try:
+                store = stack.enter_context(_started_object_store(weed, root))
+            except ServerError as exc:
+                if attempt < START_ATTEMPTS and "address already in use" in str(exc):
+                    continue
+                raise
+            yield store
+            return
+
+
+@contextlib.contextmanager
+def _started_object_store(weed: Path, root: Path) -> Iterator[ObjectStore]:
     (root / "data").mkdir(parents=True, exist_ok=True)
     write_identities(root / "s3.json")
     log_path = root / "weed.log"
