@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from tests.helpers import make_table, model_registry, train_package
 
@@ -31,6 +32,11 @@ def pytest_configure(config: pytest.Config) -> None:
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker or "PREFECT_HOME" not in os.environ:
         os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix=f"regress-tests-prefect-{worker or 'main'}-")
+    if worker:
+        # Parallel workers share the cores: each trains on one thread (and so do the commands it
+        # starts), since two workers training on two threads each would stall one another.
+        os.environ["OMP_NUM_THREADS"] = "1"
+        torch.set_num_threads(1)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

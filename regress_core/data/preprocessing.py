@@ -8,8 +8,16 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import NotFittedError
 from sklearn.impute import MissingIndicator, SimpleImputer
+from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, QuantileTransformer, RobustScaler, StandardScaler
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    OneHotEncoder,
+    QuantileTransformer,
+    RobustScaler,
+    StandardScaler,
+    TargetEncoder,
+)
 
 from regress_core.data.contract import DataContract, normalize_frame
 from regress_core.data.date_parts import DateParts
@@ -20,6 +28,11 @@ SCALERS = ("standard", "quantile", "robust", "none")
 VIEWS = ("configured", "standard")  # the configured scaler; standardised (for the linear candidate)
 # Output names start with the ColumnTransformer branch that made them; these branches emit 0/1 columns.
 INDICATOR_BRANCHES = ("missing_flags__", "categorical__")
+# A categorical column of more categories than this is target-encoded (each category becomes the
+# smoothed mean target of its training rows, cross-fitted on those rows), not one-hot encoded:
+# one column instead of hundreds, and no weight to learn per rare category.
+ONE_HOT_MAX_CATEGORIES = 20
+TARGET_ENCODING_FOLDS = 5
 # Date parts also as sine and cosine over their period (month, day of week, day of year, hour).
 CYCLIC_DATES = False
 
@@ -49,7 +62,10 @@ class Preprocessor(BaseEstimator):
     columns are scaled; numeric columns the contract marks nullable are imputed with the
     training median and get a missing-value indicator; categorical columns are one-hot
     encoded (blanks imputed with the most frequent category where nullable; categories
-    unseen in training encode as all zeros and are counted by `count_unseen`); datetime
+    unseen in training encode as all zeros and are counted by `count_unseen`), and those of
+    more than ONE_HOT_MAX_CATEGORIES categories target-encoded instead (out of fold on the
+    training rows: see `fit_transform_views`; unseen categories get the training mean) and
+    scaled like numeric columns; datetime
     columns become their year, month, day of week, day of year, hour (where the training
     rows hold times of day) and days since the training rows' first day (see `DateParts`,
     which keeps that day), scaled like numeric columns, and where nullable imputed with the
@@ -91,8 +107,17 @@ class Preprocessor(BaseEstimator):
     def target(self) -> str:
         return self.contract.target
 
+    def _categorical_groups(self) -> tuple[list[str], list[str]]:
+        """Categorical columns to one-hot encode, and those of too many categories, to target-encode."""
+        few: list[str] = []
+        many: list[str] = []
+        for name in self.contract.names_of("categorical"):
+            categories = self.contract.column(name).categories
+            (many if categories and len(categories) > ONE_HOT_MAX_CATEGORIES else few).append(name)
+        return few, many
+
     def _branches(self, n_rows: int, scaler: str) -> list[tuple[str, object, list[str]]]:
-        numeric, categorical = self.contract.names_of("numeric"), self.contract.names_of("categorical")
+        numeric = self.contract.names_of("numeric")
         dates = self.contract.names_of("datetime")
         nullable = {c.name for c in self.contract.columns if c.nullable}
         plain = [name for name in numeric if name not in nullable]
@@ -106,10 +131,16 @@ class Preprocessor(BaseEstimator):
             branches.append(("numeric_imputed", imputed, gappy))
         if flagged:
             branches.append(("missing_flags", MissingIndicator(features="all"), flagged))
-        if categorical:
-            steps = [SimpleImputer(strategy="most_frequent")] if nullable & set(categorical) else []
+        few, many = self._categorical_groups()
+        if few:
+            steps = [SimpleImputer(strategy="most_frequent")] if nullable & set(few) else []
             steps.append(OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float64))
-            branches.append(("categorical", make_pipeline(*steps), categorical))
+            branches.append(("categorical", make_pipeline(*steps), few))
+        if many:
+            steps = [SimpleImputer(strategy="most_frequent")] if nullable & set(many) else []
+            folds = KFold(n_splits=TARGET_ENCODING_FOLDS, shuffle=True, random_state=0)
+            steps += [TargetEncoder(target_type="continuous", cv=folds), build_scaler(scaler, n_rows=n_rows)]
+            branches.append(("target_encoded", make_pipeline(*steps), many))
         if dates:
             parts = [DateParts(cyclic=CYCLIC_DATES)]
             parts += [SimpleImputer(strategy="median")] if nullable & set(dates) else []
@@ -129,19 +160,31 @@ class Preprocessor(BaseEstimator):
 
     def fit(self, df: pd.DataFrame) -> Preprocessor:
         """Fit every feature transform and the target scaling on the training rows."""
+        self.fit_transform_views(df)
+        return self
+
+    def fit_transform_views(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Fit on the training rows and return their model inputs in each view (float32).
+
+        The training rows' target encodings are cross-fitted (each row encoded by the other
+        folds' rows, as scikit-learn's TargetEncoder does in `fit_transform`), so a network
+        never sees a row's own target in its inputs; every other row, as `transform_features`.
+        """
         frame = self._frame(df)
-        self.columns_ = ColumnTransformer(self._branches(len(df), self.scaler), remainder="drop").fit(frame)
-        self.standard_columns_ = (
-            self.columns_
-            if self.scaler == "standard"
-            else ColumnTransformer(self._branches(len(df), "standard"), remainder="drop").fit(frame)
-        )
         y = df[self.target].to_numpy(dtype="float64")
+        self.columns_ = ColumnTransformer(self._branches(len(df), self.scaler), remainder="drop")
+        views = {"configured": self.columns_.fit_transform(frame, y)}
+        if self.scaler == "standard":
+            self.standard_columns_ = self.columns_
+            views["standard"] = views["configured"]
+        else:
+            self.standard_columns_ = ColumnTransformer(self._branches(len(df), "standard"), remainder="drop")
+            views["standard"] = self.standard_columns_.fit_transform(frame, y)
         std = float(y.std())
         self.target_mean_ = float(y.mean()) if self.scale_target else 0.0
         self.target_std_ = std if self.scale_target and std > 0 else 1.0
         self.n_features_out_ = len(self.columns_.get_feature_names_out())
-        return self
+        return {view: np.ascontiguousarray(x, dtype=np.float32) for view, x in views.items()}
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "columns_"):
@@ -178,19 +221,21 @@ class Preprocessor(BaseEstimator):
     def count_unseen(self, df: pd.DataFrame) -> dict[str, int]:
         """Rows per categorical column whose category was not seen in training."""
         self._check_fitted()
-        if "categorical" not in self.columns_.named_transformers_:
-            return {}
-        encoder = self.columns_.named_transformers_["categorical"][-1]
         categorical = self.contract.names_of("categorical")
         missing = [name for name in categorical if name not in df.columns]
         if missing:
             raise DataError(f"missing feature columns: {', '.join(missing)}")
-        frame = normalize_frame(df[categorical], self.contract)
         counts = {}
-        for name, known in zip(categorical, encoder.categories_, strict=True):
-            values = frame[name]
-            counts[name] = int((values.notna() & ~values.isin(set(known))).sum())
-        return counts
+        for branch, encoder_index in (("categorical", -1), ("target_encoded", -2)):
+            if branch not in self.columns_.named_transformers_:
+                continue
+            encoder = self.columns_.named_transformers_[branch][encoder_index]
+            names = list(self.columns_.named_transformers_[branch].feature_names_in_)
+            frame = normalize_frame(df[names], self.contract)
+            for name, known in zip(names, encoder.categories_, strict=True):
+                values = frame[name]
+                counts[name] = int((values.notna() & ~values.isin(set(known))).sum())
+        return {name: counts[name] for name in categorical if name in counts}
 
     def transform_target(self, y: np.ndarray | pd.Series) -> np.ndarray:
         """Scale target values, shape (n_rows,), float32."""

@@ -37,12 +37,14 @@ TRUSTED_TYPES = (
     "sklearn.compose._column_transformer.ColumnTransformer",
     "sklearn.impute._base.MissingIndicator",
     "sklearn.impute._base.SimpleImputer",
+    "sklearn.model_selection._split.KFold",
     "sklearn.pipeline.Pipeline",
     "sklearn.preprocessing._data.QuantileTransformer",
     "sklearn.preprocessing._data.RobustScaler",
     "sklearn.preprocessing._data.StandardScaler",
     "sklearn.preprocessing._encoders.OneHotEncoder",
     "sklearn.preprocessing._function_transformer.FunctionTransformer",
+    "sklearn.preprocessing._target_encoder.TargetEncoder",
 )
 # skops's node kinds that rebuild data and trusted classes (a cached node repeats one already
 # built); the others call or reference functions.

@@ -44,13 +44,13 @@ def describe_selection(selection: dict[str, Any]) -> str:
 
 
 def describe_threads(training: dict[str, Any]) -> str:
-    """How many CPU threads trained the model, and why one; empty on a GPU or where no count is recorded."""
+    """How many CPU threads trained the model, and why; empty on a GPU or where no count is recorded."""
     threads = training.get("threads")
     if threads is None or training.get("device") != "cpu":
         return ""
-    if threads == 1:
-        return "1 CPU thread: a small table, whose products cost more to share than they save"
-    return f"{threads} CPU threads"
+    counted = "1 CPU thread" if threads == 1 else f"{threads} CPU threads"
+    reason = training.get("threads_reason")
+    return f"{counted}: {reason}" if reason else counted
 
 
 def sized_budget(selection: dict[str, Any]) -> dict[str, Any] | None:

@@ -10,8 +10,10 @@ epochs, patience 20, 96 bins 32 wide, 256-256, 8 members).
 
 from __future__ import annotations
 
+import itertools
 import math
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from regress_core.config import ModelConfig, ModelKind, TrainConfig
@@ -30,6 +32,26 @@ ENSEMBLE_SIZE = 8
 # Members of each fold model under cross-validation: the fold models are averaged, so the
 # prediction still averages n_folds x 4 networks, at half the cost of 8 members each.
 FOLD_ENSEMBLE_SIZE = 4
+
+# A network's training seconds on one core of the slower supported CPU (AMD EPYC, AVX512-BF16):
+# each optimizer step costs STEP_SECONDS (dispatch, optimizer, weight averaging) plus its
+# forward pass's multiply-adds at MACS_PER_SECOND (a rate that includes the backward pass).
+# Fitted on the default budgets from 100 to 4,000 rows and 2 to 50 inputs (within 10 % of each
+# timing but the smallest, 28 %); two idle cores and Intel's AMX run faster.
+STEP_SECONDS = 0.0025
+MACS_PER_SECOND = 1.16e10
+# Tables of fewer train + validation rows than CAPPED_BELOW_ROWS have each network's sized budget
+# cut towards an estimated FIT_SECONDS: fewer members first (down to MIN_CAPPED_MEMBERS), then,
+# on tables of more than WIDE_INPUTS embedded inputs, narrower embeddings (down to
+# MIN_CAPPED_EMBEDDING_DIM). Epochs are never cut. On validation rows of the public tables
+# (benchmarks/budget_check.py) 2 members instead of 4 or 8 lost 0.002 R2 on average, 50 epochs
+# instead of 100 up to 0.05 (airfare-4596), and 8-wide embeddings 0.015 on a 12-input table.
+# Explicit settings are never cut.
+CAPPED_BELOW_ROWS = 5000
+FIT_SECONDS = 6.0
+MIN_CAPPED_MEMBERS = 2
+MIN_CAPPED_EMBEDDING_DIM = 8
+WIDE_INPUTS = 24
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +89,20 @@ class Budget:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.patience < 0 or self.embedded_inputs < 0 or any(size < 1 for size in self.hidden_sizes):
             raise ValueError(f"invalid budget: {self}")
+
+    @property
+    def macs_per_row(self) -> int:
+        """Multiply-adds of one member's forward pass on one row: embeddings, then the layers."""
+        plain = self.inputs - self.embedded_inputs
+        widths = [plain + self.embedded_inputs * self.embedding_dim, *self.hidden_sizes, 1]
+        layers = sum(a * b for a, b in itertools.pairwise(widths))
+        return self.embedded_inputs * self.n_bins * self.embedding_dim + layers
+
+    def estimated_seconds(self, n_train: int, n_models: int = 1) -> float:
+        """Training seconds on one core of the slower supported CPU, every epoch run (see STEP_SECONDS)."""
+        steps = self.max_epochs * math.ceil(n_train / self.batch_size)
+        work = self.batch_size * n_models * self.ensemble_size * self.macs_per_row
+        return steps * (STEP_SECONDS + work / MACS_PER_SECOND)
 
     @property
     def patience_checks(self) -> int:
@@ -120,8 +156,12 @@ def plan_budget(
     model: ModelConfig,
     train: TrainConfig,
     n_folds: int = 1,
+    n_pool: int | None = None,
 ) -> Budget:
     """The concrete budget of one network, explicit configuration values first.
+
+    On a table of fewer than CAPPED_BELOW_ROWS rows (`n_pool`), the sized values are cut to
+    an estimated FIT_SECONDS of training (`cap_budget`).
 
     Args:
         kind: The model family ("linear" trains one member and has no hidden layer).
@@ -131,9 +171,50 @@ def plan_budget(
         model: Architecture settings; a field left None is sized here.
         train: Optimisation settings; a field left None is sized here.
         n_folds: Fold models trained and averaged (1: a single model on a validation split).
+        n_pool: Training and validation rows of the table (None: not capped).
     """
     if n_train < 1 or n_inputs < 1:
         raise ValueError(f"need training rows and inputs, got {n_train=} {n_inputs=}")
+    sized = _sized_budget(
+        kind=kind, n_train=n_train, n_inputs=n_inputs, n_embedded=n_embedded, model=model, train=train, n_folds=n_folds
+    )
+    if kind == "linear" or n_pool is None or n_pool >= CAPPED_BELOW_ROWS:
+        return sized
+    return cap_budget(sized, n_train=n_train, n_models=n_folds, model=model)
+
+
+def cap_budget(budget: Budget, *, n_train: int, n_models: int, model: ModelConfig) -> Budget:
+    """Cut a sized budget towards an estimated FIT_SECONDS: members, then a wide table's embedding width.
+
+    Only fields the configuration left open are cut, and never below their floors, so a
+    budget may stay above FIT_SECONDS.
+    """
+    cuts: list[Callable[[Budget], Budget]] = []
+    if model.ensemble_size is None:
+        cuts.append(lambda b: replace(b, ensemble_size=_halved(b.ensemble_size, MIN_CAPPED_MEMBERS)))
+    if model.embedding_dim is None and budget.embedded_inputs > WIDE_INPUTS:
+        cuts.append(lambda b: replace(b, embedding_dim=_halved(b.embedding_dim, MIN_CAPPED_EMBEDDING_DIM)))
+    for cut in cuts:
+        while budget.estimated_seconds(n_train, n_models) > FIT_SECONDS and cut(budget) != budget:
+            budget = cut(budget)
+    return budget
+
+
+def _halved(value: int, floor: int) -> int:
+    """Half of `value`, not below `floor`; a value already at or below it stays."""
+    return value if value <= floor else max(floor, value // 2)
+
+
+def _sized_budget(
+    *,
+    kind: ModelKind,
+    n_train: int,
+    n_inputs: int,
+    n_embedded: int,
+    model: ModelConfig,
+    train: TrainConfig,
+    n_folds: int,
+) -> Budget:
     if train.batch_size is not None:
         batch = n_train if train.batch_size == 0 else min(train.batch_size, n_train)
     else:

@@ -84,6 +84,7 @@ class Selection:
     device: str = "cpu"
     precision: str = "float64"
     threads: int = 1  # CPU threads of the matrix products (intra-op), as `threads_for` chose them
+    threads_reason: str = ""
     fold_best_epochs: list[int] | None = None
     target_std: float = 1.0
 
@@ -130,7 +131,8 @@ def select_model(
 ) -> Selection:
     """Train the candidates, score them on validation rows only, and return the chosen one fitted.
 
-    Small tables train on one CPU thread (`threads_for`); the selection records how many were used.
+    Training uses the cores that are idle when it starts (`threads_for`); the selection records
+    how many threads it used and why.
 
     Args:
         data: Training and validation rows (never test rows) in both views.
@@ -139,9 +141,9 @@ def select_model(
         on_epoch: Called at every validation check of every network candidate.
         progress: Show a progress bar while a network trains on a validation split.
     """
-    with threads_for(len(data.y_train) + len(data.y_val)) as threads:
+    with threads_for() as threads:
         selection = _select_model(data, model, train, on_epoch=on_epoch, progress=progress)
-    return replace(selection, threads=threads)
+    return replace(selection, threads=threads.count, threads_reason=threads.reason)
 
 
 def _select_model(
@@ -250,6 +252,7 @@ class _Pool:
             model=model,
             train=train,
             n_folds=self.n_models,
+            n_pool=len(self.y),
         )
 
 

@@ -232,9 +232,8 @@ def scale(splits: SplitTables, validated: ValidatedTable, features: FeaturesConf
     key = scale_key(splits, validated, features)
     contract = load_contract(validated.contract_path)
     train_df = splits.train.read()
-    preprocessor = Preprocessor(contract=contract, scaler=features.scaler, scale_target=features.scale_target).fit(
-        train_df
-    )
+    preprocessor = Preprocessor(contract=contract, scaler=features.scaler, scale_target=features.scale_target)
+    train_views = preprocessor.fit_transform_views(train_df)  # target encodings cross-fitted on these rows
     folder = ws.stage_dir("scale") / key
     frames = {"train": train_df, "val": splits.val.read()}
     refs: dict[str, TableRef] = {}
@@ -244,10 +243,8 @@ def scale(splits: SplitTables, validated: ValidatedTable, features: FeaturesConf
             continue
         suffix = "" if view == "configured" else "_standard"
         for name, df in frames.items():
-            scaled = pd.DataFrame(
-                preprocessor.transform_features(df, view=view),
-                columns=[f"x{i}" for i in range(preprocessor.n_features_out_)],
-            )
+            x = train_views[view] if name == "train" else preprocessor.transform_features(df, view=view)
+            scaled = pd.DataFrame(x, columns=[f"x{i}" for i in range(preprocessor.n_features_out_)])
             scaled["y"] = preprocessor.transform_target(df[contract.target])
             refs[f"{name}{suffix}"] = save_table(scaled, folder / f"{name}{suffix}.parquet", ws, key=key)
     preprocessor_path = save_preprocessor(preprocessor, folder / "preprocessor.skops")

@@ -34,13 +34,17 @@ class FittedModel:
         return self.preprocessor.inverse_target(predict_scaled(self.selection.model, x))
 
 
-def table_views(preprocessor: Preprocessor, train: pd.DataFrame, val: pd.DataFrame) -> TableViews:
-    """The training and validation rows in both of a fitted preprocessor's views, targets scaled."""
+def fitted_views(preprocessor: Preprocessor, train: pd.DataFrame, val: pd.DataFrame) -> TableViews:
+    """Fit `preprocessor` on `train`; the training and validation rows in both its views, targets scaled.
+
+    The training rows' target encodings are cross-fitted (`Preprocessor.fit_transform_views`).
+    """
     target = preprocessor.target
+    train_views = preprocessor.fit_transform_views(train)
     return TableViews(
-        x_train=preprocessor.transform_features(train),
+        x_train=train_views["configured"],
         x_val=preprocessor.transform_features(val),
-        x_train_standard=preprocessor.transform_features(train, view="standard"),
+        x_train_standard=train_views["standard"],
         x_val_standard=preprocessor.transform_features(val, view="standard"),
         y_train=preprocessor.transform_target(train[target]),
         y_val=preprocessor.transform_target(val[target]),
@@ -70,6 +74,6 @@ def fit_frames(
     scaler, scale_target = config.features.scaler, config.features.scale_target
     assert scaler is not None
     assert scale_target is not None
-    preprocessor = Preprocessor(contract=contract, scaler=scaler, scale_target=scale_target).fit(train)
-    selection = select_model(table_views(preprocessor, train, val), config.model, config.train, on_epoch=on_epoch)
+    preprocessor = Preprocessor(contract=contract, scaler=scaler, scale_target=scale_target)
+    selection = select_model(fitted_views(preprocessor, train, val), config.model, config.train, on_epoch=on_epoch)
     return FittedModel(preprocessor=preprocessor, selection=selection)

@@ -104,6 +104,7 @@ def train(
         "device": selection.device,
         "precision": selection.precision,
         "threads": selection.threads,
+        "threads_reason": selection.threads_reason,
         "seconds": round(chosen.seconds, 3),
         "parameters": sum(p.numel() for p in selection.model.parameters()),
         "selection": selection.summary(),

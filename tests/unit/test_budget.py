@@ -83,3 +83,56 @@ def test_an_unresolved_config_is_sized_like_the_default_preset():
         kind="embedding_mlp", n_train=64, n_inputs=1, n_embedded=1, model=resolved.model, train=resolved.train
     )
     assert budget.max_epochs == 500
+
+
+def capped(n_train, n_inputs, *, n_folds=5, n_pool=None, kind="embedding_mlp", **overrides):
+    model, train = default_sections(**overrides)
+    return plan_budget(
+        kind=kind,
+        n_train=n_train,
+        n_inputs=n_inputs,
+        n_embedded=n_inputs if kind == "embedding_mlp" else 0,
+        model=model,
+        train=train,
+        n_folds=n_folds,
+        n_pool=n_pool if n_pool is not None else round(n_train * 1.25),
+    )
+
+
+def test_the_cost_estimate_follows_steps_members_and_width():
+    from regress_core.model.budget import MACS_PER_SECOND, STEP_SECONDS
+
+    budget = capped(741, 8, n_pool=10**6)  # sized as under 5-fold cross-validation, not capped
+    # 12 steps an epoch; per row and member: 8 x 37 x 16 embedding multiply-adds, then 128-128-1 layers
+    assert budget.macs_per_row == 8 * 37 * 16 + 128 * 128 + 128 * 128 + 128
+    per_step = STEP_SECONDS + 64 * 5 * 4 * budget.macs_per_row / MACS_PER_SECOND
+    assert budget.estimated_seconds(741, 5) == pytest.approx(100 * 12 * per_step)
+    assert budget.estimated_seconds(741, 1) < budget.estimated_seconds(741, 5)
+
+
+def test_small_tables_have_members_then_embeddings_cut_towards_the_fit_seconds():
+    from regress_core.model.budget import FIT_SECONDS
+
+    uncapped = capped(741, 8, n_pool=10**6)
+    budget = capped(741, 8)  # 1,030 rows under 5-fold cross-validation
+    assert uncapped.ensemble_size == 4
+    assert uncapped.estimated_seconds(741, 5) > FIT_SECONDS
+    assert (budget.ensemble_size, budget.embedding_dim, budget.max_epochs) == (2, 16, 100)
+    assert budget.estimated_seconds(741, 5) <= FIT_SECONDS
+    wide = capped(1145, 57)  # a 57-column table: still over after both cuts, epochs kept
+    assert (wide.ensemble_size, wide.embedding_dim, wide.max_epochs) == (2, 8, 112)
+    split = capped(2978, 12, n_folds=1)  # validation split: 8 members cut to 2
+    assert (split.ensemble_size, split.embedding_dim) == (2, 16)  # 12 inputs: not wide, embeddings kept
+    assert capped(2978, 12, n_folds=1, kind="mlp").ensemble_size == 1  # one member stays one
+
+
+def test_large_tables_and_explicit_settings_are_never_cut():
+    large = capped(14_860, 8, n_folds=1, n_pool=16_512)
+    assert (large.ensemble_size, large.embedding_dim) == (8, 32)
+    explicit = capped(1145, 57, **{"model.ensemble_size": 4, "model.embedding_dim": 16})
+    assert (explicit.ensemble_size, explicit.embedding_dim) == (4, 16)
+    model, train = default_sections()
+    unsized = plan_budget(
+        kind="embedding_mlp", n_train=1145, n_inputs=57, n_embedded=57, model=model, train=train, n_folds=5
+    )
+    assert unsized.ensemble_size == 4  # no table size given: not capped

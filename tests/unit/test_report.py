@@ -94,8 +94,11 @@ def test_the_sizing_line_appears_only_where_a_network_was_trained():
 
 
 def test_the_report_says_how_many_cpu_threads_trained_the_model():
-    one = render_report({"metrics": METRICS, "training": {"device": "cpu", "threads": 1}})
-    assert "1 CPU thread: a small table, whose products cost more to share than they save on cpu" in one
+    busy = {"device": "cpu", "threads": 1, "threads_reason": "1 of 2 cores busy with other work"}
+    one = render_report({"metrics": METRICS, "training": busy})
+    assert "1 CPU thread: 1 of 2 cores busy with other work on cpu" in one
+    idle = {"device": "cpu", "threads": 2, "threads_reason": "every core idle"}
+    assert "2 CPU threads: every core idle on cpu" in render_report({"metrics": METRICS, "training": idle})
     assert "2 CPU threads on cpu" in render_report({"metrics": METRICS, "training": {"device": "cpu", "threads": 2}})
     gpu = render_report({"metrics": METRICS, "training": {"device": "cuda", "threads": 2}})
     assert "<td>device</td><td>cuda</td>" in gpu

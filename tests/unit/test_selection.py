@@ -63,7 +63,8 @@ def test_a_straight_line_picks_the_linear_candidate_read_from_the_standard_view(
     assert selection.history == []
     assert selection.precision == "float64"
     assert selection.scheme == "5-fold cross-validation"
-    assert selection.threads == 1  # 150 rows: one CPU thread
+    assert 1 <= selection.threads <= torch.get_num_threads()
+    assert selection.threads_reason
 
 
 def test_a_parabola_picks_a_network():

@@ -115,13 +115,36 @@ def test_one_kind_at_a_time_and_open_fields_sized_to_the_table():
     assert sized.spec.embedded == (0, 1)
 
 
-def test_small_tables_train_on_one_thread_and_the_setting_is_restored():
-    from regress_core.model.device import ONE_THREAD_BELOW_ROWS, threads_for
+def test_training_takes_the_idle_cores_and_leaves_busy_ones():
+    from regress_core.model.device import choose_threads
 
+    assert choose_threads(2, 1.97) == choose_threads(2, 1.8)
+    assert choose_threads(2, 1.97).count == 2
+    assert choose_threads(2, 1.97).reason == "every core idle"
+    assert choose_threads(2, 0.9).count == 1
+    assert choose_threads(2, 0.9).reason == "1 of 2 cores busy with other work"
+    assert choose_threads(2, 0.0).count == 1  # never fewer than one
+    assert choose_threads(8, 5.6).count == 5
+    assert choose_threads(1, 2.0).count == 1  # OMP_NUM_THREADS=1 or one core: one thread
+    assert choose_threads(2, None).count == 2  # no /proc/stat: torch's default
+
+
+def test_idle_cores_are_measured_and_the_thread_setting_is_restored():
+    import os
+
+    from regress_core.model.device import idle_cores, threads_for
+
+    idle = idle_cores(0.05)
+    assert idle is not None
+    assert 0 <= idle <= (os.cpu_count() or 1) + 0.01
     before = torch.get_num_threads()
-    with threads_for(ONE_THREAD_BELOW_ROWS - 1) as threads:
-        assert threads == 1
-        assert torch.get_num_threads() == 1
+    torch.set_num_threads(1)
+    try:
+        with threads_for() as threads:
+            assert threads.count == 1 == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+    with threads_for() as threads:
+        assert 1 <= threads.count <= before
+        assert torch.get_num_threads() == threads.count
     assert torch.get_num_threads() == before
-    with threads_for(ONE_THREAD_BELOW_ROWS) as threads:
-        assert threads == before == torch.get_num_threads()

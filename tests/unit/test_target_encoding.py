@@ -1,0 +1,72 @@
+"""Categorical columns of many categories are target-encoded, cross-fitted on the training rows."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from regress_core.data.contract import infer_contract
+from regress_core.data.preprocessing import ONE_HOT_MAX_CATEGORIES, Preprocessor
+from regress_core.data.preprocessor_io import load_preprocessor, save_preprocessor
+
+
+def teams(n_rows=600, n_teams=60, seed=0):
+    """A target that is mostly its team's level, plus a few-valued category and a number."""
+    rng = np.random.default_rng(seed)
+    levels = rng.normal(0, 3, n_teams)
+    team = rng.integers(0, n_teams, n_rows)
+    x = rng.normal(size=n_rows)
+    return pd.DataFrame(
+        {
+            "team": [f"team {i}" for i in team],
+            "side": rng.choice(["home", "away"], n_rows),
+            "x": x,
+            "y": levels[team] + x + rng.normal(0, 0.3, n_rows),
+        }
+    )
+
+
+def test_many_categories_become_one_target_encoded_input_and_few_stay_one_hot():
+    df = teams()
+    contract = infer_contract(df, target="y")
+    assert len(contract.column("team").categories) == 60 > ONE_HOT_MAX_CATEGORIES
+    pre = Preprocessor(contract=contract, scaler="quantile")
+    views = pre.fit_transform_views(df)
+    names = pre.feature_names_out()
+    assert names == ["numeric__x", "categorical__side_away", "categorical__side_home", "target_encoded__team"]
+    assert views["configured"].shape == views["standard"].shape == (600, 4)
+    assert pre.indicator_columns() == [1, 2]  # the encoding is a number, not a 0/1 flag
+    # New rows of a team get the team's level: the encoding orders the teams as their levels do.
+    encoded = pre.transform_features(df, view="standard")[:, 3]
+    per_team = pd.Series(encoded).groupby(df.team).mean()
+    level = df.groupby("team").y.mean()
+    assert np.corrcoef(per_team, level.loc[per_team.index])[0, 1] > 0.95
+
+
+def test_training_rows_are_encoded_out_of_fold_not_with_their_own_target():
+    # Every team has 2 rows and pure-noise targets: an encoding that saw a row's own target
+    # would predict it; cross-fitted encodings do not.
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"team": [f"t{i // 2}" for i in range(400)], "y": rng.normal(size=400)})
+    pre = Preprocessor(contract=infer_contract(df, target="y"), scaler="standard")
+    out_of_fold = pre.fit_transform_views(df)["standard"][:, 0]
+    in_fold = pre.transform_features(df, view="standard")[:, 0]
+    assert np.corrcoef(in_fold, df.y)[0, 1] > 0.5
+    assert abs(np.corrcoef(out_of_fold, df.y)[0, 1]) < 0.2
+
+
+def test_unseen_categories_get_the_training_mean_are_counted_and_survive_saving(tmp_path):
+    df = teams()
+    pre = Preprocessor(contract=infer_contract(df, target="y"), scaler="quantile").fit(df)
+    loaded = load_preprocessor(save_preprocessor(pre, tmp_path / "preprocessor.skops"))
+    new = df.head(3).assign(team=["team 999", "team 1", "team 998"], side=["home", "home", "sideways"])
+    assert loaded.count_unseen(new) == {"team": 2, "side": 1}
+    np.testing.assert_array_equal(loaded.transform_features(new), pre.transform_features(new))
+    unseen = loaded.transform_features(new, view="standard")
+    assert unseen[0, 3] == pytest.approx(unseen[2, 3])  # both unseen teams: the same encoding
+
+
+def test_repeated_fits_encode_alike():
+    df = teams()
+    first = Preprocessor(contract=infer_contract(df, target="y")).fit_transform_views(df)["configured"]
+    second = Preprocessor(contract=infer_contract(df, target="y")).fit_transform_views(df)["configured"]
+    np.testing.assert_array_equal(first, second)
