@@ -12,17 +12,10 @@ from sklearn.utils.validation import validate_data
 
 from regress_core.data.dates import PARTS, to_days
 
-# Cyclic parts and their period in the part's own units.
-PERIODS = {"month": 12.0, "day_of_week": 7.0, "day_of_year": 365.25, "hour": 24.0}
 
-
-def part_names(column: str, *, hour: bool, cyclic: bool) -> list[str]:
+def part_names(column: str, *, hour: bool) -> list[str]:
     """Names of the numbers derived from one date column, in output order."""
-    parts = [part for part in PARTS if hour or part != "hour"]
-    names = [f"{column}_{part}" for part in parts]
-    if cyclic:
-        names += [f"{column}_{part}_{f}" for part in PERIODS if part in parts for f in ("sin", "cos")]
-    return names
+    return [f"{column}_{part}" for part in PARTS if hour or part != "hour"]
 
 
 class DateParts(TransformerMixin, BaseEstimator):
@@ -33,14 +26,7 @@ class DateParts(TransformerMixin, BaseEstimator):
     with a time other than midnight in the fitting rows; `days_since` counts from the first
     day of the fitting rows, kept in `reference_` so later rows are measured from the same
     day. Month is 1-12, day of week 0 (Monday) to 6, day of year 1-366.
-
-    Args:
-        cyclic: Also derive the sine and cosine of month, day of week, day of year and hour
-            over their period.
     """
-
-    def __init__(self, *, cyclic: bool = False):
-        self.cyclic = cyclic
 
     def fit(self, X: Any, y: Any = None) -> DateParts:
         """Learn each column's first day and whether it holds times of day."""
@@ -79,14 +65,7 @@ class DateParts(TransformerMixin, BaseEstimator):
             "days_since": days - reference,
         }
         names = [part for part in PARTS if hour or part != "hour"]
-        columns = [values[part] for part in names]
-        if self.cyclic:
-            for part, period in PERIODS.items():
-                if part in names:
-                    shifted = values[part] - (1.0 if part in ("month", "day_of_year") else 0.0)
-                    angle = 2 * np.pi * shifted / period
-                    columns += [np.sin(angle), np.cos(angle)]
-        out = np.column_stack(columns)
+        out = np.column_stack([values[part] for part in names])
         out[blank] = np.nan
         return out
 
@@ -98,7 +77,7 @@ class DateParts(TransformerMixin, BaseEstimator):
         names = [
             name
             for column, hour in zip(columns, self.with_hour_, strict=True)
-            for name in part_names(str(column), hour=bool(hour), cyclic=self.cyclic)
+            for name in part_names(str(column), hour=bool(hour))
         ]
         return np.asarray(names, dtype=object)
 

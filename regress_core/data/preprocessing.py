@@ -33,8 +33,6 @@ INDICATOR_BRANCHES = ("missing_flags__", "categorical__")
 # one column instead of hundreds, and no weight to learn per rare category.
 ONE_HOT_MAX_CATEGORIES = 20
 TARGET_ENCODING_FOLDS = 5
-# Date parts also as sine and cosine over their period (month, day of week, day of year, hour).
-CYCLIC_DATES = False
 
 
 def build_scaler(kind: str, *, n_rows: int, seed: int = 0) -> TransformerMixin:
@@ -142,7 +140,7 @@ class Preprocessor(BaseEstimator):
             steps += [TargetEncoder(target_type="continuous", cv=folds), build_scaler(scaler, n_rows=n_rows)]
             branches.append(("target_encoded", make_pipeline(*steps), many))
         if dates:
-            parts = [DateParts(cyclic=CYCLIC_DATES)]
+            parts = [DateParts()]
             parts += [SimpleImputer(strategy="median")] if nullable & set(dates) else []
             branches.append(("datetime", make_pipeline(*parts, build_scaler(scaler, n_rows=n_rows)), dates))
         return branches

@@ -57,16 +57,6 @@ def test_hour_is_derived_only_where_times_of_day_are_set():
     ]
 
 
-def test_cyclic_parts_turn_december_next_to_january():
-    dates = pd.DataFrame({"d": ["2023-12-31", "2024-01-01"]})
-    parts = DateParts(cyclic=True).fit(dates)
-    names = parts.get_feature_names_out().tolist()
-    out = parts.transform(dates)
-    sin, cos = names.index("d_day_of_year_sin"), names.index("d_day_of_year_cos")
-    assert np.hypot(*(out[0, [sin, cos]] - out[1, [sin, cos]])) < 0.03
-    np.testing.assert_allclose(out[1, [names.index("d_month_sin"), names.index("d_month_cos")]], [0, 1], atol=1e-12)
-
-
 def test_later_rows_count_days_from_the_fitting_rows_first_day():
     parts = DateParts().fit(pd.DataFrame({"d": ["2024-01-10", "2024-01-20"]}))
     out = parts.transform(pd.DataFrame({"d": ["2024-01-01", "2025-01-10"]}))
