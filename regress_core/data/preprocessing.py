@@ -22,6 +22,7 @@ from sklearn.preprocessing import (
 from regress_core.data.contract import DataContract, normalize_frame
 from regress_core.data.date_parts import DateParts
 from regress_core.data.dates import to_days
+from regress_core.data.text_features import TextFeatures, reads_as_text
 from regress_core.errors import DataError
 
 SCALERS = ("standard", "quantile", "robust", "none")
@@ -63,7 +64,8 @@ class Preprocessor(BaseEstimator):
     unseen in training encode as all zeros and are counted by `count_unseen`), and those of
     more than ONE_HOT_MAX_CATEGORIES categories target-encoded instead (out of fold on the
     training rows: see `fit_transform_views`; unseen categories get the training mean) and
-    scaled like numeric columns; datetime
+    scaled like numeric columns; of those, a column that reads as free text (`reads_as_text`)
+    also gives its character n-gram features (`TextFeatures`), scaled the same way; datetime
     columns become their year, month, day of week, day of year, hour (where the training
     rows hold times of day) and days since the training rows' first day (see `DateParts`,
     which keeps that day), scaled like numeric columns, and where nullable imputed with the
@@ -114,7 +116,7 @@ class Preprocessor(BaseEstimator):
             (many if categories and len(categories) > ONE_HOT_MAX_CATEGORIES else few).append(name)
         return few, many
 
-    def _branches(self, n_rows: int, scaler: str) -> list[tuple[str, object, list[str]]]:
+    def _branches(self, n_rows: int, scaler: str, texts: list[str]) -> list[tuple[str, object, list[str]]]:
         numeric = self.contract.names_of("numeric")
         dates = self.contract.names_of("datetime")
         nullable = {c.name for c in self.contract.columns if c.nullable}
@@ -139,6 +141,10 @@ class Preprocessor(BaseEstimator):
             folds = KFold(n_splits=TARGET_ENCODING_FOLDS, shuffle=True, random_state=0)
             steps += [TargetEncoder(target_type="continuous", cv=folds), build_scaler(scaler, n_rows=n_rows)]
             branches.append(("target_encoded", make_pipeline(*steps), many))
+        for index, name in enumerate(texts):
+            branches.append(
+                (f"text{index}", make_pipeline(TextFeatures(), build_scaler(scaler, n_rows=n_rows)), [name])
+            )
         if dates:
             parts = [DateParts()]
             parts += [SimpleImputer(strategy="median")] if nullable & set(dates) else []
@@ -170,13 +176,15 @@ class Preprocessor(BaseEstimator):
         """
         frame = self._frame(df)
         y = df[self.target].to_numpy(dtype="float64")
-        self.columns_ = ColumnTransformer(self._branches(len(df), self.scaler), remainder="drop")
+        self.text_columns_ = [name for name in self._categorical_groups()[1] if reads_as_text(frame[name])]
+        self.columns_ = ColumnTransformer(self._branches(len(df), self.scaler, self.text_columns_), remainder="drop")
         views = {"configured": self.columns_.fit_transform(frame, y)}
         if self.scaler == "standard":
             self.standard_columns_ = self.columns_
             views["standard"] = views["configured"]
         else:
-            self.standard_columns_ = ColumnTransformer(self._branches(len(df), "standard"), remainder="drop")
+            branches = self._branches(len(df), "standard", self.text_columns_)
+            self.standard_columns_ = ColumnTransformer(branches, remainder="drop")
             views["standard"] = self.standard_columns_.fit_transform(frame, y)
         std = float(y.std())
         self.target_mean_ = float(y.mean()) if self.scale_target else 0.0

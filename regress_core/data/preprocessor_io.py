@@ -26,6 +26,7 @@ ROOT_TYPE = "regress_core.data.preprocessing.Preprocessor"
 TRUSTED_TYPES = (
     ROOT_TYPE,
     "regress_core.data.date_parts.DateParts",
+    "regress_core.data.text_features.TextFeatures",
     "builtins.dict",
     "builtins.list",
     "builtins.slice",

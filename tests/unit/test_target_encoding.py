@@ -70,3 +70,40 @@ def test_repeated_fits_encode_alike():
     first = Preprocessor(contract=infer_contract(df, target="y")).fit_transform_views(df)["configured"]
     second = Preprocessor(contract=infer_contract(df, target="y")).fit_transform_views(df)["configured"]
     np.testing.assert_array_equal(first, second)
+
+
+def cars(n_rows=400, seed=0):
+    """Car names whose first word (the make) sets most of the target; every name a few words."""
+    rng = np.random.default_rng(seed)
+    makes = {"chevrolet": 15.0, "toyota": 30.0, "ford": 18.0, "honda": 32.0, "buick": 14.0}
+    models = [f"model {chr(97 + i)}{j}" for i in range(26) for j in range(3)]
+    make = rng.choice(list(makes), n_rows)
+    names = [f"{m} {rng.choice(models)}" for m in make]
+    return pd.DataFrame({"name": names, "y": [makes[m] for m in make] + rng.normal(0, 1, n_rows)})
+
+
+def test_a_many_category_column_of_words_also_gives_text_features_that_survive_saving(tmp_path):
+    df = cars()
+    contract = infer_contract(df, target="y")
+    assert len(contract.column("name").categories) > ONE_HOT_MAX_CATEGORIES
+    pre = Preprocessor(contract=contract, scaler="quantile").fit(df)
+    names = pre.feature_names_out()
+    text = [index for index, name in enumerate(names) if name.startswith("text0__name_text")]
+    assert names[0] == "target_encoded__name"
+    assert 2 <= len(text) <= 16
+    # A name never seen in training still gets its make's features: the n-grams carry it.
+    new = pd.DataFrame({"name": ["toyota unseen", "chevrolet unseen"], "y": [0.0, 0.0]})
+    features = pre.transform_features(new, view="standard")[:, text]
+    toyota = pre.transform_features(df[df.name.str.startswith("toyota")], view="standard")[:, text].mean(axis=0)
+    chevrolet = pre.transform_features(df[df.name.str.startswith("chev")], view="standard")[:, text].mean(axis=0)
+    assert np.linalg.norm(features[0] - toyota) < np.linalg.norm(features[0] - chevrolet)
+    loaded = load_preprocessor(save_preprocessor(pre, tmp_path / "preprocessor.skops"))
+    np.testing.assert_array_equal(loaded.transform_features(new), pre.transform_features(new))
+
+
+def test_codes_and_a_blank_are_not_read_as_text():
+    from regress_core.data.text_features import reads_as_text
+
+    assert not reads_as_text(pd.Series(["t1", "t2", None]))
+    assert reads_as_text(pd.Series(["new york", "los angeles", None]))
+    assert not reads_as_text(pd.Series([None, None], dtype=object))
