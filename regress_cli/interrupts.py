@@ -1,8 +1,15 @@
-"""Ctrl-C and SIGTERM: one exception for both, and finding it where a library turned it into another error."""
+"""Ctrl-C and SIGTERM: one exception for both, finding it where a library turned it into another
+error, and remembering it where a library swallowed it."""
 
 from __future__ import annotations
 
+import signal
 from types import FrameType
+
+# Signals received by this process's handlers, in order. Prefect's flow engine drops a
+# KeyboardInterrupt that lands after a flow's own code has finished (while it records the final
+# state), so a command that runs one flow after another checks here between them.
+RECEIVED: list[int] = []
 
 
 class Terminated(KeyboardInterrupt):
@@ -10,7 +17,23 @@ class Terminated(KeyboardInterrupt):
 
 
 def raise_terminated(signum: int, frame: FrameType | None) -> None:
+    RECEIVED.append(signum)
     raise Terminated()
+
+
+def raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C as Python's own handler treats it, and remembered."""
+    RECEIVED.append(signum)
+    raise KeyboardInterrupt()
+
+
+def raise_if_received() -> None:
+    """Raise the Ctrl-C or SIGTERM this process received, if one was received and swallowed on the way.
+
+    Call it only where no interrupt is being handled: between flows of a command.
+    """
+    if RECEIVED:
+        raise Terminated() if RECEIVED[-1] == signal.SIGTERM else KeyboardInterrupt()
 
 
 def interruption(exc: BaseException | None) -> KeyboardInterrupt | None:

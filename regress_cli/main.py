@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from regress_cli.commands import backfill, contract, data, models, monitor, score, train, ui
 from regress_cli.environment import prepare_environment
-from regress_cli.interrupts import Terminated, interruption, raise_terminated
+from regress_cli.interrupts import RECEIVED, Terminated, interruption, raise_interrupted, raise_terminated
 from regress_core.errors import RegressError, storage_error
 from regress_core.pipeline.workspace import check_home
 
@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     debug = getattr(args, "debug", False)
     args.debug = debug
+    RECEIVED.clear()
     previous = signal.signal(signal.SIGTERM, raise_terminated)
+    previous_int = signal.signal(signal.SIGINT, raise_interrupted)
     try:
         if "home" in args:  # commands that use a workspace
             use_storage_block()
@@ -98,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         return interrupted(exc)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def interrupted(exc: KeyboardInterrupt) -> int:

@@ -12,7 +12,7 @@ import argparse
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from regress_cli.interrupts import interruption
+from regress_cli.interrupts import interruption, raise_if_received
 from regress_cli.paths import absolute, absolute_home, add_home
 
 if TYPE_CHECKING:
@@ -92,6 +92,7 @@ def train_dates(config: RegressConfig, dates: list[datetime]) -> int:
             row, error = train_date(config, as_of)
             rows.append(row)
             first_error = first_error or error
+            raise_if_received()  # a Ctrl-C that Prefect dropped as the flow run ended
     except BaseException as exc:
         interrupt = interruption(exc)
         if interrupt is None:

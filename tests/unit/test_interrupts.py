@@ -65,3 +65,41 @@ def test_a_backfill_stopped_inside_prefect_still_prints_its_table(monkeypatch, c
     out = capsys.readouterr().out
     assert "2026-11-20 00:00     300  v0001    promoted" in out
     assert "stopped with 2 dates left; run the same command again to carry on" in out
+
+
+def test_a_ctrl_c_that_prefect_dropped_as_a_flow_ended_stops_the_backfill_before_the_next_date(
+    monkeypatch, capsys, tmp_path
+):
+    """Prefect's flow engine drops a KeyboardInterrupt raised after a flow's code finished; the handler remembers it."""
+    import os
+    import signal
+    import time
+
+    from regress_cli.interrupts import RECEIVED, raise_interrupted
+
+    dates = [datetime(2026, 11, day, tzinfo=UTC) for day in (20, 21, 22)]
+    trained = []
+
+    def train_date(config, as_of):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C as the flow run ends ...
+            time.sleep(1)  # the handler raises here at the latest
+        except KeyboardInterrupt:
+            pass  # ... and dropped, as Prefect's engine drops it
+        trained.append(as_of)
+        return BackfillRow(as_of, 300, f"v000{len(trained)}", "promoted"), None
+
+    monkeypatch.setattr(backfill, "train_date", train_date)
+    previous = signal.signal(signal.SIGINT, raise_interrupted)
+    RECEIVED.clear()
+    try:
+        config = build_config(values={"registry": {"home": str(tmp_path)}})
+        with pytest.raises(KeyboardInterrupt):
+            backfill.train_dates(config, dates)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        RECEIVED.clear()
+    assert trained == dates[:1]
+    out = capsys.readouterr().out
+    assert "2026-11-20 00:00     300  v0001    promoted" in out
+    assert "stopped with 2 dates left; run the same command again to carry on" in out
