@@ -107,8 +107,12 @@ SIZED = "Empty: the preset's value, or sized to the table where the preset leave
 class FeaturesConfig(Section):
     """Feature and target preprocessing, fitted on train only. Empty fields take the preset's value."""
 
-    scaler: Literal["standard", "quantile", "robust", "none"] | None = Field(
-        None, description=f"Scaler of numeric features for the networks. {UNSET}"
+    scaler: Literal["standard", "quantile", "robust", "robust_clip", "none"] | None = Field(
+        None,
+        description=(
+            "Scaler of numeric features for the networks (robust_clip: median and interquartile range, "
+            f"then tails bent smoothly towards +-3). {UNSET}"
+        ),
     )
     scale_target: bool | None = Field(None, description=f"Standardise the target while training. {UNSET}")
 

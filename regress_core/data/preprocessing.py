@@ -19,13 +19,14 @@ from sklearn.preprocessing import (
     TargetEncoder,
 )
 
+from regress_core.data.clipping import RobustSmoothClip
 from regress_core.data.contract import DataContract, normalize_frame
 from regress_core.data.date_parts import DateParts
 from regress_core.data.dates import to_days
 from regress_core.data.text_features import TextFeatures, reads_as_text
 from regress_core.errors import DataError
 
-SCALERS = ("standard", "quantile", "robust", "none")
+SCALERS = ("standard", "quantile", "robust", "robust_clip", "none")
 VIEWS = ("configured", "standard")  # the configured scaler; standardised (for the linear candidate)
 # Output names start with the ColumnTransformer branch that made them; these branches emit 0/1 columns.
 INDICATOR_BRANCHES = ("missing_flags__", "categorical__")
@@ -37,7 +38,7 @@ TARGET_ENCODING_FOLDS = 5
 
 
 def build_scaler(kind: str, *, n_rows: int, seed: int = 0) -> TransformerMixin:
-    """Return an unfitted scikit-learn scaler by name."""
+    """Return an unfitted scikit-learn scaler by name ("robust_clip": `RobustSmoothClip`)."""
     if kind == "standard":
         return StandardScaler()
     if kind == "quantile":
@@ -49,6 +50,8 @@ def build_scaler(kind: str, *, n_rows: int, seed: int = 0) -> TransformerMixin:
         )
     if kind == "robust":
         return RobustScaler()
+    if kind == "robust_clip":
+        return RobustSmoothClip()
     if kind == "none":
         return FunctionTransformer(feature_names_out="one-to-one")
     raise ValueError(f"scaler must be one of {SCALERS}, got {kind=}")
@@ -80,7 +83,7 @@ class Preprocessor(BaseEstimator):
 
     Args:
         contract: The data contract of the training table.
-        scaler: One of "standard", "quantile", "robust", "none".
+        scaler: One of SCALERS.
         scale_target: Standardise the target for training.
     """
 

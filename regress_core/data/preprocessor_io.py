@@ -25,6 +25,7 @@ ROOT_TYPE = "regress_core.data.preprocessing.Preprocessor"
 # (skops writes numbers, booleans and None as JSON text, which needs no type).
 TRUSTED_TYPES = (
     ROOT_TYPE,
+    "regress_core.data.clipping.RobustSmoothClip",
     "regress_core.data.date_parts.DateParts",
     "regress_core.data.text_features.TextFeatures",
     "builtins.dict",

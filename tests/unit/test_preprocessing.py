@@ -18,7 +18,7 @@ def test_scaler_is_fitted_on_train_rows_only(table):
     assert pre.target_mean_ == pytest.approx(train.y.mean())
 
 
-@pytest.mark.parametrize("kind", ["standard", "quantile", "robust", "none"])
+@pytest.mark.parametrize("kind", ["standard", "quantile", "robust", "robust_clip", "none"])
 def test_every_scaler_round_trips_the_target(table, kind):
     pre = Preprocessor(contract=CONTRACT, scaler=kind).fit(table)
     x = pre.transform_features(table)

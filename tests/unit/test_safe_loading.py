@@ -50,7 +50,7 @@ def package_home(tmp_path, monkeypatch) -> tuple[RegisteredModel, str]:
     return model_registry(home), version
 
 
-@pytest.mark.parametrize("scaler", ["standard", "quantile", "robust", "none"])
+@pytest.mark.parametrize("scaler", ["standard", "quantile", "robust", "robust_clip", "none"])
 def test_a_saved_preprocessor_transforms_exactly_as_the_fitted_one(tmp_path, messy, scaler):
     fitted = Preprocessor(contract=infer_contract(messy, target="price"), scaler=scaler).fit(messy)
     path = save_preprocessor(fitted, tmp_path / "p.skops")
