@@ -151,6 +151,8 @@ def profile(name: str, workdir: Path, api_url: str, preset: str | None) -> dict[
             "candidates": {row["name"]: row["seconds"] for row in selection["candidates"]},
             "epochs": training["epochs"],
             "members": selection["budget"]["ensemble_size"],
+            "threads": training.get("threads"),
+            "threads_reason": training.get("threads_reason", ""),
         },
     }
 
@@ -169,7 +171,10 @@ def print_report(imports: dict[str, float], server_s: float | None, results: lis
     print(f"{'whole command':<34}" + "".join(f"{r['wall_s']:>18.2f}" for r in results))
     for result in results:
         t = result["training"]
-        print(f"{result['table']}: {t['chosen']} chosen on {t['scheme']}, {t['epochs']} epochs, {t['members']} members")
+        print(
+            f"{result['table']}: {t['chosen']} chosen on {t['scheme']}, {t['epochs']} epochs, {t['members']} members, "
+            f"{t['threads']} CPU threads ({t['threads_reason']})"
+        )
     libraries = ", ".join(f"{lib} {imports[lib]:.2f}" for lib in LIBRARIES if imports[lib] >= 0.05)
     print(f"imports of the training flow (part of start-up): {imports['flows.training']:.2f} s; of which {libraries}")
     if server_s is not None:

@@ -86,5 +86,7 @@ def test_train_cost_benchmark_splits_one_run(tmp_path):
     assert all(seconds >= 0 for name, seconds in phases.items() if name != "between tasks")
     assert sum(phases.values()) == pytest.approx(result["wall_s"], abs=0.01)
     assert result["training"]["chosen"] == "linear"
+    assert result["training"]["threads"] >= 1
+    assert result["training"]["threads_reason"]
     assert "whole command" in done.stdout
     assert "imports of the training flow" in done.stdout
