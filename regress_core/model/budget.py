@@ -175,8 +175,42 @@ def plan_budget(
     """
     if n_train < 1 or n_inputs < 1:
         raise ValueError(f"need training rows and inputs, got {n_train=} {n_inputs=}")
-    sized = _sized_budget(
-        kind=kind, n_train=n_train, n_inputs=n_inputs, n_embedded=n_embedded, model=model, train=train, n_folds=n_folds
+    if train.batch_size is not None:
+        batch = n_train if train.batch_size == 0 else min(train.batch_size, n_train)
+    else:
+        batch = min(batch_size_for(n_train), n_train)
+    if train.max_epochs is None:
+        epochs = epochs_for(n_train, batch, min_steps=train.min_steps or 0)
+        eval_every = max(1, epochs // CHECKS)  # sized runs check at most CHECKS times
+    else:
+        epochs, eval_every = train.max_epochs, 1  # an explicit epoch count is checked every epoch, as always
+    if train.patience is not None:
+        patience = train.patience
+    else:
+        checks = max(MIN_PATIENCE, math.ceil(PATIENCE_SHARE * epochs / eval_every))
+        patience = checks * eval_every
+    embedded = n_embedded if kind == "embedding_mlp" else 0
+    if kind == "linear":
+        hidden: tuple[int, ...] = ()
+    elif model.hidden_sizes is not None:
+        hidden = tuple(model.hidden_sizes)
+    else:
+        hidden = hidden_sizes_for(n_train)
+    if model.ensemble_size is not None:
+        members = model.ensemble_size
+    else:
+        members = (FOLD_ENSEMBLE_SIZE if n_folds > 1 else ENSEMBLE_SIZE) if kind == "embedding_mlp" else 1
+    sized = Budget(
+        batch_size=batch,
+        max_epochs=epochs,
+        eval_every=eval_every,
+        patience=patience,
+        n_bins=model.n_bins if model.n_bins is not None else bins_for(n_train),
+        embedding_dim=model.embedding_dim if model.embedding_dim is not None else embedding_dim_for(n_train, embedded),
+        hidden_sizes=hidden,
+        ensemble_size=1 if kind == "linear" else members,
+        inputs=n_inputs,
+        embedded_inputs=embedded,
     )
     if kind == "linear" or n_pool is None or n_pool >= CAPPED_BELOW_ROWS:
         return sized
@@ -203,52 +237,3 @@ def cap_budget(budget: Budget, *, n_train: int, n_models: int, model: ModelConfi
 def _halved(value: int, floor: int) -> int:
     """Half of `value`, not below `floor`; a value already at or below it stays."""
     return value if value <= floor else max(floor, value // 2)
-
-
-def _sized_budget(
-    *,
-    kind: ModelKind,
-    n_train: int,
-    n_inputs: int,
-    n_embedded: int,
-    model: ModelConfig,
-    train: TrainConfig,
-    n_folds: int,
-) -> Budget:
-    if train.batch_size is not None:
-        batch = n_train if train.batch_size == 0 else min(train.batch_size, n_train)
-    else:
-        batch = min(batch_size_for(n_train), n_train)
-    if train.max_epochs is None:
-        epochs = epochs_for(n_train, batch, min_steps=train.min_steps or 0)
-        eval_every = max(1, epochs // CHECKS)  # sized runs check at most CHECKS times
-    else:
-        epochs, eval_every = train.max_epochs, 1  # an explicit epoch count is checked every epoch, as always
-    if train.patience is not None:
-        patience = train.patience
-    else:
-        checks = max(MIN_PATIENCE, math.ceil(PATIENCE_SHARE * epochs / eval_every))
-        patience = checks * eval_every
-    embedded = n_embedded if kind == "embedding_mlp" else 0
-    if kind == "linear":
-        hidden: tuple[int, ...] = ()
-    elif model.hidden_sizes is not None:
-        hidden = tuple(model.hidden_sizes)
-    else:
-        hidden = hidden_sizes_for(n_train)
-    if model.ensemble_size is not None:
-        members = model.ensemble_size
-    else:
-        members = (FOLD_ENSEMBLE_SIZE if n_folds > 1 else ENSEMBLE_SIZE) if kind == "embedding_mlp" else 1
-    return Budget(
-        batch_size=batch,
-        max_epochs=epochs,
-        eval_every=eval_every,
-        patience=patience,
-        n_bins=model.n_bins if model.n_bins is not None else bins_for(n_train),
-        embedding_dim=model.embedding_dim if model.embedding_dim is not None else embedding_dim_for(n_train, embedded),
-        hidden_sizes=hidden,
-        ensemble_size=1 if kind == "linear" else members,
-        inputs=n_inputs,
-        embedded_inputs=embedded,
-    )
