@@ -175,20 +175,7 @@ def plan_budget(
     """
     if n_train < 1 or n_inputs < 1:
         raise ValueError(f"need training rows and inputs, got {n_train=} {n_inputs=}")
-    if train.batch_size is not None:
-        batch = n_train if train.batch_size == 0 else min(train.batch_size, n_train)
-    else:
-        batch = min(batch_size_for(n_train), n_train)
-    if train.max_epochs is None:
-        epochs = epochs_for(n_train, batch, min_steps=train.min_steps or 0)
-        eval_every = max(1, epochs // CHECKS)  # sized runs check at most CHECKS times
-    else:
-        epochs, eval_every = train.max_epochs, 1  # an explicit epoch count is checked every epoch, as always
-    if train.patience is not None:
-        patience = train.patience
-    else:
-        checks = max(MIN_PATIENCE, math.ceil(PATIENCE_SHARE * epochs / eval_every))
-        patience = checks * eval_every
+    batch, epochs, eval_every, patience = _schedule(n_train, train)
     embedded = n_embedded if kind == "embedding_mlp" else 0
     if kind == "linear":
         hidden: tuple[int, ...] = ()
@@ -215,6 +202,23 @@ def plan_budget(
     if kind == "linear" or n_pool is None or n_pool >= CAPPED_BELOW_ROWS:
         return sized
     return cap_budget(sized, n_train=n_train, n_models=n_folds, model=model)
+
+
+def _schedule(n_train: int, train: TrainConfig) -> tuple[int, int, int, int]:
+    """Batch size, epochs, epochs between validation checks and patience, explicit values first."""
+    if train.batch_size is not None:
+        batch = n_train if train.batch_size == 0 else min(train.batch_size, n_train)
+    else:
+        batch = min(batch_size_for(n_train), n_train)
+    if train.max_epochs is None:
+        epochs = epochs_for(n_train, batch, min_steps=train.min_steps or 0)
+        eval_every = max(1, epochs // CHECKS)  # sized runs check at most CHECKS times
+    else:
+        epochs, eval_every = train.max_epochs, 1  # an explicit epoch count is checked every epoch, as always
+    if train.patience is not None:
+        return batch, epochs, eval_every, train.patience
+    checks = max(MIN_PATIENCE, math.ceil(PATIENCE_SHARE * epochs / eval_every))
+    return batch, epochs, eval_every, checks * eval_every
 
 
 def cap_budget(budget: Budget, *, n_train: int, n_models: int, model: ModelConfig) -> Budget:
