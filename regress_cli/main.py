@@ -12,6 +12,7 @@ from regress_cli.commands import backfill, contract, data, models, monitor, scor
 from regress_cli.environment import prepare_environment
 from regress_cli.interrupts import RECEIVED, Terminated, interruption, raise_interrupted, raise_terminated
 from regress_core.errors import RegressError, storage_error
+from regress_core.pipeline.side_process import start_side_process, stop_side_process
 from regress_core.pipeline.workspace import check_home
 
 EXIT_CODES = """exit codes:
@@ -65,9 +66,16 @@ def use_storage_block() -> None:
         apply_storage_block()
 
 
-def main(argv: list[str] | None = None) -> int:
+# Commands that validate tables and draw plots: the side process does both beside the main one.
+SIDE_PROCESS_COMMANDS = ("train", "backfill")
+
+
+def main(argv: list[str] | None = None, *, side_process: bool = False) -> int:
+    """Run one command; `side_process` starts a helper process for the commands that use one (`run` does)."""
     prepare_environment()
     args = build_parser().parse_args(argv)
+    if side_process and args.command in SIDE_PROCESS_COMMANDS:
+        start_side_process()  # first, so its imports overlap this process's
     debug = getattr(args, "debug", False)
     args.debug = debug
     RECEIVED.clear()
@@ -99,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         return interrupted(exc)
     finally:
+        stop_side_process()
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, previous_int)
 
@@ -125,7 +134,7 @@ def run() -> None:
     import atexit
     import threading
 
-    code = main()
+    code = main(side_process=True)
     # What the interpreter does first at exit, in its order: threading's own exit callbacks (a
     # thread pool tells its workers to stop) and the join of every non-daemon thread; then the
     # exit handlers.

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from errno import EACCES, EDQUOT, ENOSPC, ENOTDIR, EPERM, EROFS
+from typing import Any
 
 
 class RegressError(Exception):
@@ -69,6 +70,14 @@ class StorageError(RegressError, OSError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled whole (a side process hands it back): OSError's own pickling drops errno and path.
+        return _storage_error, (str(self), self.errno, self.filename)
+
+
+def _storage_error(message: str, errno: int | None, path: str | None) -> StorageError:
+    return StorageError(message, errno=errno, path=path)
 
 
 # Failures of the place written to, not of the program: each names its remedy.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,16 +54,37 @@ def explain_predictions(
         without features) and the plots by name
         ("importance", "error_by_category").
     """
+    explained = explain(test_df, y_true, y_pred, predict, contract)
+    overall = regression_metrics(y_true, y_pred)["rmse"]
+    return replace(explained, plots=plot_explanations(explained, overall_rmse=overall, out_dir=out_dir))
+
+
+def explain(
+    test_df: pd.DataFrame,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    predict: Callable[[pd.DataFrame], np.ndarray],
+    contract: DataContract,
+) -> Explanations:
+    """`explain_predictions` without its plots (`plot_explanations` draws them)."""
     importance = permutation_importance(test_df, y_true, predict, contract.feature_names)
-    plots = {"importance": plot_importance(importance, out_dir=out_dir)}
     feature = most_important_of(importance, contract.names_of("categorical"))
     if feature is not None:
         kind, rows = "categorical", error_by_category(test_df[feature], y_true, y_pred, max_categories=MAX_CATEGORIES)
     else:  # an all-numeric table: the error along the most important feature's range, in tenths
         feature = most_important_of(importance, contract.names_of("numeric"))
         if feature is None:
-            return Explanations(importance, {}, plots)
+            return Explanations(importance, {})
         kind, rows = "numeric", error_by_bin(test_df[feature], y_true, y_pred)
-    overall = regression_metrics(y_true, y_pred)["rmse"]
-    plots["error_by_category"] = plot_error_by_category(rows, feature, overall_rmse=overall, out_dir=out_dir)
-    return Explanations(importance, {"feature": feature, "kind": kind, "rows": rows}, plots)
+    return Explanations(importance, {"feature": feature, "kind": kind, "rows": rows})
+
+
+def plot_explanations(explained: Explanations, *, overall_rmse: float, out_dir: Path) -> dict[str, Path]:
+    """The importance plot, and the error by category where there is one to draw."""
+    plots = {"importance": plot_importance(explained.importance, out_dir=out_dir)}
+    errors = explained.category_errors
+    if errors:
+        plots["error_by_category"] = plot_error_by_category(
+            errors["rows"], errors["feature"], overall_rmse=overall_rmse, out_dir=out_dir
+        )
+    return plots

@@ -43,6 +43,16 @@ def plot_predictions(y_true: np.ndarray, y_pred: np.ndarray, *, out_dir: Path) -
     return paths
 
 
+def plot_test_and_training(
+    y_true: np.ndarray, y_pred: np.ndarray, history: list[dict[str, float]], *, out_dir: Path
+) -> dict[str, Path]:
+    """`plot_predictions` and `plot_loss_curves` in one call: the paths by name."""
+    return {
+        **plot_predictions(y_true, y_pred, out_dir=out_dir),
+        "loss_curves": plot_loss_curves(history, out_dir=out_dir),
+    }
+
+
 def plot_loss_curves(history: list[dict[str, float]], *, out_dir: Path) -> Path:
     """Write training and validation loss per validation check as a PNG file.
 

@@ -20,10 +20,10 @@ from regress_core.config import ModelConfig, RegressConfig, TrainConfig
 from regress_core.data.contract import DataContract, load_contract
 from regress_core.data.fingerprints import row_fingerprints, save_fingerprints
 from regress_core.evaluation.drift import feature_profile
-from regress_core.evaluation.explanations import explain_predictions
+from regress_core.evaluation.explanations import explain, plot_explanations
 from regress_core.evaluation.intervals import DEFAULT_LEVEL, IntervalCalibration, calibrate, interval_summary
 from regress_core.evaluation.metrics import baseline_metrics, regression_metrics
-from regress_core.evaluation.plots import plot_loss_curves, plot_predictions
+from regress_core.evaluation.plots import plot_test_and_training
 from regress_core.fileio import atomic_write_text, sha256_file
 from regress_core.model.predict import predict_scaled
 from regress_core.model.saving import load_model, save_weights
@@ -37,6 +37,7 @@ from regress_core.pipeline.records import (
     TrainedModel,
     ValidatedTable,
 )
+from regress_core.pipeline.side_process import run_beside, submit_beside
 from regress_core.pipeline.versioning import code_version, stage_key
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import LockProvider, ModelRef, Registry, model_name_for
@@ -167,6 +168,7 @@ def evaluate(
 
     Also the permutation importance of every feature on the test rows, and the test error by
     category of the most important categorical feature (see `explain_predictions`).
+    The plots are drawn in the side process where one runs (`regress_core.pipeline.side_process`).
     """
     key = evaluate_key(trained, scaled, splits, level=level)
     contract = load_contract(validated.contract_path)
@@ -177,14 +179,15 @@ def evaluate(
     y_true = test_df[contract.target].to_numpy(dtype="float64")
     predict = partial(_predictions, model, preprocessor, view=trained.spec.view)
     y_pred = predict(test_df)
-    calibration = calibrate_intervals(predict, splits, contract.target, level)
     folder = ws.stage_dir("evaluate") / key
-    plots = plot_predictions(y_true, y_pred, out_dir=folder)
-    plots["loss_curves"] = plot_loss_curves(trained.history, out_dir=folder)
-    explained = explain_predictions(test_df, y_true, y_pred, predict, contract, out_dir=folder)
-    plots.update(explained.plots)
+    # The plots are drawn in the side process, where there is one, while this one goes on.
+    drawn = submit_beside(plot_test_and_training, y_true, y_pred, trained.history, out_dir=folder)
+    calibration = calibrate_intervals(predict, splits, contract.target, level)
+    explained = explain(test_df, y_true, y_pred, predict, contract)
+    metrics = regression_metrics(y_true, y_pred)
+    plots = drawn.result() | run_beside(plot_explanations, explained, overall_rmse=metrics["rmse"], out_dir=folder)
     return Evaluation(
-        metrics=regression_metrics(y_true, y_pred),
+        metrics=metrics,
         baselines=baseline_metrics(fit_df, test_df, contract=contract),
         plot_files={name: ws.relative(path) for name, path in plots.items()},
         key=key,
