@@ -17,7 +17,7 @@ from pathlib import Path
 from regress_core.config import RegressConfig, ScoringConfig
 from regress_core.data.contract import load_contract
 from regress_core.data.sources import default_contract, is_dated, source_kind, source_name
-from regress_core.data.sql import check_connection, password_given
+from regress_core.data.sql.urls import password_given
 from regress_core.data.tables import is_url, sniff_table
 from regress_core.errors import StorageError
 from regress_core.pipeline.off_limits import refuse_managed_output
@@ -51,6 +51,8 @@ def preflight_training(config: RegressConfig) -> None:
         sniff_table(source)
     # A password kept in a Secret block is handed in by the flow; the command line checks without it.
     if source_kind(source) == "sql" and (config.data.secret_block is None or password_given()):
+        from regress_core.data.sql.reading import check_connection  # sqlalchemy: only for a database source
+
         check_connection(source)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from regress_core.data.contract import DataContract
-from regress_core.data.sql import bind_names, bind_time, parse_sql_url, read_arrow, shown_url
+from regress_core.data.sql.urls import parse_sql_url, shown_url  # sqlalchemy itself only once a database is read
 from regress_core.data.window import Window
 from regress_core.errors import ConfigError, DataError
 
@@ -84,6 +84,8 @@ class SqlSource:
         Raises:
             ConfigError: the query takes other parameters, or takes `:start`/`:end` without a window.
         """
+        from regress_core.data.sql.reading import bind_names, bind_time
+
         names = bind_names(self.sql())
         unknown = [name for name in names if name not in WINDOW_PARAMS]
         if unknown:
@@ -101,6 +103,8 @@ class SqlSource:
         """The rows, read from the database on the first call only."""
         if not self.rows:
             timezone = self.window.timezone if self.window else "UTC"
+            from regress_core.data.sql.reading import read_arrow
+
             table = read_arrow(self.location, self.sql(), self.params(), timezone=timezone)
             if table.num_rows == 0:
                 where = f" in the window {self.window.describe()}" if self.window else ""
