@@ -3,11 +3,13 @@
 A scikit-learn transformer fitted on the training rows and saved with the preprocessor. It
 keeps only plain data (the n-gram vocabulary as a list, the IDF weights and the SVD
 components as arrays), so a saved preprocessor still holds no object of another library's
-text machinery, and scoring rebuilds the vectorizer from that vocabulary.
+text machinery, and scoring rebuilds the vectorizer from that vocabulary, once per loaded
+preprocessor.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -42,6 +44,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):
     def fit(self, X: Any, y: Any = None) -> TextFeatures:
         """Learn the n-gram vocabulary, its IDF weights and the SVD components from the training rows."""
         texts = _texts(X)
+        _SCORING_VECTORIZERS.pop(self, None)
         self.n_features_in_ = 1
         self.feature_names_in_ = np.asarray([_name(X)], dtype=object)
         vectorizer = _vectorizer(max_features=MAX_NGRAMS).fit(texts)
@@ -56,9 +59,12 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         """Shape (n_rows, n_components), float64."""
         if not hasattr(self, "components_"):
             raise NotFittedError("TextFeatures is not fitted yet; call fit first")
-        vectorizer = _vectorizer(vocabulary=self.vocabulary_)
-        vectorizer.fit([""])  # builds the analyzer over the fixed vocabulary
-        vectorizer.idf_ = self.idf_
+        vectorizer = _SCORING_VECTORIZERS.get(self)
+        if vectorizer is None:
+            vectorizer = _vectorizer(vocabulary=self.vocabulary_)
+            vectorizer.fit([""])  # builds the analyzer over the fixed vocabulary
+            vectorizer.idf_ = self.idf_
+            _SCORING_VECTORIZERS[self] = vectorizer
         return np.asarray(vectorizer.transform(_texts(X)) @ self.components_.T, dtype="float64")
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -67,6 +73,11 @@ class TextFeatures(TransformerMixin, BaseEstimator):
             raise NotFittedError("TextFeatures is not fitted yet; call fit first")
         name = str(self.feature_names_in_[0])
         return np.asarray([f"{name}_text{k}" for k in range(len(self.components_))], dtype=object)
+
+
+# The vectorizer each fitted TextFeatures rebuilt from its saved vocabulary, kept beside it
+# rather than on it (it is not saved): streaming scoring transforms one row group at a time.
+_SCORING_VECTORIZERS: weakref.WeakKeyDictionary[TextFeatures, TfidfVectorizer] = weakref.WeakKeyDictionary()
 
 
 def _vectorizer(vocabulary: list[str] | None = None, max_features: int | None = None) -> TfidfVectorizer:

@@ -107,3 +107,17 @@ def test_codes_and_a_blank_are_not_read_as_text():
     assert not reads_as_text(pd.Series(["t1", "t2", None]))
     assert reads_as_text(pd.Series(["new york", "los angeles", None]))
     assert not reads_as_text(pd.Series([None, None], dtype=object))
+
+
+def test_text_features_reuse_their_vectorizer_between_batches_and_a_refit_replaces_it():
+    from regress_core.data.text_features import TextFeatures
+
+    first = pd.DataFrame({"name": ["ford pinto", "ford torino", "toyota corolla", "toyota corona"] * 10})
+    other = pd.DataFrame({"name": ["audi fox", "audi 100", "saab 99e", "saab 99le"] * 10})
+    features = TextFeatures().fit(first)
+    whole = features.transform(first)
+    batches = np.vstack([features.transform(first.iloc[:20]), features.transform(first.iloc[20:])])
+    np.testing.assert_array_equal(batches, whole)
+    features.fit(other)  # the same object, fitted again: its new vocabulary, not the cached one
+    np.testing.assert_array_equal(features.transform(other), TextFeatures().fit(other).transform(other))
+    assert not np.array_equal(features.transform(first), whole)
