@@ -74,14 +74,14 @@ def main(argv: list[str] | None = None, *, side_process: bool = False) -> int:
     """Run one command; `side_process` starts a helper process for the commands that use one (`run` does)."""
     prepare_environment()
     args = build_parser().parse_args(argv)
-    if side_process and args.command in SIDE_PROCESS_COMMANDS:
-        start_side_process()  # first, so its imports overlap this process's
     debug = getattr(args, "debug", False)
     args.debug = debug
     RECEIVED.clear()
     previous = signal.signal(signal.SIGTERM, raise_terminated)
     previous_int = signal.signal(signal.SIGINT, raise_interrupted)
     try:
+        if side_process and args.command in SIDE_PROCESS_COMMANDS:
+            start_side_process()  # first, so its imports overlap this process's
         if "home" in args:  # commands that use a workspace
             use_storage_block()
             check_home(args.home)

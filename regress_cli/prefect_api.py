@@ -10,10 +10,7 @@ costs no start-up.
 from __future__ import annotations
 
 import base64
-import contextlib
-import ctypes
 import os
-import signal
 import subprocess
 import sys
 import urllib.error
@@ -23,8 +20,8 @@ from contextlib import contextmanager
 
 from regress_cli.local_server import HOST, free_port, wait_healthy
 from regress_core.errors import ServiceError
+from regress_core.processes import die_with_parent
 
-PR_SET_PDEATHSIG = 1
 STARTUP_TIMEOUT_S = 180
 # A server on the network answers its health check in milliseconds; this long without an answer is none.
 REACH_TIMEOUT_S = 10
@@ -41,12 +38,6 @@ def ui_base_url(environ: Mapping[str, str]) -> str | None:
         return ui_url
     api_url = environ.get("PREFECT_API_URL", "").strip().rstrip("/")
     return api_url.removesuffix("/api") if api_url.endswith("/api") else None
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: receive SIGTERM when the parent process ends (Linux)."""
-    with contextlib.suppress(OSError):  # not Linux: the parent's own clean-up still stops the server
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def start_temporary_server(port: int) -> subprocess.Popen[bytes]:
@@ -79,7 +70,7 @@ def start_temporary_server(port: int) -> subprocess.Popen[bytes]:
         "--lifespan",
         "on",
     ]
-    preexec = _die_with_parent if sys.platform.startswith("linux") else None
+    preexec = die_with_parent if sys.platform.startswith("linux") else None
     return subprocess.Popen(command, env=env, preexec_fn=preexec, stdin=subprocess.DEVNULL)
 
 

@@ -14,6 +14,7 @@ exits when the main one closes its end of the pipe, or is gone.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pickle
@@ -22,7 +23,10 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler as _ForkingPickler
 from typing import Any, TypeVar
+
+from regress_core.processes import die_with_parent
 
 T = TypeVar("T")
 
@@ -43,16 +47,27 @@ class SideProcess:
         child.close()
         self._lock = threading.Lock()
         self.alive = True
+        self.stopping = False
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """`fn(*args, **kwargs)` in the side process; in this one if the side process is gone."""
+        """`fn(*args, **kwargs)` in the side process; in this one if the side process is gone.
+
+        Raises:
+            SideProcessStopped: if `stop` ended the side process while this call waited on it.
+        """
+        try:
+            message = _ForkingPickler.dumps((fn, args, kwargs))
+        except Exception:  # an argument that cannot travel: the work is done here, the side process kept
+            return fn(*args, **kwargs)
         with self._lock:
             if self.alive:
                 try:
-                    self._conn.send((fn, args, kwargs))
+                    self._conn.send_bytes(message)
                     status, value = self._conn.recv()
-                except (EOFError, OSError):
+                except (EOFError, OSError) as exc:
                     self.alive = False  # killed (out of memory, a signal): the work is done here instead
+                    if self.stopping:
+                        raise SideProcessStopped("the command is stopping") from exc
                 except BaseException:
                     self.alive = False  # interrupted between a call and its reply: the pipe is out of step
                     raise
@@ -60,26 +75,44 @@ class SideProcess:
                     if status == "error":
                         raise value
                     return value
+        if self.stopping:
+            raise SideProcessStopped("the command is stopping")
         return fn(*args, **kwargs)
 
     def stop(self) -> None:
-        """Close the pipe: the side process exits without Python's slow teardown."""
-        with self._lock:
-            self.alive = False
-            self._conn.close()
-        self._process.join(timeout=2)
+        """End the side process: at once if a call is still running there, else by closing the pipe."""
+        self.stopping = True
+        if self._lock.acquire(timeout=0.1):
+            try:
+                self.alive = False
+                self._conn.close()  # the side process reads the end of the pipe and leaves
+            finally:
+                self._lock.release()
+            self._process.join(timeout=1)
         if self._process.is_alive():
-            self._process.kill()
+            self._process.kill()  # a call still running there: the command that wanted it is ending
+            self._process.join(timeout=1)
+
+
+class SideProcessStopped(RuntimeError):
+    """A call was still waiting on the side process when the command stopped it."""
 
 
 _current: SideProcess | None = None
 
 
 def start_side_process() -> SideProcess | None:
-    """Start the side process for this command, unless there is one or only one core to run it on."""
+    """Start the side process for this command, unless there is one or only one core to run it on.
+
+    A side process that cannot be started (no memory or processes left to fork) is none: the
+    work runs in this process.
+    """
     global _current
-    if _current is None and len(os.sched_getaffinity(0)) > 1:
-        _current = SideProcess()
+    if _current is None and _cores() > 1:
+        try:
+            _current = SideProcess()
+        except OSError:
+            _current = None
     return _current
 
 
@@ -90,6 +123,11 @@ def stop_side_process() -> None:
         _current = None
 
 
+def _cores() -> int:
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
 def run_beside(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """`fn(*args, **kwargs)`, in the side process when one runs; the caller waits for it."""
     side = _current
@@ -97,20 +135,26 @@ def run_beside(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 def submit_beside(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
-    """`fn(*args, **kwargs)` started in the side process while the caller goes on; run now without one."""
+    """`fn(*args, **kwargs)` started in the side process while the caller goes on.
+
+    Without a side process it runs now, in the caller: an interrupt stops it there and then.
+    """
     future: Future[T] = Future()
     side = _current
+    if side is None:
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # raised from `result()`, as the side process's errors are
+            future.set_exception(exc)
+        return future
 
     def work() -> None:
         try:
-            future.set_result(side.call(fn, *args, **kwargs) if side is not None else fn(*args, **kwargs))
+            future.set_result(side.call(fn, *args, **kwargs))
         except BaseException as exc:  # handed to whoever waits on the result
             future.set_exception(exc)
 
-    if side is None:
-        work()
-    else:
-        threading.Thread(target=work, name="regress-side-call", daemon=True).start()
+    threading.Thread(target=work, name="regress-side-call", daemon=True).start()
     return future
 
 
@@ -118,11 +162,14 @@ def serve(conn: Connection, parent_end: Connection | None = None) -> None:
     """The side process: import the slow libraries, then run each call sent until the pipe closes.
 
     `parent_end`, the main process's end of the pipe as the fork copied it, is closed first, so
-    that the main process closing its own end reaches this one as the end of the pipe.
+    that the main process closing its own end reaches this one as the end of the pipe. The side
+    process also ends with the main process, and never outlives a reader of its reply.
     """
     if parent_end is not None:
         parent_end.close()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the main process decides
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the main process's handler, copied by the fork
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import importlib
 
@@ -140,10 +187,23 @@ def serve(conn: Connection, parent_end: Connection | None = None) -> None:
             reply: tuple[str, Any] = ("ok", fn(*args, **kwargs))
         except Exception as exc:
             reply = ("error", _portable(exc))
-        try:
-            conn.send(reply)
-        except Exception as exc:  # a result that cannot be pickled
-            conn.send(("error", RuntimeError(f"the side process could not return the result of {fn!r}: {exc}")))
+        _send(conn, reply, fn)
+        # The table and the result are not kept while the main process trains.
+        del fn, args, kwargs, reply
+        gc.collect()
+
+
+def _send(conn: Connection, reply: tuple[str, Any], fn: Any) -> None:
+    try:
+        message = _ForkingPickler.dumps(reply)
+    except Exception as exc:  # a result that cannot be pickled
+        message = _ForkingPickler.dumps(
+            ("error", RuntimeError(f"the side process could not return the result of {fn!r}: {exc}"))
+        )
+    try:
+        conn.send_bytes(message)
+    except OSError:  # nobody reads the reply any more: the main process stopped or is gone
+        os._exit(0)
 
 
 def _portable(exc: Exception) -> Exception:
