@@ -15,7 +15,7 @@ MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 # regress_core's parts from the bottom up: a part imports only from itself and from lower layers.
 LAYERS = (
-    ("__init__", "errors", "failpoints", "faces"),
+    ("__init__", "errors", "failpoints", "faces", "processes"),
     ("fileio",),
     ("data",),
     ("objectstore", "config"),
