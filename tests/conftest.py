@@ -174,12 +174,25 @@ def package(trained_home):
 def memory_url(tmp_path, monkeypatch) -> Iterator[str]:
     """A fresh prefix on fsspec's in-memory filesystem (the object-storage code path), removed afterwards.
 
-    This machine's cache for the remote workspace goes to the test's folder.
+    This machine's cache for the remote workspace goes to the test's folder. Each opening of an
+    object for reading gets a handle of its own, as on S3: fsspec's memory filesystem hands every
+    reader the one stored file object, so two threads reading an object at once (scoring hashes
+    its input beside reading it) would move each other's position.
     """
     import uuid
 
     import fsspec
+    from fsspec.implementations.memory import MemoryFile, MemoryFileSystem
 
+    shared_open = MemoryFileSystem._open
+
+    def own_handle(self, path, mode="rb", *args, **kwargs):  # type: ignore[no-untyped-def]
+        handle = shared_open(self, path, mode, *args, **kwargs)
+        if mode == "rb":
+            return MemoryFile(self, handle.path, handle.getvalue())
+        return handle
+
+    monkeypatch.setattr(MemoryFileSystem, "_open", own_handle)
     monkeypatch.setenv("REGRESS_CACHE_DIR", str(tmp_path / "cache"))
     root = f"memory://bucket-{uuid.uuid4().hex}"
     yield root
