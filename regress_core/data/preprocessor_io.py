@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import pickle
 import sys
 import zipfile
 from collections.abc import Iterator
@@ -66,7 +67,7 @@ TRUSTED_NODES = frozenset(
 )
 
 
-def _skops_io() -> ModuleType:
+def skops_io() -> ModuleType:
     """skops.io, imported on first use and without its default list of trusted estimators.
 
     On import, skops lists every scikit-learn estimator (`sklearn.utils.all_estimators`, which
@@ -90,10 +91,15 @@ def _skops_io() -> ModuleType:
 def save_preprocessor(preprocessor: Preprocessor, path: str | Path) -> Path:
     """Atomically write a fitted preprocessor in skops's format.
 
+    skops writes an object met twice once, and which objects are one object changes when a
+    preprocessor is pickled (sent to the side process, `regress_core.pipeline.side_process`):
+    the preprocessor is written as pickling leaves it, so that its bytes are the same
+    wherever it was written.
+
     Returns:
         The final path.
     """
-    data = _reproducible(_skops_io().dumps(preprocessor))
+    data = _reproducible(skops_io().dumps(pickle.loads(pickle.dumps(preprocessor))))
     return atomic_write(path, lambda tmp: tmp.write_bytes(data))
 
 
@@ -173,7 +179,7 @@ def load_preprocessor(path: str | Path) -> Preprocessor:
     if root != ROOT_TYPE:
         raise ValueError(f"holds a {root}, not a fitted preprocessor")
     try:
-        preprocessor = _skops_io().load(path, trusted=list(TRUSTED_TYPES))
+        preprocessor = skops_io().load(path, trusted=list(TRUSTED_TYPES))
     except Exception as exc:  # skops and pydantic raise many kinds for a damaged file
         raise ValueError(f"could not be read ({type(exc).__name__}: {exc})") from exc
     if not isinstance(preprocessor, Preprocessor) or not hasattr(preprocessor, "columns_"):

@@ -109,3 +109,21 @@ def threads_for() -> Iterator[Threads]:
         yield threads
     finally:
         torch.set_num_threads(before)
+
+
+@contextmanager
+def capped_threads(count: int) -> Iterator[int]:
+    """At most `count` (and at least one) intra-op threads inside the block; torch's setting is restored after.
+
+    For work beside another busy process: a thread that waits for the core that process
+    holds stalls every product (see `threads_for`).
+
+    Yields:
+        The threads in use.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, min(before, count)))
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)

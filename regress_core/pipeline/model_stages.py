@@ -25,6 +25,7 @@ from regress_core.evaluation.intervals import DEFAULT_LEVEL, IntervalCalibration
 from regress_core.evaluation.metrics import baseline_metrics, regression_metrics
 from regress_core.evaluation.plots import plot_test_and_training
 from regress_core.fileio import atomic_write_text, sha256_file
+from regress_core.model.device import capped_threads
 from regress_core.model.predict import predict_scaled
 from regress_core.model.saving import load_model, save_weights
 from regress_core.model.selection import TableViews, select_model
@@ -37,7 +38,7 @@ from regress_core.pipeline.records import (
     TrainedModel,
     ValidatedTable,
 )
-from regress_core.pipeline.side_process import run_beside, submit_beside
+from regress_core.pipeline.side_process import cores_beside, run_beside, submit_beside
 from regress_core.pipeline.versioning import code_version, stage_key
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.catalog import LockProvider, ModelRef, Registry, model_name_for
@@ -180,10 +181,12 @@ def evaluate(
     predict = partial(_predictions, model, preprocessor, view=trained.spec.view)
     y_pred = predict(test_df)
     folder = ws.stage_dir("evaluate") / key
-    # The plots are drawn in the side process, where there is one, while this one goes on.
+    # The plots are drawn in the side process, where there is one, while this one goes on with
+    # the cores the side process leaves it.
     drawn = submit_beside(plot_test_and_training, y_true, y_pred, trained.history, out_dir=folder)
-    calibration = calibrate_intervals(predict, splits, contract.target, level)
-    explained = explain(test_df, y_true, y_pred, predict, contract)
+    with capped_threads(cores_beside()):
+        calibration = calibrate_intervals(predict, splits, contract.target, level)
+        explained = explain(test_df, y_true, y_pred, predict, contract)
     metrics = regression_metrics(y_true, y_pred)
     plots = drawn.result() | run_beside(plot_explanations, explained, overall_rmse=metrics["rmse"], out_dir=folder)
     return Evaluation(

@@ -22,6 +22,7 @@ from regress_core.data.tables import read_parquet
 from regress_core.errors import DataError
 from regress_core.fileio import atomic_write, sha256_file
 from regress_core.model.spec import ModelSpec
+from regress_core.pipeline.side_process import run_beside
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.gate import Decision
 
@@ -146,10 +147,13 @@ class ScaledTables:
         return _check_file(self.preprocessor_path, self.preprocessor_sha256, "preprocessor")
 
     def load_preprocessor(self) -> Preprocessor:
-        """Load the fitted preprocessor, refusing a file that changed since it was recorded."""
+        """Load the fitted preprocessor, refusing a file that changed since it was recorded.
+
+        Read in the side process where one runs (skops is imported there) and sent back pickled.
+        """
         path = self.checked_preprocessor_path()
         try:
-            return load_preprocessor(path)
+            return run_beside(load_preprocessor, path)
         except ValueError as exc:
             raise DataError(f"cached preprocessor {path} {exc}") from exc
 

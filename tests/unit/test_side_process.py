@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -10,18 +11,26 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from regress_core.data.contract import infer_contract
+from regress_core.data.preprocessing import Preprocessor
+from regress_core.data.preprocessor_io import load_preprocessor, save_preprocessor
 from regress_core.errors import StorageError
 from regress_core.pipeline import side_process
 from regress_core.pipeline.side_process import (
     SideProcess,
     SideProcessStopped,
+    cores_beside,
     run_beside,
     start_side_process,
     stop_side_process,
     submit_beside,
 )
+from tests.helpers import make_mixed_table
+from tests.unit.test_dates import dated_table
+from tests.unit.test_target_encoding import cars, teams
 
 
 def raise_storage_error(path: str) -> None:
@@ -45,6 +54,17 @@ def _imported(name: str) -> bool:
     return name in sys.modules
 
 
+WARMED: list[int] = []
+
+
+def mark_warm() -> None:
+    WARMED.append(os.getpid())
+
+
+def warmed_in() -> list[int]:
+    return WARMED
+
+
 def slow_pid(seconds: float) -> int:
     time.sleep(seconds)
     return os.getpid()
@@ -65,6 +85,51 @@ def test_without_a_side_process_calls_run_here():
     assert side_process._current is None
     assert run_beside(os.getpid) == os.getpid()
     assert submit_beside(os.getpid).result(timeout=0) == os.getpid()
+
+
+def test_the_main_process_leaves_one_core_to_a_running_side_process(side):
+    assert cores_beside() == side_process._cores() - 1
+    side.stop()
+    assert cores_beside() == side_process._cores()
+    stop_side_process()
+    assert cores_beside() == side_process._cores()
+
+
+def test_warm_up_imports_modules_calls_named_functions_and_freezes_what_they_left(monkeypatch):
+    monkeypatch.setattr(side_process, "WARM_MODULES", ("json", f"{__name__}:mark_warm"))
+    if start_side_process() is None:
+        pytest.skip("one core: no side process is started")
+    try:
+        pid = run_beside(os.getpid)
+        assert run_beside(warmed_in) == [pid]
+        assert WARMED == []  # called there, not here
+        assert run_beside(_imported, "json")
+        # What the warm-up and each call leave is frozen: a collection there skips the libraries.
+        assert run_beside(gc.get_freeze_count) > 0
+    finally:
+        stop_side_process()
+
+
+@pytest.mark.parametrize(
+    ("table", "target", "scaler"),
+    [
+        (make_mixed_table(200), "price", "quantile"),
+        (make_mixed_table(200), "price", "standard"),
+        (teams(), "y", "quantile"),  # target-encoded categories
+        (cars(), "y", "quantile"),  # text features
+        (dated_table(), "y", "quantile"),  # parts of dates
+    ],
+    ids=["mixed", "mixed-standard", "many-categories", "text", "dates"],
+)
+def test_a_preprocessor_written_and_read_beside_equals_one_written_and_read_here(side, tmp_path, table, target, scaler):
+    # The file's bytes key the evaluation's cache and the package: they do not depend on where it was written.
+    df = table
+    fitted = Preprocessor(contract=infer_contract(df, target=target), scaler=scaler).fit(df)
+    beside = run_beside(save_preprocessor, fitted, tmp_path / "beside.skops")
+    here = save_preprocessor(fitted, tmp_path / "here.skops")
+    assert beside.read_bytes() == here.read_bytes()
+    loaded = run_beside(load_preprocessor, beside)
+    np.testing.assert_array_equal(loaded.transform_features(df), load_preprocessor(here).transform_features(df))
 
 
 def test_calls_run_in_the_side_process_and_return_their_result(side):
@@ -157,6 +222,7 @@ def test_stop_ends_the_side_process_at_once():
     assert side.call(divmod, 9, 4) == (2, 1)
     assert side.call(_imported, "great_expectations")
     assert side.call(_imported, "matplotlib.pyplot")
+    assert side.call(_imported, "skops.io")
     started = time.monotonic()
     side.stop()
     assert time.monotonic() - started < 1.5

@@ -129,6 +129,22 @@ def test_training_takes_the_idle_cores_and_leaves_busy_ones():
     assert choose_threads(2, None).count == 2  # no /proc/stat: torch's default
 
 
+def test_work_beside_a_busy_process_takes_at_most_the_cores_left_and_restores_the_setting():
+    import torch
+
+    from regress_core.model.device import capped_threads
+
+    before = torch.get_num_threads()
+    with capped_threads(1) as count:
+        assert count == torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with capped_threads(before + 4) as count:  # never more than torch's setting
+        assert count == before
+    with capped_threads(0) as count:  # never fewer than one
+        assert count == 1
+    assert torch.get_num_threads() == before
+
+
 def test_idle_cores_are_measured_and_the_thread_setting_is_restored():
     import os
 
