@@ -70,6 +70,11 @@ def use_storage_block() -> None:
 SIDE_PROCESS_COMMANDS = ("train", "backfill")
 
 
+def wants_side_process(args: argparse.Namespace) -> bool:
+    """Whether the command trains here: `backfill --deployment` only submits flow runs to a server."""
+    return args.command in SIDE_PROCESS_COMMANDS and not getattr(args, "deployment", None)
+
+
 def main(argv: list[str] | None = None, *, side_process: bool = False) -> int:
     """Run one command; `side_process` starts a helper process for the commands that use one (`run` does)."""
     prepare_environment()
@@ -80,7 +85,7 @@ def main(argv: list[str] | None = None, *, side_process: bool = False) -> int:
     previous = signal.signal(signal.SIGTERM, raise_terminated)
     previous_int = signal.signal(signal.SIGINT, raise_interrupted)
     try:
-        if side_process and args.command in SIDE_PROCESS_COMMANDS:
+        if side_process and wants_side_process(args):
             start_side_process()  # first, so its imports overlap this process's
         if "home" in args:  # commands that use a workspace
             use_storage_block()

@@ -96,13 +96,20 @@ def choose_threads(available: int, idle: float | None) -> Threads:
 
 
 @contextmanager
-def threads_for() -> Iterator[Threads]:
+def threads_for(*, networks: bool = True) -> Iterator[Threads]:
     """Train on the cores idle now (measured over 0.1 s); restores torch's setting afterwards.
+
+    Args:
+        networks: Whether networks train; without them (closed-form ridge alone) nothing is
+            measured and torch's setting stays.
 
     Yields:
         The threads in use and why.
     """
     before = torch.get_num_threads()
+    if not networks:
+        yield Threads(before, "no network trained")
+        return
     threads = choose_threads(before, idle_cores())
     torch.set_num_threads(threads.count)
     try:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -141,24 +141,12 @@ def select_model(
         on_epoch: Called at every validation check of every network candidate.
         progress: Show a progress bar while a network trains on a validation split.
     """
-    with threads_for() as threads:
-        selection = _select_model(data, model, train, on_epoch=on_epoch, progress=progress)
-    return replace(selection, threads=threads.count, threads_reason=threads.reason)
-
-
-def _select_model(
-    data: TableViews,
-    model: ModelConfig,
-    train: TrainConfig,
-    *,
-    on_epoch: Callable[[EpochRecord], None] | None,
-    progress: bool,
-) -> Selection:
     resolved = RegressConfig(model=model, train=train).resolved()
     model, train = resolved.model, resolved.train
     pool = _Pool.of(data, train)
     names = candidate_names(model, n_fit=pool.n_fit, use_cv=pool.use_cv)
-    fitted, scores = _fit_and_score(names, pool, model, train, on_epoch=on_epoch, progress=progress)
+    with threads_for(networks=any(name != "linear" for name in names)) as threads:
+        fitted, scores = _fit_and_score(names, pool, model, train, on_epoch=on_epoch, progress=progress)
     chosen = choose(scores, use_cv=pool.use_cv)
     if chosen not in fitted:
         raise TrainingError(f"every candidate diverged ({', '.join(names)}); lower train.lr or scale the target")
@@ -181,6 +169,8 @@ def _select_model(
         precision=best.precision,
         fold_best_epochs=best.fold_best_epochs,
         target_std=data.target_std,
+        threads=threads.count,
+        threads_reason=threads.reason,
     )
 
 

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[2]
 
 
@@ -70,3 +72,18 @@ def test_a_thread_pool_left_open_is_shut_down_and_its_work_finished(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 3, done.stderr
     assert marker.read_text() == "yes"
+
+
+@pytest.mark.parametrize(
+    ("argv", "wanted"),
+    [
+        (["train"], True),
+        (["backfill", "--start", "2026-11-01", "--end", "2026-11-03", "--data", "sales.csv"], True),
+        (["backfill", "--start", "2026-11-01", "--end", "2026-11-03", "--deployment", "nightly"], False),
+        (["score", "--input", "in.csv", "--output", "out.parquet"], False),
+    ],
+)
+def test_a_side_process_starts_only_for_commands_that_train_here(argv, wanted):
+    from regress_cli.main import build_parser, wants_side_process
+
+    assert wants_side_process(build_parser().parse_args(argv)) is wanted

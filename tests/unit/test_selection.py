@@ -67,8 +67,15 @@ def test_a_straight_line_picks_the_linear_candidate_read_from_the_standard_view(
     assert selection.threads_reason
 
 
+def test_a_linear_model_alone_samples_no_cores():
+    selection, _data, _ = select(make_table(150), "model.kind=linear")
+    assert selection.chosen == "linear"
+    assert (selection.threads, selection.threads_reason) == (torch.get_num_threads(), "no network trained")
+
+
 def test_a_parabola_picks_a_network():
     selection, _, _ = select(parabola())
+    assert selection.threads_reason != "no network trained"
     assert selection.chosen in ("mlp", "embedding_mlp")
     assert selection.spec.view == "configured"
     assert selection.spec.n_folds == 5

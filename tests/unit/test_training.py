@@ -145,6 +145,19 @@ def test_work_beside_a_busy_process_takes_at_most_the_cores_left_and_restores_th
     assert torch.get_num_threads() == before
 
 
+def test_no_core_is_sampled_when_no_network_trains(monkeypatch):
+    from regress_core.model import device
+
+    def sampled(*args: object) -> float:
+        raise AssertionError("idle cores sampled")
+
+    monkeypatch.setattr(device, "idle_cores", sampled)
+    before = torch.get_num_threads()
+    with device.threads_for(networks=False) as threads:
+        assert threads == device.Threads(before, "no network trained")
+    assert torch.get_num_threads() == before
+
+
 def test_idle_cores_are_measured_and_the_thread_setting_is_restored():
     import os
 
