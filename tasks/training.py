@@ -154,7 +154,13 @@ def scale_features(
     splits: SplitTables, validated: ValidatedTable, features: FeaturesConfig, *, ws: Workspace
 ) -> ScaledTables:
     """Fit the scaler on train only and scale every part."""
-    return share(data_stages.scale(splits, validated, features, ws), ws)
+    scaled = data_stages.scale(splits, validated, features, ws)
+    if scaled.group_keys:
+        get_run_logger().info(
+            "group keys, target-encoded as well as scaled: %s (see docs/training.md#group-keys)",
+            ", ".join(scaled.group_keys),
+        )
+    return share(scaled, ws)
 
 
 @task(name="train", cache_key_fn=lambda _, p: model_stages.train_key(p["scaled"], p["model"], p["train_config"]))

@@ -23,6 +23,7 @@ from regress_core.data.clipping import RobustSmoothClip
 from regress_core.data.contract import DataContract, normalize_frame
 from regress_core.data.date_parts import DateParts
 from regress_core.data.dates import to_days
+from regress_core.data.group_keys import group_keys
 from regress_core.data.text_features import TextFeatures, reads_as_text
 from regress_core.errors import DataError
 
@@ -72,7 +73,10 @@ class Preprocessor(BaseEstimator):
     columns become their year, month, day of week, day of year, hour (where the training
     rows hold times of day) and days since the training rows' first day (see `DateParts`,
     which keeps that day), scaled like numeric columns, and where nullable imputed with the
-    training median and flagged like numeric columns. Identifier columns are not features.
+    training median and flagged like numeric columns. A numeric column that reads as the key
+    of a group of rows on the training rows (a person's number in a panel: see
+    `regress_core.data.group_keys`) is also target-encoded, as a category, beside its scaled
+    value. Identifier columns are not features.
     Follows scikit-learn's contract: `fit` returns self, learned attributes end in `_`, and
     nothing transforms before `fit`.
 
@@ -119,7 +123,9 @@ class Preprocessor(BaseEstimator):
             (many if categories and len(categories) > ONE_HOT_MAX_CATEGORIES else few).append(name)
         return few, many
 
-    def _branches(self, n_rows: int, scaler: str, texts: list[str]) -> list[tuple[str, object, list[str]]]:
+    def _branches(
+        self, n_rows: int, scaler: str, texts: list[str], keys: list[str]
+    ) -> list[tuple[str, object, list[str]]]:
         numeric = self.contract.names_of("numeric")
         dates = self.contract.names_of("datetime")
         nullable = {c.name for c in self.contract.columns if c.nullable}
@@ -139,11 +145,14 @@ class Preprocessor(BaseEstimator):
             steps = [SimpleImputer(strategy="most_frequent")] if nullable & set(few) else []
             steps.append(OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float64))
             branches.append(("categorical", make_pipeline(*steps), few))
+        folds = KFold(n_splits=TARGET_ENCODING_FOLDS, shuffle=True, random_state=0)
         if many:
             steps = [SimpleImputer(strategy="most_frequent")] if nullable & set(many) else []
-            folds = KFold(n_splits=TARGET_ENCODING_FOLDS, shuffle=True, random_state=0)
             steps += [TargetEncoder(target_type="continuous", cv=folds), build_scaler(scaler, n_rows=n_rows)]
             branches.append(("target_encoded", make_pipeline(*steps), many))
+        if keys:
+            encoder = TargetEncoder(target_type="continuous", cv=folds)
+            branches.append(("group_key", make_pipeline(encoder, build_scaler(scaler, n_rows=n_rows)), keys))
         for index, name in enumerate(texts):
             branches.append(
                 (f"text{index}", make_pipeline(TextFeatures(), build_scaler(scaler, n_rows=n_rows)), [name])
@@ -180,13 +189,16 @@ class Preprocessor(BaseEstimator):
         frame = self._frame(df)
         y = df[self.target].to_numpy(dtype="float64")
         self.text_columns_ = [name for name in self._categorical_groups()[1] if reads_as_text(frame[name])]
-        self.columns_ = ColumnTransformer(self._branches(len(df), self.scaler, self.text_columns_), remainder="drop")
+        plain = [c.name for c in self.contract.columns if c.kind == "numeric" and not c.nullable and c.name in frame]
+        self.group_keys_ = group_keys(frame, y, plain)
+        extra = (self.text_columns_, self.group_keys_)
+        self.columns_ = ColumnTransformer(self._branches(len(df), self.scaler, *extra), remainder="drop")
         views = {"configured": self.columns_.fit_transform(frame, y)}
         if self.scaler == "standard":
             self.standard_columns_ = self.columns_
             views["standard"] = views["configured"]
         else:
-            branches = self._branches(len(df), "standard", self.text_columns_)
+            branches = self._branches(len(df), "standard", *extra)
             self.standard_columns_ = ColumnTransformer(branches, remainder="drop")
             views["standard"] = self.standard_columns_.fit_transform(frame, y)
         std = float(y.std())

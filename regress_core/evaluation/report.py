@@ -123,6 +123,7 @@ def render_report(metadata: dict[str, Any]) -> str:
     facts = {
         "target": metadata.get("target"),
         "features": ", ".join(metadata.get("features", [])),
+        "group keys (also target-encoded)": ", ".join(metadata.get("group_keys") or []) or "none",
         "source": data.get("source"),
         "as of": metadata.get("as_of"),
         "rows (train / validation / test)": " / ".join(str(v) for v in data.get("split_rows", {}).values()),

@@ -265,4 +265,5 @@ def scale(splits: SplitTables, validated: ValidatedTable, features: FeaturesConf
         target_std=preprocessor.target_std_,
         key=key,
         home=str(ws.root),
+        group_keys=tuple(preprocessor.group_keys_),
     )

@@ -223,6 +223,7 @@ def package_metadata(
         "feature_profile": feature_profile(splits.train.read(), contract.names_of("numeric")),
         "target": contract.target,
         "features": contract.feature_names,
+        "group_keys": list(scaled.group_keys),
         "spec": trained.spec.to_dict(),
         "metrics": evaluation.metrics,
         "baselines": evaluation.baselines,

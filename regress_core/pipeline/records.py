@@ -120,7 +120,8 @@ class ScaledTables:
     `train` and `val` hold the configured feature view, `train_standard` and `val_standard`
     the standardised one (the same files when the configured scaler is standard).
     `indicators` are the inputs that are 0/1 by construction; `target_std` converts scaled
-    target units back to the target's.
+    target units back to the target's; `group_keys` names the numeric columns also
+    target-encoded as the keys of groups of rows (`regress_core.data.group_keys`).
     """
 
     train: TableRef
@@ -133,6 +134,7 @@ class ScaledTables:
     target_std: float
     key: str
     home: str
+    group_keys: tuple[str, ...] = ()
 
     @property
     def preprocessor_path(self) -> str:

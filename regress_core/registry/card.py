@@ -175,13 +175,16 @@ def _features_table(metadata: dict[str, Any], contract: DataContract | None) -> 
         names = metadata.get("features") or []
         return _table(["feature", "kind", "details"], [[name, MISSING, "no contract in the package"] for name in names])
     columns = [column for column in contract.columns if column.name != contract.target]
-    return _table(["feature", "kind", "details"], [[c.name, c.kind, _column_details(c)] for c in columns])
+    keys = set(metadata.get("group_keys") or [])
+    return _table(["feature", "kind", "details"], [[c.name, c.kind, _column_details(c, keys)] for c in columns])
 
 
-def _column_details(column: ColumnSpec) -> str:
+def _column_details(column: ColumnSpec, group_keys: set[str]) -> str:
     parts = []
     if column.kind == "identifier":
         parts.append("not a feature (a unique key carries no signal)")
+    if column.name in group_keys:
+        parts.append("a group key: also target-encoded")
     if column.kind == "datetime":
         parts.append(f"read {DATE_PARTS_TEXT}")
     if column.min is not None or column.max is not None:
