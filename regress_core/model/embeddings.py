@@ -105,6 +105,8 @@ class PiecewiseLinearEmbeddings(nn.Module):
         """(batch, n_features) -> (batch, n_features, n_bins) bin fill fractions (see `encode_bins`)."""
         return encode_bins(x, self.bin_edges)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        encoded = torch.einsum("bft,ftd->bfd", self.encode(x), self.weight) + self.bias
-        return torch.relu(encoded).flatten(1)
+    def forward(self, x: torch.Tensor, encoded: torch.Tensor | None = None) -> torch.Tensor:
+        """Embeddings of `x`; `encoded`, where given, is `encode(x)` computed before."""
+        encoded = self.encode(x) if encoded is None else encoded
+        embedded = torch.einsum("bft,ftd->bfd", encoded, self.weight) + self.bias
+        return torch.relu(embedded).flatten(1)

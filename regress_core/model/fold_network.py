@@ -58,7 +58,8 @@ class FoldStackedMLP(nn.Module):
         embedding_dim: Width of each embedded input.
 
     Shapes:
-        input (K, batch, n_features) -> (K, batch, k): fold f's model on fold f's rows.
+        input (K, batch, n_features) -> (K, batch, k): fold f's model on fold f's rows (with,
+            optionally, their encodings (K, batch, n_embedded, n_bins) from `encode_inputs`).
         input (batch, n_features) -> (batch, K * k): every fold model's members.
     """
 
@@ -113,10 +114,22 @@ class FoldStackedMLP(nn.Module):
         """Floats one input row takes in the widest layer (bounds the rows predicted at once)."""
         return self.n_folds * self.ensemble_size * self.widest
 
-    def _folds_forward(self, x: torch.Tensor) -> torch.Tensor:
+    def encode_inputs(self, x: torch.Tensor) -> torch.Tensor | None:
+        """Each fold model's bin encoding of its rows: (K, n, n_features) -> (K, n, n_embedded, n_bins).
+
+        It depends on the inputs and the fitted bins alone, so training can encode every row
+        once and hand each step its rows' encodings (`forward`'s `encoded`). None without
+        embedded inputs.
+        """
+        if self.bin_edges is None:
+            return None
+        return encode_bins(x[..., self.embedded_index], self.bin_edges[:, None])
+
+    def _folds_forward(self, x: torch.Tensor, encoded: torch.Tensor | None = None) -> torch.Tensor:
         n_folds, n_rows, _ = x.shape
         if self.bin_edges is not None:
-            encoded = encode_bins(x[..., self.embedded_index], self.bin_edges[:, None])
+            if encoded is None:
+                encoded = encode_bins(x[..., self.embedded_index], self.bin_edges[:, None])
             embedded = torch.einsum("knfb,kfbd->knfd", encoded, self.emb_weight) + self.emb_bias[:, None]
             x = torch.cat([torch.relu(embedded).flatten(2), x[..., self.passed_index]], dim=-1)
         h = (x.unsqueeze(2) * self.member_scale[:, None]).reshape(n_folds, n_rows * self.ensemble_size, -1)
@@ -127,9 +140,10 @@ class FoldStackedMLP(nn.Module):
         h = h.reshape(n_folds, n_rows, self.ensemble_size, -1)
         return torch.einsum("knmh,kmh->knm", h, self.head_weight) + self.head_bias
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, encoded: torch.Tensor | None = None) -> torch.Tensor:
+        """Predictions; `encoded`, with fold rows x (K, n, n_features), is `encode_inputs(x)` computed before."""
         if x.dim() == 3:
-            return self._folds_forward(x)
+            return self._folds_forward(x, encoded)
         out = self._folds_forward(x.unsqueeze(0).expand(self.n_folds, -1, -1))  # (K, n, k)
         # Row-major (n, K * k), so that a row's mean never depends on the rows predicted with it.
         return out.permute(1, 0, 2).reshape(x.shape[0], -1).contiguous()

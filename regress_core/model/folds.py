@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -20,7 +20,7 @@ from torch import nn
 
 from regress_core.model.device import resolve_device, resolve_precision
 from regress_core.model.embeddings import compute_bin_edges
-from regress_core.model.loop import EpochRecord, train_loop
+from regress_core.model.loop import EpochRecord, Inputs, call_network, encodings_fit, train_loop
 from regress_core.model.optim import TrainSettings
 from regress_core.model.spec import ModelSpec, build_model
 
@@ -61,24 +61,34 @@ class FoldBatches:
         y: Targets of all pooled rows, shape (n_rows,).
         train_index: Each fold's training row indices.
         batch: Rows per fold and step.
+        encoded: Each fold model's encoding of every pooled row, (K, n_rows, n_embedded,
+            n_bins) (`FoldStackedMLP.encode_inputs`), or None: the network encodes each batch.
     """
 
     x: torch.Tensor
     y: torch.Tensor
     train_index: list[torch.Tensor]
     batch: int
+    encoded: torch.Tensor | None = None
 
     @property
     def steps_per_epoch(self) -> int:
         return math.ceil(max(len(index) for index in self.train_index) / self.batch)
 
-    def epoch(self, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Batches (K, batch, n_features) and (K, batch): fold f's rows at position f."""
+    def epoch(self, generator: torch.Generator) -> Iterator[tuple[Inputs, torch.Tensor]]:
+        """Batches (K, batch, n_features) and (K, batch): fold f's rows at position f.
+
+        With encodings, the inputs are the rows and fold f's encodings of its rows.
+        """
         perms = [index[torch.randperm(len(index), generator=generator)] for index in self.train_index]
+        folds = torch.arange(len(perms), device=self.x.device)[:, None]
         for position in range(self.steps_per_epoch):
             offsets = torch.arange(position * self.batch, (position + 1) * self.batch)
             rows = torch.stack([perm[offsets % len(perm)] for perm in perms]).to(self.x.device)  # (K, batch)
-            yield self.x[rows], self.y[rows]
+            if self.encoded is None:
+                yield self.x[rows], self.y[rows]
+            else:
+                yield (self.x[rows], self.encoded[folds, rows]), self.y[rows]
 
 
 @dataclass(frozen=True)
@@ -89,11 +99,14 @@ class HeldOut:
         x: Shape (K, n_val, n_features).
         y: Shape (K, n_val).
         mask: Shape (K, n_val): 1 for a held-out row, 0 for a repeat.
+        encoded: Fold f's encodings of its held-out rows, (K, n_val, n_embedded, n_bins), or
+            None: the network encodes them at every check.
     """
 
     x: torch.Tensor
     y: torch.Tensor
     mask: torch.Tensor
+    encoded: torch.Tensor | None = None
 
     @classmethod
     def of(cls, x: torch.Tensor, y: torch.Tensor, folds: Folds) -> HeldOut:
@@ -106,8 +119,10 @@ class HeldOut:
     def __call__(self, model: nn.Module) -> tuple[torch.Tensor, float]:
         """Each fold model's MSE on its held-out rows, shape (K,), and their pooled MSE."""
         model.eval()
+        inputs = self.x if self.encoded is None else (self.x, self.encoded)
         with torch.inference_mode():
-            fold_mse = ((model(self.x).mean(dim=2) - self.y) ** 2 * self.mask).sum(1) / self.mask.sum(1)
+            predicted = call_network(model, inputs).mean(dim=2)
+            fold_mse = ((predicted - self.y) ** 2 * self.mask).sum(1) / self.mask.sum(1)
         model.train()
         pooled = float((fold_mse * self.mask.sum(1)).sum() / self.mask.sum())
         return fold_mse, pooled
@@ -147,8 +162,14 @@ def fit_folds(
     xt = torch.tensor(x, dtype=torch.float32, device=device)
     yt = torch.tensor(y, dtype=torch.float32, device=device)
     batch = min(settings.batch_size, min(len(train) for train, _ in folds))
-    batches = FoldBatches(x=xt, y=yt, train_index=[torch.as_tensor(train) for train, _ in folds], batch=batch)
+    train_index = [torch.as_tensor(train) for train, _ in folds]
     held_out = HeldOut.of(xt, yt, folds)
+    encoded = _encoded_rows(model, xt, held_out)
+    if encoded is not None:
+        held_out = replace(held_out, encoded=encoded[1])
+    batches = FoldBatches(
+        x=xt, y=yt, train_index=train_index, batch=batch, encoded=encoded[0] if encoded is not None else None
+    )
     run = train_loop(model, batches, held_out, settings, precision=precision, on_epoch=on_epoch, candidate=candidate)
     final = build_model(spec, bin_edges=edges)
     final.load_state_dict({name: tensor.cpu() for name, tensor in run.best_state.items()})
@@ -163,6 +184,26 @@ def fit_folds(
         device=str(device),
         precision=str(precision).removeprefix("torch."),
     )
+
+
+def _encoded_rows(model: nn.Module, x: torch.Tensor, held_out: HeldOut) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Every fold model's encodings of every pooled row and of its held-out rows, computed once.
+
+    The bin encoding depends on the rows and the fitted bins alone, and on small tables it
+    cost a third of each step's time (a 1,989-row table of 27 embedded inputs: 4.9 s of 12.7 s);
+    the steps then gather their rows' encodings, the same numbers. None without embedded inputs,
+    or where the encodings would not fit `encodings_fit`: each step encodes its rows.
+    """
+    encode = getattr(model, "encode_inputs", None)
+    bin_edges = getattr(model, "bin_edges", None)
+    if encode is None or bin_edges is None:
+        return None
+    n_folds, n_embedded, n_edges = bin_edges.shape
+    n_rows = x.shape[0] + held_out.x.shape[1]
+    if not encodings_fit(n_folds * n_rows * n_embedded * (n_edges - 1), x.element_size()):
+        return None
+    with torch.no_grad():
+        return encode(x.unsqueeze(0).expand(n_folds, -1, -1)), encode(held_out.x)
 
 
 def _fold_bin_edges(spec: ModelSpec, x: np.ndarray, folds: Folds) -> torch.Tensor | None:

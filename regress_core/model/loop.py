@@ -44,12 +44,32 @@ class EpochRecord:
     candidate: str = ""
 
 
+# A network's inputs: one tensor, or a tuple of its positional arguments.
+Inputs = torch.Tensor | tuple[torch.Tensor, ...]
+# Bin encodings of the training rows computed once, before the first step, take at most this
+# much memory; beyond it (a million rows of 20 inputs in 96 bins take 7.7 GB) each step encodes
+# its own rows. Both give the same numbers.
+ENCODED_MAX_BYTES = 256 * 2**20
+
+
+def encodings_fit(n_values: int, element_size: int) -> bool:
+    """Whether `n_values` encoded values of `element_size` bytes stay within ENCODED_MAX_BYTES."""
+    return n_values * element_size <= ENCODED_MAX_BYTES
+
+
+def call_network(model: nn.Module, inputs: Inputs) -> torch.Tensor:
+    """`model` on one batch's inputs (a tensor, or a tuple of positional arguments)."""
+    return model(*inputs) if isinstance(inputs, tuple) else model(inputs)
+
+
 class Batches(Protocol):
     """The training rows of one network, drawn into mini-batches anew every epoch.
 
     A batch is (inputs, targets): inputs (*M, batch, n_features) and targets (*M, batch),
     where the optional leading axis M holds separate models (the folds of a fold-stacked
-    network); the network maps the inputs to predictions (*M, batch, k).
+    network); the network maps the inputs to predictions (*M, batch, k). Inputs may also be a
+    tuple of tensors, the network's positional arguments (rows and their encodings computed
+    beforehand).
     """
 
     @property
@@ -57,7 +77,7 @@ class Batches(Protocol):
         """Optimizer steps in one epoch."""
         ...
 
-    def epoch(self, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def epoch(self, generator: torch.Generator) -> Iterator[tuple[Inputs, torch.Tensor]]:
         """One epoch's batches, in an order drawn from `generator`."""
         ...
 
@@ -162,7 +182,7 @@ class _Steps:
         self.loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         self.rows = 0
 
-    def run_epoch(self, epoch_batches: Iterator[tuple[torch.Tensor, torch.Tensor]]) -> None:
+    def run_epoch(self, epoch_batches: Iterator[tuple[Inputs, torch.Tensor]]) -> None:
         """Take one optimizer step per batch."""
         self.model.train()
         for inputs, targets in epoch_batches:
@@ -170,7 +190,7 @@ class _Steps:
                 group["lr"] = lr_at(self.settings, self.step, self.total)
             reduced = self.precision != torch.float32
             with torch.autocast(self.device_type, dtype=self.precision, enabled=reduced):
-                prediction = self.model(inputs).float()  # (*M, batch, k)
+                prediction = call_network(self.model, inputs).float()  # (*M, batch, k)
             elementwise = elementwise_loss(self.settings, prediction, targets.unsqueeze(-1).expand_as(prediction))
             loss = elementwise.mean(dim=(-2, -1)).sum()
             self.optimizer.zero_grad(set_to_none=True)

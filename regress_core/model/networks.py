@@ -142,12 +142,24 @@ class TabularMLP(nn.Module):
             k=ensemble_size, in_features=head_weight.shape[1], out_features=1, weight=head_weight, bias=head_bias
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def encode_inputs(self, x: torch.Tensor) -> torch.Tensor | None:
+        """The bin encoding of rows x (n, n_features) -> (n, n_embedded, n_bins); None without embeddings.
+
+        It depends on the inputs and the fitted bins alone, so training can encode every row
+        once and hand each step its rows' encodings (`forward`'s `encoded`).
+        """
+        if self.embeddings is None:
+            return None
+        return self.embeddings.encode(x[:, self.embedded_index] if len(self.passed_index) else x)
+
+    def forward(self, x: torch.Tensor, encoded: torch.Tensor | None = None) -> torch.Tensor:
+        """Predictions (batch, k); `encoded`, where given, is `encode_inputs(x)` computed before."""
         if self.embeddings is not None:
             if len(self.passed_index):
-                x = torch.cat([self.embeddings(x[:, self.embedded_index]), x[:, self.passed_index]], dim=1)
+                embedded = self.embeddings(x[:, self.embedded_index], encoded)
+                x = torch.cat([embedded, x[:, self.passed_index]], dim=1)
             else:
-                x = self.embeddings(x)
+                x = self.embeddings(x, encoded)
         members = x.unsqueeze(1) * self.member_scale  # (batch, k, width)
         return self.head(self.backbone(members)).squeeze(-1)
 

@@ -19,7 +19,7 @@ from torch import nn
 from regress_core.config import ModelConfig, RegressConfig, TrainConfig
 from regress_core.model.budget import Budget, plan_budget
 from regress_core.model.device import resolve_device, resolve_precision
-from regress_core.model.loop import EpochRecord, Validation, train_loop
+from regress_core.model.loop import EpochRecord, Inputs, Validation, encodings_fit, train_loop
 from regress_core.model.optim import TrainSettings
 from regress_core.model.predict import predict_scaled
 from regress_core.model.spec import ModelSpec, build_model, feature_view
@@ -47,24 +47,30 @@ class RowBatches:
         x: Inputs, shape (n_rows, n_features), on the training device.
         y: Targets, shape (n_rows,).
         batch_size: Rows per batch (at most n_rows are used).
+        encoded: The network's bin encodings of every row, (n_rows, n_embedded, n_bins)
+            (`encode_inputs`), or None: the network encodes each batch.
     """
 
     x: torch.Tensor
     y: torch.Tensor
     batch_size: int
+    encoded: torch.Tensor | None = None
 
     @property
     def steps_per_epoch(self) -> int:
         return math.ceil(len(self.x) / min(self.batch_size, len(self.x)))
 
-    def epoch(self, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Batches (batch, n_features) and (batch,) of one permutation of the rows."""
+    def epoch(self, generator: torch.Generator) -> Iterator[tuple[Inputs, torch.Tensor]]:
+        """Batches (batch, n_features) and (batch,) of one permutation of the rows (with their encodings)."""
         n_rows = len(self.x)
         batch = min(self.batch_size, n_rows)
         order = torch.randperm(n_rows, generator=generator).to(self.x.device)
         for start in range(0, n_rows, batch):
             index = order[start : start + batch]
-            yield self.x[index], self.y[index]
+            if self.encoded is None:
+                yield self.x[index], self.y[index]
+            else:
+                yield (self.x[index], self.encoded[index]), self.y[index]
 
 
 def fit_network(
@@ -102,7 +108,7 @@ def fit_network(
     xt, yt, xv = (torch.tensor(array, dtype=torch.float32, device=device) for array in (x_train, y_train, x_val))
     run = train_loop(
         model,
-        RowBatches(x=xt, y=yt, batch_size=settings.batch_size),
+        RowBatches(x=xt, y=yt, batch_size=settings.batch_size, encoded=_encoded_rows(model, xt)),
         _split_validation(xv, y_val),
         settings,
         precision=precision,
@@ -123,6 +129,21 @@ def fit_network(
         device=str(device),
         precision=str(precision).removeprefix("torch."),
     )
+
+
+def _encoded_rows(model: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
+    """The network's bin encodings of every training row, computed once; None where it has no
+    embeddings or they would not fit `encodings_fit` (each step then encodes its rows)."""
+    encode = getattr(model, "encode_inputs", None)
+    embeddings = getattr(model, "embeddings", None)
+    if encode is None or embeddings is None:
+        return None
+    n_embedded, n_edges = embeddings.bin_edges.shape
+    if not encodings_fit(len(x) * n_embedded * (n_edges - 1), x.element_size()):
+        return None
+    with torch.no_grad():
+        encoded: torch.Tensor = encode(x)
+    return encoded
 
 
 def _split_validation(x_val: torch.Tensor, y_val: np.ndarray) -> Validation:

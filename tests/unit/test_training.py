@@ -5,8 +5,10 @@ import torch
 from regress_core.config import ModelConfig, TrainConfig
 from regress_core.errors import TrainingError
 from regress_core.model.device import resolve_device, resolve_precision
+from regress_core.model.optim import TrainSettings
 from regress_core.model.predict import predict_scaled
-from regress_core.model.training import train_model
+from regress_core.model.spec import ModelSpec
+from regress_core.model.training import fit_network, train_model
 
 
 def data(n=200, seed=0):
@@ -89,6 +91,40 @@ def test_ensemble_ema_cosine_and_full_batch_train():
     result = fit(model, ema_decay=0.9, lr_schedule="cosine", batch_size=0, max_epochs=40, lr=0.02)
     assert predict_scaled(result.model, data()[2]).shape == (50,)
     assert result.best_val_loss < 0.5
+
+
+@pytest.mark.parametrize("embedded", [None, [0]], ids=["every-input", "one-of-two"])
+def test_a_network_trains_alike_with_bin_encodings_computed_once_or_at_every_step(monkeypatch, embedded):
+    from regress_core.model import loop
+
+    model = ModelConfig(kind="embedding_mlp", hidden_sizes=[16], ensemble_size=2, n_bins=8, embedding_dim=4)
+    x_train, y_train, x_val, y_val = data()
+    if embedded is not None:
+        x_train, x_val = (np.column_stack([x, x**2]) for x in (x_train, x_val))
+
+    def trained():
+        if embedded is None:
+            return fit(model, max_epochs=6, lr=0.02)
+        spec = ModelSpec(
+            kind="embedding_mlp",
+            n_features=2,
+            hidden_sizes=(16,),
+            ensemble_size=2,
+            n_bins=8,
+            embedding_dim=4,
+            embedded=tuple(embedded),
+            activation="relu",
+            dropout=0.0,
+        )
+        settings = TrainSettings(max_epochs=6, lr=0.02, batch_size=16)
+        return fit_network(spec, settings, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val)
+
+    once = trained()
+    monkeypatch.setattr(loop, "ENCODED_MAX_BYTES", 0)  # every step encodes its own rows
+    each_step = trained()
+    assert [r.val_loss for r in once.history] == [r.val_loss for r in each_step.history]
+    for name, tensor in once.model.state_dict().items():
+        assert torch.equal(tensor, each_step.model.state_dict()[name]), name
 
 
 def test_diverging_training_stops_with_a_clear_error():
