@@ -179,18 +179,21 @@ class Preprocessor(BaseEstimator):
         self.fit_transform_views(df)
         return self
 
-    def fit_transform_views(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
+    def fit_transform_views(self, df: pd.DataFrame, *, held_out: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
         """Fit on the training rows and return their model inputs in each view (float32).
 
         The training rows' target encodings are cross-fitted (each row encoded by the other
         folds' rows, as scikit-learn's TargetEncoder does in `fit_transform`), so a network
         never sees a row's own target in its inputs; every other row, as `transform_features`.
+        `held_out` (the validation rows; their target is not read) only lets a group key that
+        holds few of their values be left out (`regress_core.data.group_keys`).
         """
         frame = self._frame(df)
         y = df[self.target].to_numpy(dtype="float64")
         self.text_columns_ = [name for name in self._categorical_groups()[1] if reads_as_text(frame[name])]
         plain = [c.name for c in self.contract.columns if c.kind == "numeric" and not c.nullable and c.name in frame]
-        self.group_keys_ = group_keys(frame, y, plain)
+        later = self._frame(held_out) if held_out is not None else None
+        self.group_keys_ = group_keys(frame, y, plain, held_out=later)
         extra = (self.text_columns_, self.group_keys_)
         self.columns_ = ColumnTransformer(self._branches(len(df), self.scaler, *extra), remainder="drop")
         views = {"configured": self.columns_.fit_transform(frame, y)}

@@ -1,9 +1,10 @@
-"""Saving a fitted preprocessor and loading it back without unpickling anything.
+"""Saving a fitted preprocessor and loading it back without unpickling anything from the file.
 
 The file is skops's format: a zip of a JSON schema and numpy arrays. Loading rebuilds only
 the types named in `TRUSTED_TYPES`, checked here against the whole schema before skops
 builds anything, and again by skops itself; any other type (a function to call, a class
-of another library) is refused by name.
+of another library) is refused by name. (Pickle only carries a preprocessor in memory: to
+and from the side process, and in the copy `save_preprocessor` writes.)
 """
 
 from __future__ import annotations

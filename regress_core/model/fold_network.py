@@ -144,6 +144,8 @@ class FoldStackedMLP(nn.Module):
         """Predictions; `encoded`, with fold rows x (K, n, n_features), is `encode_inputs(x)` computed before."""
         if x.dim() == 3:
             return self._folds_forward(x, encoded)
+        if encoded is not None:
+            raise ValueError("encodings go with fold rows (K, n, n_features); each fold model encodes plain rows")
         out = self._folds_forward(x.unsqueeze(0).expand(self.n_folds, -1, -1))  # (K, n, k)
         # Row-major (n, K * k), so that a row's mean never depends on the rows predicted with it.
         return out.permute(1, 0, 2).reshape(x.shape[0], -1).contiguous()

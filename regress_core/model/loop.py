@@ -47,9 +47,10 @@ class EpochRecord:
 # A network's inputs: one tensor, or a tuple of its positional arguments.
 Inputs = torch.Tensor | tuple[torch.Tensor, ...]
 # Bin encodings of the training rows computed once, before the first step, take at most this
-# much memory; beyond it (a million rows of 20 inputs in 96 bins take 7.7 GB) each step encodes
-# its own rows. Both give the same numbers.
-ENCODED_MAX_BYTES = 256 * 2**20
+# much memory (computing them takes about four times as much for a moment); beyond it (a million
+# rows of 20 inputs in 96 bins take 7.7 GB) each step encodes its own rows. Both give the same
+# numbers. California Housing's training rows take 46 MB.
+ENCODED_MAX_BYTES = 64 * 2**20
 
 
 def encodings_fit(n_values: int, element_size: int) -> bool:

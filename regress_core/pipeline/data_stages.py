@@ -239,11 +239,12 @@ def scale(splits: SplitTables, validated: ValidatedTable, features: FeaturesConf
         raise ConfigError("features.scaler and features.scale_target are unset; resolve the configuration first")
     key = scale_key(splits, validated, features)
     contract = load_contract(validated.contract_path)
-    train_df = splits.train.read()
+    train_df, val_df = splits.train.read(), splits.val.read()
     preprocessor = Preprocessor(contract=contract, scaler=features.scaler, scale_target=features.scale_target)
-    train_views = preprocessor.fit_transform_views(train_df)  # target encodings cross-fitted on these rows
+    # Target encodings cross-fitted on the training rows; the validation rows' values only check group keys.
+    train_views = preprocessor.fit_transform_views(train_df, held_out=val_df)
     folder = ws.stage_dir("scale") / key
-    frames = {"train": train_df, "val": splits.val.read()}
+    frames = {"train": train_df, "val": val_df}
     refs: dict[str, TableRef] = {}
     for view in VIEWS:
         if view == "standard" and features.scaler == "standard":

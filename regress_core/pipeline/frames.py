@@ -40,7 +40,7 @@ def fitted_views(preprocessor: Preprocessor, train: pd.DataFrame, val: pd.DataFr
     The training rows' target encodings are cross-fitted (`Preprocessor.fit_transform_views`).
     """
     target = preprocessor.target
-    train_views = preprocessor.fit_transform_views(train)
+    train_views = preprocessor.fit_transform_views(train, held_out=val)
     return TableViews(
         x_train=train_views["configured"],
         x_val=preprocessor.transform_features(val),

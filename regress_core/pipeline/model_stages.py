@@ -182,7 +182,8 @@ def evaluate(
     y_pred = predict(test_df)
     folder = ws.stage_dir("evaluate") / key
     # The plots are drawn in the side process, where there is one, while this one goes on with
-    # the cores the side process leaves it.
+    # the cores the side process leaves it (until the intervals and the importance are done,
+    # whether or not the plots finished first: a small table's are done in under a second).
     drawn = submit_beside(plot_test_and_training, y_true, y_pred, trained.history, out_dir=folder)
     with capped_threads(cores_beside()):
         calibration = calibrate_intervals(predict, splits, contract.target, level)

@@ -192,6 +192,7 @@ def serve(conn: Connection, parent_end: Connection | None = None) -> None:
         module = importlib.import_module(name)
         if function:
             getattr(module, function)()
+    gc.collect()  # the imports' garbage goes first: what is frozen is never collected
     gc.freeze()
     while True:
         try:

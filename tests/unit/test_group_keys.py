@@ -101,3 +101,31 @@ def test_a_large_table_is_measured_on_a_seeded_sample_of_its_rows(monkeypatch):
     assert sampled != whole
     assert sampled == group_key_gains(df, y, ["nr", "age"])  # the same rows every time
     assert group_keys(df, y, ["nr", "age"]) == ["nr"]
+
+
+def test_a_key_whose_values_the_validation_rows_do_not_hold_is_left_out():
+    df = panel()
+    train = df[df.nr < 1060]
+    y = train.pop("lwage").to_numpy()
+    same_people = df[df.nr < 1060].drop(columns="lwage")
+    new_people = df[df.nr >= 1060].drop(columns="lwage")  # as a split by time meets new periods
+    assert group_keys(train, y, ["nr"], held_out=same_people) == ["nr"]
+    assert group_keys(train, y, ["nr"], held_out=new_people) == []
+    assert group_keys(train, y, ["nr"], held_out=new_people.iloc[:0]) == ["nr"]  # no rows: nothing to check
+
+
+def test_a_sample_of_a_large_table_keeps_each_drawn_group_whole(monkeypatch):
+    from regress_core.data import group_keys as module
+
+    monkeypatch.setattr(module, "MAX_ROWS", 100)
+    values = np.repeat(np.arange(100.0), 4)
+    rows = module._whole_groups(values)
+    drawn = np.unique(values[rows])
+    assert 0 < len(drawn) < 100
+    assert len(rows) == 4 * len(drawn)  # every row of every drawn group
+
+
+def test_integers_beyond_exact_floats_are_not_keys():
+    values = 2.0**60 + np.repeat(np.arange(50.0), 4) * 2**10
+    y = np.random.default_rng(0).normal(size=len(values))
+    assert group_key_gains(pd.DataFrame({"hash": values}), y, ["hash"]) == {}

@@ -151,6 +151,16 @@ def test_fold_model_predictions_do_not_depend_on_the_rows_predicted_together():
     torch.testing.assert_close(model(x)[:123].mean(1), model(x[:123]).mean(1), rtol=0, atol=0)
 
 
+def test_fold_models_take_encodings_of_fold_rows_only():
+    model = build_model(FOLD_SPECS[2], bin_edges=torch.sort(torch.randn(4, 2, 5), dim=-1).values).eval()
+    rows = torch.randn(4, 10, 3)
+    encoded = model.encode_inputs(rows)
+    assert encoded.shape == (4, 10, 2, 4)
+    torch.testing.assert_close(model(rows, encoded), model(rows), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="encodings go with fold rows"):
+        model(rows[0], encoded[0])
+
+
 def test_specs_of_older_packages_still_load():
     old = ModelSpec.from_dict(
         {"kind": "embedding_mlp", "n_features": 8, "hidden_sizes": [256, 256], "ensemble_size": 8, "n_bins": 96}

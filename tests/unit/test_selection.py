@@ -199,12 +199,17 @@ def test_a_fixed_linear_kind_is_ridge_on_the_standard_view_under_a_quantile_scal
 
 
 def test_fold_models_train_alike_with_bin_encodings_computed_once_or_at_every_step(monkeypatch):
-    from regress_core.model import loop
+    from regress_core.model import folds, loop
 
+    made = []
+    encoded_rows = folds._encoded_rows
+    monkeypatch.setattr(folds, "_encoded_rows", lambda *a: made.append(encoded_rows(*a)) or made[-1])
     df = parabola()
     kept = select(df, "model.kind=embedding_mlp", "train.max_epochs=8")[0]
+    assert made[-1] is not None  # encoded once, before the first step
     monkeypatch.setattr(loop, "ENCODED_MAX_BYTES", 0)  # every step encodes its own rows
     encoded_each_step = select(df, "model.kind=embedding_mlp", "train.max_epochs=8")[0]
+    assert made[-1] is None
     assert kept.spec.n_folds == 5
     assert [s.mse for s in kept.scores] == [s.mse for s in encoded_each_step.scores]
     kept_state, each_state = kept.model.state_dict(), encoded_each_step.model.state_dict()

@@ -30,6 +30,7 @@ from regress_core.pipeline.side_process import (
 )
 from tests.helpers import make_mixed_table
 from tests.unit.test_dates import dated_table
+from tests.unit.test_group_keys import panel
 from tests.unit.test_target_encoding import cars, teams
 
 
@@ -63,6 +64,21 @@ def mark_warm() -> None:
 
 def warmed_in() -> list[int]:
     return WARMED
+
+
+KEPT: list[object] = []
+
+
+def keep_objects(count: int) -> None:
+    KEPT.extend([index] for index in range(count))  # lists: objects the collector tracks
+
+
+def save_there(preprocessor: Preprocessor, path: Path) -> tuple[Path, int]:
+    return save_preprocessor(preprocessor, path), os.getpid()
+
+
+def load_there(path: Path) -> tuple[Preprocessor, int]:
+    return load_preprocessor(path), os.getpid()
 
 
 def slow_pid(seconds: float) -> int:
@@ -105,7 +121,10 @@ def test_warm_up_imports_modules_calls_named_functions_and_freezes_what_they_lef
         assert WARMED == []  # called there, not here
         assert run_beside(_imported, "json")
         # What the warm-up and each call leave is frozen: a collection there skips the libraries.
-        assert run_beside(gc.get_freeze_count) > 0
+        frozen = run_beside(gc.get_freeze_count)
+        assert frozen > 0
+        run_beside(keep_objects, 500)
+        assert run_beside(gc.get_freeze_count) >= frozen + 500
     finally:
         stop_side_process()
 
@@ -118,17 +137,20 @@ def test_warm_up_imports_modules_calls_named_functions_and_freezes_what_they_lef
         (teams(), "y", "quantile"),  # target-encoded categories
         (cars(), "y", "quantile"),  # text features
         (dated_table(), "y", "quantile"),  # parts of dates
+        (panel(), "lwage", "robust_clip"),  # a group key
     ],
-    ids=["mixed", "mixed-standard", "many-categories", "text", "dates"],
+    ids=["mixed", "mixed-standard", "many-categories", "text", "dates", "group-key"],
 )
 def test_a_preprocessor_written_and_read_beside_equals_one_written_and_read_here(side, tmp_path, table, target, scaler):
     # The file's bytes key the evaluation's cache and the package: they do not depend on where it was written.
     df = table
     fitted = Preprocessor(contract=infer_contract(df, target=target), scaler=scaler).fit(df)
-    beside = run_beside(save_preprocessor, fitted, tmp_path / "beside.skops")
+    beside, writer = run_beside(save_there, fitted, tmp_path / "beside.skops")
     here = save_preprocessor(fitted, tmp_path / "here.skops")
+    assert writer != os.getpid()
     assert beside.read_bytes() == here.read_bytes()
-    loaded = run_beside(load_preprocessor, beside)
+    loaded, reader = run_beside(load_there, beside)
+    assert reader != os.getpid()
     np.testing.assert_array_equal(loaded.transform_features(df), load_preprocessor(here).transform_features(df))
 
 

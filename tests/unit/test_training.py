@@ -119,9 +119,16 @@ def test_a_network_trains_alike_with_bin_encodings_computed_once_or_at_every_ste
         settings = TrainSettings(max_epochs=6, lr=0.02, batch_size=16)
         return fit_network(spec, settings, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val)
 
+    from regress_core.model import training
+
+    made = []
+    encoded_rows = training._encoded_rows
+    monkeypatch.setattr(training, "_encoded_rows", lambda *a: made.append(encoded_rows(*a)) or made[-1])
     once = trained()
+    assert made[-1] is not None  # encoded once, before the first step
     monkeypatch.setattr(loop, "ENCODED_MAX_BYTES", 0)  # every step encodes its own rows
     each_step = trained()
+    assert made[-1] is None
     assert [r.val_loss for r in once.history] == [r.val_loss for r in each_step.history]
     for name, tensor in once.model.state_dict().items():
         assert torch.equal(tensor, each_step.model.state_dict()[name]), name
