@@ -102,3 +102,9 @@ def test_the_report_says_how_many_cpu_threads_trained_the_model():
     assert "2 CPU threads on cpu" in render_report({"metrics": METRICS, "training": {"device": "cpu", "threads": 2}})
     gpu = render_report({"metrics": METRICS, "training": {"device": "cuda", "threads": 2}})
     assert "<td>device</td><td>cuda</td>" in gpu
+
+
+def test_the_report_names_group_keys_and_says_none_where_there_are_none():
+    keyed = render_report({"metrics": METRICS, "group_keys": ["nr", "id<1>"]})
+    assert "<td>group keys (also target-encoded)</td><td>nr, id&lt;1&gt;</td>" in keyed
+    assert "<td>group keys (also target-encoded)</td><td>none</td>" in render_report({"metrics": METRICS})
