@@ -114,6 +114,11 @@ class FoldStackedMLP(nn.Module):
         """Floats one input row takes in the widest layer (bounds the rows predicted at once)."""
         return self.n_folds * self.ensemble_size * self.widest
 
+    @property
+    def encoded_per_row(self) -> int:
+        """Values in one row's bin encoding for one fold model (0 without embedded inputs)."""
+        return 0 if self.bin_edges is None else self.bin_edges.shape[1] * (self.bin_edges.shape[2] - 1)
+
     def encode_inputs(self, x: torch.Tensor) -> torch.Tensor | None:
         """Each fold model's bin encoding of its rows: (K, n, n_features) -> (K, n, n_embedded, n_bins).
 

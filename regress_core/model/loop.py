@@ -53,9 +53,24 @@ Inputs = torch.Tensor | tuple[torch.Tensor, ...]
 ENCODED_MAX_BYTES = 64 * 2**20
 
 
-def encodings_fit(n_values: int, element_size: int) -> bool:
-    """Whether `n_values` encoded values of `element_size` bytes stay within ENCODED_MAX_BYTES."""
-    return n_values * element_size <= ENCODED_MAX_BYTES
+def encode_once(model: nn.Module, *rows: torch.Tensor) -> tuple[torch.Tensor, ...] | None:
+    """The network's bin encodings of each tensor of `rows`, computed once for the whole training.
+
+    The piecewise-linear encoding depends on the rows and the fitted bins alone, and on small
+    tables it cost a third of each step's time (a 1,989-row table of 27 embedded inputs: 4.9 s
+    of 12.7 s); the steps then gather their rows' encodings, the same numbers. The network
+    says what one row's encoding holds (`encoded_per_row`) and encodes (`encode_inputs`). None
+    without embedded inputs, or beyond ENCODED_MAX_BYTES: each step encodes its own rows.
+    """
+    per_row = getattr(model, "encoded_per_row", 0)
+    if not per_row or not rows:
+        return None
+    n_rows = sum(math.prod(x.shape[:-1]) for x in rows)
+    if n_rows * per_row * rows[0].element_size() > ENCODED_MAX_BYTES:
+        return None
+    encode: Callable[[torch.Tensor], torch.Tensor] = getattr(model, "encode_inputs")  # noqa: B009
+    with torch.no_grad():
+        return tuple(encode(x) for x in rows)
 
 
 def call_network(model: nn.Module, inputs: Inputs) -> torch.Tensor:

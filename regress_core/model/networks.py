@@ -142,6 +142,14 @@ class TabularMLP(nn.Module):
             k=ensemble_size, in_features=head_weight.shape[1], out_features=1, weight=head_weight, bias=head_bias
         )
 
+    @property
+    def encoded_per_row(self) -> int:
+        """Values in one row's bin encoding (0 without embeddings)."""
+        if self.embeddings is None:
+            return 0
+        n_embedded, n_edges = self.embeddings.bin_edges.shape
+        return int(n_embedded * (n_edges - 1))
+
     def encode_inputs(self, x: torch.Tensor) -> torch.Tensor | None:
         """The bin encoding of rows x (n, n_features) -> (n, n_embedded, n_bins); None without embeddings.
 

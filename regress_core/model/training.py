@@ -19,7 +19,7 @@ from torch import nn
 from regress_core.config import ModelConfig, RegressConfig, TrainConfig
 from regress_core.model.budget import Budget, plan_budget
 from regress_core.model.device import resolve_device, resolve_precision
-from regress_core.model.loop import EpochRecord, Inputs, Validation, encodings_fit, train_loop
+from regress_core.model.loop import EpochRecord, Inputs, Validation, encode_once, train_loop
 from regress_core.model.optim import TrainSettings
 from regress_core.model.predict import predict_scaled
 from regress_core.model.spec import ModelSpec, build_model, feature_view
@@ -108,7 +108,7 @@ def fit_network(
     xt, yt, xv = (torch.tensor(array, dtype=torch.float32, device=device) for array in (x_train, y_train, x_val))
     run = train_loop(
         model,
-        RowBatches(x=xt, y=yt, batch_size=settings.batch_size, encoded=_encoded_rows(model, xt)),
+        RowBatches(x=xt, y=yt, batch_size=settings.batch_size, encoded=_first(encode_once(model, xt))),
         _split_validation(xv, y_val),
         settings,
         precision=precision,
@@ -131,19 +131,8 @@ def fit_network(
     )
 
 
-def _encoded_rows(model: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
-    """The network's bin encodings of every training row, computed once; None where it has no
-    embeddings or they would not fit `encodings_fit` (each step then encodes its rows)."""
-    encode = getattr(model, "encode_inputs", None)
-    embeddings = getattr(model, "embeddings", None)
-    if encode is None or embeddings is None:
-        return None
-    n_embedded, n_edges = embeddings.bin_edges.shape
-    if not encodings_fit(len(x) * n_embedded * (n_edges - 1), x.element_size()):
-        return None
-    with torch.no_grad():
-        encoded: torch.Tensor = encode(x)
-    return encoded
+def _first(encoded: tuple[torch.Tensor, ...] | None) -> torch.Tensor | None:
+    return encoded[0] if encoded is not None else None
 
 
 def _split_validation(x_val: torch.Tensor, y_val: np.ndarray) -> Validation:

@@ -202,8 +202,8 @@ def test_fold_models_train_alike_with_bin_encodings_computed_once_or_at_every_st
     from regress_core.model import folds, loop
 
     made = []
-    encoded_rows = folds._encoded_rows
-    monkeypatch.setattr(folds, "_encoded_rows", lambda *a: made.append(encoded_rows(*a)) or made[-1])
+    encode_once = folds.encode_once
+    monkeypatch.setattr(folds, "encode_once", lambda *a: made.append(encode_once(*a)) or made[-1])
     df = parabola()
     kept = select(df, "model.kind=embedding_mlp", "train.max_epochs=8")[0]
     assert made[-1] is not None  # encoded once, before the first step

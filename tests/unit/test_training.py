@@ -122,8 +122,8 @@ def test_a_network_trains_alike_with_bin_encodings_computed_once_or_at_every_ste
     from regress_core.model import training
 
     made = []
-    encoded_rows = training._encoded_rows
-    monkeypatch.setattr(training, "_encoded_rows", lambda *a: made.append(encoded_rows(*a)) or made[-1])
+    encode_once = training.encode_once
+    monkeypatch.setattr(training, "encode_once", lambda *a: made.append(encode_once(*a)) or made[-1])
     once = trained()
     assert made[-1] is not None  # encoded once, before the first step
     monkeypatch.setattr(loop, "ENCODED_MAX_BYTES", 0)  # every step encodes its own rows
