@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ import pandas as pd
 
 from regress_core.config import build_config
 from regress_core.data.contract import DataContract, dump_contract
+from regress_core.model.loop import EpochRecord
 from regress_core.pipeline import data_stages, model_stages
 from regress_core.pipeline.workspace import Workspace
 
@@ -48,6 +49,7 @@ def train_csv_and_score(
     split_seed: int = 42,
     train_seed: int = 0,
     overrides: Sequence[str] = (),
+    on_epoch: Callable[[EpochRecord], None] | None = None,
 ) -> dict[str, Any]:
     """As `train_and_score`, for a CSV file given as `regress train --data FILE.csv --target COL` gives it.
 
@@ -56,7 +58,13 @@ def train_csv_and_score(
     """
     data = {"source": str(source), "target": target}
     return _run_stages(
-        data, workdir=workdir, preset=preset, split_seed=split_seed, train_seed=train_seed, overrides=overrides
+        data,
+        workdir=workdir,
+        preset=preset,
+        split_seed=split_seed,
+        train_seed=train_seed,
+        overrides=overrides,
+        on_epoch=on_epoch,
     )
 
 
@@ -68,8 +76,12 @@ def _run_stages(
     split_seed: int,
     train_seed: int,
     overrides: Sequence[str],
+    on_epoch: Callable[[EpochRecord], None] | None = None,
 ) -> dict[str, Any]:
-    """Ingest, validate, split, scale, train, evaluate: "seconds" counts the training stage, "run seconds" all six."""
+    """Ingest, validate, split, scale, train, evaluate: "seconds" counts the training stage, "run seconds" all six.
+
+    `on_epoch` is called at every validation check of every network candidate.
+    """
     values = {
         "preset": preset,
         "data": data,
@@ -85,7 +97,7 @@ def _run_stages(
     splits = data_stages.split(validated, config.split, ws)
     scaled = data_stages.scale(splits, validated, config.features, ws)
     started = time.perf_counter()
-    trained = model_stages.train(scaled, config.model, config.train, ws)
+    trained = model_stages.train(scaled, config.model, config.train, ws, on_epoch=on_epoch)
     seconds = time.perf_counter() - started
     evaluation = model_stages.evaluate(trained, scaled, splits, validated, ws)
     selection = trained.summary.get("selection", {})

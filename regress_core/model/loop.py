@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -33,7 +33,9 @@ class EpochRecord:
     """Losses at one validation check, in scaled target units.
 
     `train_loss` averages the epochs since the previous check; `candidate` names the model
-    family being trained when several are compared.
+    family being trained when several are compared. `val_loss` pools every model's held-out
+    rows; `model_losses` holds each model's own (one per fold model under cross-validation),
+    the losses early stopping reads.
     """
 
     epoch: int
@@ -42,6 +44,11 @@ class EpochRecord:
     lr: float
     seconds: float
     candidate: str = ""
+    model_losses: tuple[float, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON data, as recorded in the training summary."""
+        return {**vars(self), "model_losses": list(self.model_losses)}
 
 
 # A network's inputs: one tensor, or a tuple of its positional arguments.
@@ -153,7 +160,7 @@ def train_loop(
     """
     generator = torch.Generator().manual_seed(settings.seed)
     steps = _Steps(model, settings, precision, total=batches.steps_per_epoch * settings.max_epochs)
-    best, stopped_early = _BestChecks(), False
+    best, stopped_early = BestChecks(), False
     history: list[EpochRecord] = []
     started = time.perf_counter()
     bar = tqdm(range(1, settings.max_epochs + 1), desc="train", unit="epoch", disable=not progress, leave=False)
@@ -165,7 +172,8 @@ def train_loop(
         losses, pooled = validate(steps.scored)
         check_finite(pooled, epoch, settings)
         lr = lr_at(settings, steps.step, steps.total)
-        record = EpochRecord(epoch, steps.take_train_loss(), pooled, lr, time.perf_counter() - started, candidate)
+        seconds, each = time.perf_counter() - started, tuple(losses.tolist())
+        record = EpochRecord(epoch, steps.take_train_loss(), pooled, lr, seconds, candidate, each)
         history.append(record)
         started = time.perf_counter()
         bar.set_postfix(train=f"{record.train_loss:.4f}", val=f"{pooled:.4f}")
@@ -230,7 +238,7 @@ class _Steps:
         return mean
 
 
-class _BestChecks:
+class BestChecks:
     """Each model's best validation check so far, and the checks it has waited since."""
 
     def __init__(self) -> None:

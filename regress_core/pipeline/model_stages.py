@@ -96,7 +96,7 @@ def train(
     )
     selection = select_model(views, model, train_config, on_epoch=on_epoch, progress=progress)
     weights_path = save_weights(selection.model, ws.stage_dir("train") / key / "model.pt")
-    history = [record.__dict__ for record in selection.history]
+    history = [record.to_dict() for record in selection.history]
     chosen = next(score for score in selection.scores if score.name == selection.chosen)
     summary: dict[str, Any] = {
         "epochs": selection.history[-1].epoch if selection.history else 0,

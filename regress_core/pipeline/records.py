@@ -165,7 +165,7 @@ class TrainedModel:
     weights_file: str
     weights_sha256: str
     spec: ModelSpec
-    history: list[dict[str, Any]]  # EpochRecord fields: numbers and the candidate's name
+    history: list[dict[str, Any]]  # EpochRecord fields: numbers, each model's validation loss, the candidate's name
     summary: dict[str, Any]
     key: str
     home: str

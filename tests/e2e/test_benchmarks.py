@@ -90,3 +90,17 @@ def test_train_cost_benchmark_splits_one_run(tmp_path):
     assert result["training"]["threads_reason"]
     assert "whole command" in done.stdout
     assert "imports of the training flow" in done.stdout
+
+
+def test_patience_benchmark_replays_each_rule_on_one_table(tmp_path):
+    out = tmp_path / "patience.json"
+    args = ("--tables", "autompg-398", "--seeds", "0", "--rules", "20,10", "--json", str(out))
+    done = benchmark("patience_check.py", *args)
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["table"] == "autompg-398"
+    long, short = row["rules"]["20"], row["rules"]["10"]
+    assert short["seconds"] <= long["seconds"]  # the same curve, cut sooner or as soon
+    for rule in (long, short):
+        for best, stop in rule["stops"].values():
+            assert 1 <= best <= stop
+    assert "R10: unchanged on" in done.stdout

@@ -16,7 +16,7 @@ def plan(kind="embedding_mlp", n_train=1000, n_inputs=4, n_embedded=4, **overrid
 
 def test_large_tables_get_the_settings_the_ensemble_was_tuned_with():
     budget = plan(n_train=14_860, n_inputs=8, n_embedded=8)
-    assert (budget.batch_size, budget.max_epochs, budget.eval_every, budget.patience) == (256, 100, 1, 20)
+    assert (budget.batch_size, budget.max_epochs, budget.eval_every, budget.patience) == (256, 100, 1, 10)
     assert (budget.n_bins, budget.embedding_dim, budget.hidden_sizes, budget.ensemble_size) == (96, 32, (256, 256), 8)
 
 
@@ -30,8 +30,8 @@ def test_small_tables_get_the_step_floor_and_spaced_checks():
     assert budget.batch_size == 32
     assert budget.max_epochs == 500  # 2 steps an epoch: 1000 steps
     assert budget.eval_every == 5
-    assert budget.patience == 100
-    assert budget.patience_checks == 20
+    assert budget.patience == 50  # 10 checks of 5 epochs
+    assert budget.patience_checks == 10
     assert epochs_for(64, 32, min_steps=3000) == 1500
     assert epochs_for(100_000, 256, min_steps=1000) == 100
 

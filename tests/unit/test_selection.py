@@ -216,3 +216,28 @@ def test_fold_models_train_alike_with_bin_encodings_computed_once_or_at_every_st
     assert kept_state.keys() == each_state.keys()
     for name, tensor in kept_state.items():
         assert torch.equal(tensor, each_state[name]), name
+
+
+@pytest.mark.parametrize("cv_folds", [0, 5], ids=["validation-split", "folds"])
+def test_a_patience_replayed_on_a_run_that_never_stops_keeps_what_training_with_that_patience_keeps(cv_folds):
+    from benchmarks.patience_check import replay
+
+    common = [*TINY, "model.kind=embedding_mlp", f"train.cv_folds={cv_folds}", "train.max_epochs=80", "train.lr=0.05"]
+    common += ["train.lr_schedule=constant", "train.ema_decay=0"]  # a noisy target: every model stops improving
+    noisy = parabola()
+    noisy["y"] += np.random.default_rng(1).normal(0, 4.0, len(noisy))
+    data, _ = views(noisy)
+    records = []
+    full = build_config(overrides=[*common, "train.patience=0"])
+    select_model(data, full.model, full.train, on_epoch=records.append)
+    assert len(records) == 80
+    assert all(len(r.model_losses) == (5 if cv_folds else 1) for r in records)
+    patient = build_config(overrides=[*common, "train.patience=4"])
+    stopped = select_model(data, patient.model, patient.train)
+    assert stopped.stopped_early
+    assert stopped.history[-1].epoch < 80
+
+    replayed = replay(records, 4)
+    assert replayed.stop_epoch == stopped.history[-1].epoch
+    assert list(replayed.best_epochs) == (stopped.fold_best_epochs or [stopped.best_epoch])
+    assert replayed.loss == pytest.approx(stopped.best_val_loss, rel=1e-5)
