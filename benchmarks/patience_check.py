@@ -5,18 +5,24 @@
 
 Each public table (benchmarks/public_tables.py) is split as the suite splits it (test 0.2,
 validation 0.1 of the rest, seeded by the split seed) and its test rows are set aside unread.
-regress trains on the remaining rows as `regress train --data FILE` would, with
-`train.patience=0`: every network candidate runs all its epochs and records, at every
-validation check, each model's validation loss (one model per fold under cross-validation).
+regress trains on the remaining rows as `regress train --data FILE` would (it splits off its
+own validation and test rows), with `train.patience=0`: every network candidate runs all its
+epochs and records, at every validation check, each model's validation loss (one model per
+fold under cross-validation).
 
 Early stopping decides only when training ends and which check's weights each model keeps;
-the steps before the end do not depend on it. Replaying a patience on the recorded losses with
-the rule training uses (`regress_core.model.loop.BestChecks`) therefore gives what a run with
-that patience keeps: each candidate's best validation loss and the seconds it trains. A rule
-R keeps training for max(R, R% of the checks) checks without improvement, as `plan_budget`
-sizes it (R=10 is the default). Prints, per table and seed, each rule's validation RMSE of
-the best network candidate (scaled target units: 1.0 is the target's spread) and its
-training seconds against the first rule's, then each rule's summary.
+the learning-rate schedule, the weight averaging and every step before the end do not depend
+on it. Replaying a patience on the recorded losses with the rule training uses
+(`regress_core.model.loop.BestChecks`) therefore gives the check at which a run with that
+patience stops and each model's best check, as training on the same number of threads
+would. A candidate's validation loss is then the mean of its models' best losses (fold sizes
+differ by a row at most; selection pools the rows). A rule R waits max(R, R % of the checks)
+checks without improvement, as `plan_budget` sizes the patience (R=10 is the default).
+
+Prints, per table and seed, each rule's lowest validation RMSE among the network candidates
+(in target standard deviations) and the seconds the network candidates' training loops take,
+then each rule against the first: the runs whose RMSE moved by less than 5e-5, the mean and
+largest change, and the share of the seconds.
 """
 
 from __future__ import annotations
@@ -63,9 +69,13 @@ class Replay:
         return statistics.fmean(self.losses)
 
 
-def patience_checks(rule: int, n_checks: int) -> int:
-    """Checks without improvement before stopping: max(rule, rule% of the checks), as `plan_budget` sizes it."""
-    return max(rule, math.ceil(rule / 100 * n_checks))
+def patience_checks(rule: int, records: Sequence[EpochRecord]) -> int:
+    """Checks without improvement before stopping: max(rule, rule % of the checks), as `plan_budget` sizes it.
+
+    `records` is a curve run to its last epoch: its first check comes after `eval_every` epochs.
+    """
+    eval_every, epochs = records[0].epoch, records[-1].epoch
+    return max(rule, math.ceil(rule / 100 * epochs / eval_every))
 
 
 def replay(records: Sequence[EpochRecord], patience: int) -> Replay:
@@ -74,7 +84,7 @@ def replay(records: Sequence[EpochRecord], patience: int) -> Replay:
     seconds, stop = 0.0, records[-1].epoch
     for record in records:
         seconds += record.seconds
-        best.update(torch.tensor(record.model_losses or (record.val_loss,), dtype=torch.float64), {}, record.epoch)
+        best.update(torch.tensor(record.model_losses or (record.val_loss,)), {}, record.epoch)
         if best.patience_ran_out(patience):
             stop = record.epoch
             break
@@ -88,12 +98,12 @@ def by_candidate(records: Sequence[EpochRecord]) -> dict[str, list[EpochRecord]]
     return curves
 
 
-def compare(curves: dict[str, list[EpochRecord]], rules: Sequence[int]) -> dict[int, dict[str, object]]:
-    """Per rule: the best network candidate's validation RMSE, and the seconds and stops of every candidate."""
-    out: dict[int, dict[str, object]] = {}
+def compare(curves: dict[str, list[EpochRecord]], rules: Sequence[int]) -> dict[str, dict[str, object]]:
+    """Per rule (its number as text, as JSON keys are): lowest network validation RMSE, seconds, stops."""
+    out: dict[str, dict[str, object]] = {}
     for rule in rules:
-        replays = {name: replay(curve, patience_checks(rule, len(curve))) for name, curve in curves.items()}
-        out[rule] = {
+        replays = {name: replay(curve, patience_checks(rule, curve)) for name, curve in curves.items()}
+        out[str(rule)] = {
             "val_rmse": math.sqrt(min(r.loss for r in replays.values())),
             "seconds": sum(r.seconds for r in replays.values()),
             "stops": {name: [max(r.best_epochs), r.stop_epoch] for name, r in replays.items()},
@@ -108,7 +118,12 @@ def main() -> None:
     parser.add_argument("--rules", default="20,10,5", help="patience rules, the first one the reference")
     parser.add_argument("--json", type=Path, default=RESULTS, help="where to write the results")
     args = parser.parse_args()
-    rules = [int(rule) for rule in args.rules.split(",")]
+    try:
+        rules = [int(rule) for rule in args.rules.split(",")]
+    except ValueError:
+        parser.error(f"--rules takes whole numbers separated by commas, got {args.rules!r}")
+    if min(rules) < 1:
+        parser.error("a patience rule waits at least 1 check (0 would never stop)")
 
     import pandas as pd
 
@@ -117,6 +132,9 @@ def main() -> None:
     from regress_core.data.split import split_frame
 
     names = args.tables.split(",") if args.tables else None
+    unknown = sorted(set(names or ()) - {t.name for t in PUBLIC_TABLES})
+    if unknown:
+        parser.error(f"no public table named {', '.join(unknown)}")
     tables = [t for t in PUBLIC_TABLES if names is None or t.name in names]
     rows = []
     with tempfile.TemporaryDirectory(prefix="regress-patience-") as tmp:
@@ -128,7 +146,7 @@ def main() -> None:
                 workdir = Path(tmp) / f"{table.name}-{seed}"
                 workdir.mkdir()
                 records: list[EpochRecord] = []
-                train_csv_and_score(
+                result = train_csv_and_score(
                     source,
                     table.target,
                     workdir=workdir,
@@ -137,10 +155,13 @@ def main() -> None:
                     overrides=["train.patience=0"],
                     on_epoch=records.append,
                 )
-                if not records:
+                # A candidate whose training diverged scores nothing (null) and is never chosen.
+                trained = {c["name"] for c in result["candidates"] if c["val_rmse"] is not None}
+                curves = {name: curve for name, curve in by_candidate(records).items() if name in trained}
+                if not curves:
                     print(f"  {table.name} seed {seed}: no network candidate trained", flush=True)
                     continue
-                rows.append({"table": table.name, "seed": seed, "rules": compare(by_candidate(records), rules)})
+                rows.append({"table": table.name, "seed": seed, "rules": compare(curves, rules)})
                 print_row(rows[-1], rules)
                 args.json.parent.mkdir(parents=True, exist_ok=True)
                 args.json.write_text(json.dumps({"rules": rules, "rows": rows}, indent=1))
@@ -148,10 +169,10 @@ def main() -> None:
 
 
 def print_row(row: dict, rules: Sequence[int]) -> None:
-    base = row["rules"][rules[0]]
+    base = row["rules"][str(rules[0])]
     cells = []
     for rule in rules:
-        result = row["rules"][rule]
+        result = row["rules"][str(rule)]
         stops = " ".join(f"{name}:{best}/{stop}" for name, (best, stop) in result["stops"].items())
         cells.append(
             f"R{rule} {result['val_rmse']:.4f} ({result['val_rmse'] - base['val_rmse']:+.4f}) "
@@ -165,10 +186,12 @@ def print_summary(rows: list[dict], rules: Sequence[int]) -> None:
         return
     print(f"\n{len(rows)} runs, against R{rules[0]}: the best network's validation RMSE (scaled target), seconds")
     for rule in rules:
-        changes = [(r["rules"][rule]["val_rmse"] - r["rules"][rules[0]]["val_rmse"], r) for r in rows]
+        first, this = str(rules[0]), str(rule)
+        changes = [(r["rules"][this]["val_rmse"] - r["rules"][first]["val_rmse"], r) for r in rows]
         worst, worst_row = max(changes, key=lambda change: change[0])
         unchanged = sum(abs(change) < 5e-5 for change, _ in changes)
-        share = sum(r["rules"][rule]["seconds"] for r in rows) / sum(r["rules"][rules[0]]["seconds"] for r in rows)
+        seconds = [(r["rules"][this]["seconds"], r["rules"][first]["seconds"]) for r in rows]
+        share = sum(s for s, _ in seconds) / max(1e-9, sum(f for _, f in seconds))
         mean = statistics.fmean(change for change, _ in changes)
         print(
             f"R{rule}: unchanged on {unchanged} of {len(rows)}, mean change {mean:+.5f}, "

@@ -105,6 +105,7 @@ def _run_stages(
         "metrics": evaluation.metrics,
         "seconds": seconds,
         "chosen": selection.get("chosen", trained.spec.kind),
+        "candidates": selection.get("candidates", []),
         "precision": trained.summary.get("precision", "float32"),
         "run seconds": time.perf_counter() - run_started,
         "contract": validated.inferred,

@@ -44,7 +44,7 @@ def plot_predictions(y_true: np.ndarray, y_pred: np.ndarray, *, out_dir: Path) -
 
 
 def plot_test_and_training(
-    y_true: np.ndarray, y_pred: np.ndarray, history: list[dict[str, float]], *, out_dir: Path
+    y_true: np.ndarray, y_pred: np.ndarray, history: list[dict[str, Any]], *, out_dir: Path
 ) -> dict[str, Path]:
     """`plot_predictions` and `plot_loss_curves` in one call: the paths by name."""
     return {
@@ -53,7 +53,7 @@ def plot_test_and_training(
     }
 
 
-def plot_loss_curves(history: list[dict[str, float]], *, out_dir: Path) -> Path:
+def plot_loss_curves(history: list[dict[str, Any]], *, out_dir: Path) -> Path:
     """Write training and validation loss per validation check as a PNG file.
 
     A model fitted in closed form (ridge) has no epochs: the figure says so.

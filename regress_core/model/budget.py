@@ -5,7 +5,7 @@ them into concrete values with closed-form rules of the rows a network trains on
 its inputs, so a run is reproducible and its choices can be printed. An explicit value in
 the configuration always wins over a rule. From 16,000 training rows on, the rules give the
 settings the embedding ensemble was tuned with on California Housing (batch 256, 100
-epochs, 96 bins 32 wide, 256-256, 8 members), with a patience of 10 epochs.
+epochs, 96 bins 32 wide, 256-256, 8 members), with a patience of 10 checks (10 epochs there).
 """
 
 from __future__ import annotations

@@ -248,7 +248,12 @@ class BestChecks:
         self.waited = torch.empty(0, dtype=torch.long)
 
     def update(self, losses: torch.Tensor, state: dict[str, torch.Tensor], epoch: int) -> None:
-        """Keep the weights of every model whose loss improved; count a wait for the others."""
+        """Keep the weights of every model whose loss improved; count a wait for the others.
+
+        Losses are compared in float64, whatever precision they were computed in, so the same
+        losses replayed from the epoch records give the same checks.
+        """
+        losses = losses.to(torch.float64)
         if self.state is None:
             self.losses = torch.full_like(losses, math.inf)
             self.waited = torch.zeros_like(losses, dtype=torch.long)

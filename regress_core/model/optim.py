@@ -35,7 +35,7 @@ class TrainSettings:
     batch_size: int = 256
     max_epochs: int = 100
     eval_every: int = 1
-    patience: int = 20
+    patience: int = 10
     ema_decay: float = 0.99
     seed: int = 0
     device: str = "auto"

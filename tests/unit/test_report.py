@@ -78,7 +78,7 @@ def test_the_importance_artifact_rows_and_description():
 
 
 def test_the_sizing_line_appears_only_where_a_network_was_trained():
-    budget = {"batch_size": 32, "max_epochs": 100, "patience": 20, "hidden_sizes": [128, 128], "ensemble_size": 8}
+    budget = {"batch_size": 32, "max_epochs": 100, "patience": 10, "hidden_sizes": [128, 128], "ensemble_size": 8}
     linear_only = {"scheme": "validation rows", "chosen": "linear", "budget": budget}
     linear_only["candidates"] = [{"name": "linear", "val_rmse": 1.0, "seconds": 0.1}]
     networks = {

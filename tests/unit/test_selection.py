@@ -218,26 +218,40 @@ def test_fold_models_train_alike_with_bin_encodings_computed_once_or_at_every_st
         assert torch.equal(tensor, each_state[name]), name
 
 
-@pytest.mark.parametrize("cv_folds", [0, 5], ids=["validation-split", "folds"])
-def test_a_patience_replayed_on_a_run_that_never_stops_keeps_what_training_with_that_patience_keeps(cv_folds):
-    from benchmarks.patience_check import replay
+CONSTANT = ["model.hidden_sizes=[16]", "train.max_epochs=80", "train.lr_schedule=constant", "train.ema_decay=0"]
 
-    common = [*TINY, "model.kind=embedding_mlp", f"train.cv_folds={cv_folds}", "train.max_epochs=80", "train.lr=0.05"]
-    common += ["train.lr_schedule=constant", "train.ema_decay=0"]  # a noisy target: every model stops improving
-    noisy = parabola()
-    noisy["y"] += np.random.default_rng(1).normal(0, 4.0, len(noisy))
+
+@pytest.mark.parametrize(
+    ("rows", "cv_folds", "settings", "patience"),
+    [
+        # Constant learning rate, no weight averaging, 4 checks: every fold model stops improving.
+        (150, 0, [*CONSTANT, "train.patience=4"], 4),
+        (150, 5, [*CONSTANT, "train.patience=4"], 4),
+        # The default schedule, weight averaging and patience, sized to the table: 334 epochs
+        # checked every 3, and a patience of 10 % of the checks (12).
+        (123, 0, [], None),
+    ],
+    ids=["validation-split", "folds", "sized-defaults"],
+)
+def test_a_patience_replayed_on_a_run_that_never_stops_keeps_what_training_with_that_patience_keeps(
+    rows, cv_folds, settings, patience
+):
+    from benchmarks.patience_check import patience_checks, replay
+
+    small = ["model.hidden_sizes=[16]", "model.ensemble_size=2", "model.n_bins=4", "model.embedding_dim=4"]
+    common = [*small, "model.kind=embedding_mlp", f"train.cv_folds={cv_folds}", "train.lr=0.05", *settings]
+    noisy = parabola(rows)
+    noisy["y"] += np.random.default_rng(1).normal(0, 4.0, len(noisy))  # a noisy target: the models stop improving
     data, _ = views(noisy)
     records = []
     full = build_config(overrides=[*common, "train.patience=0"])
     select_model(data, full.model, full.train, on_epoch=records.append)
-    assert len(records) == 80
     assert all(len(r.model_losses) == (5 if cv_folds else 1) for r in records)
-    patient = build_config(overrides=[*common, "train.patience=4"])
-    stopped = select_model(data, patient.model, patient.train)
+    stopped = select_model(data, build_config(overrides=common).model, build_config(overrides=common).train)
     assert stopped.stopped_early
-    assert stopped.history[-1].epoch < 80
+    assert stopped.history[-1].epoch < records[-1].epoch
 
-    replayed = replay(records, 4)
+    replayed = replay(records, patience or patience_checks(10, records))
     assert replayed.stop_epoch == stopped.history[-1].epoch
     assert list(replayed.best_epochs) == (stopped.fold_best_epochs or [stopped.best_epoch])
-    assert replayed.loss == pytest.approx(stopped.best_val_loss, rel=1e-5)
+    assert replayed.loss == pytest.approx(stopped.best_val_loss, rel=1e-6)
