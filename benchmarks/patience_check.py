@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
+from regress_core.model.budget import patience_checks_for  # noqa: E402
 from regress_core.model.loop import BestChecks, EpochRecord  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "patience_check.json"
@@ -75,7 +76,7 @@ def patience_checks(rule: int, records: Sequence[EpochRecord]) -> int:
     `records` is a curve run to its last epoch: its first check comes after `eval_every` epochs.
     """
     eval_every, epochs = records[0].epoch, records[-1].epoch
-    return max(rule, math.ceil(rule / 100 * epochs / eval_every))
+    return patience_checks_for(epochs / eval_every, share=rule / 100, floor=rule)
 
 
 def replay(records: Sequence[EpochRecord], patience: int) -> Replay:

@@ -216,13 +216,17 @@ def _schedule(n_train: int, train: TrainConfig) -> tuple[int, int, int, int]:
         batch = min(batch_size_for(n_train), n_train)
     if train.max_epochs is None:
         epochs = epochs_for(n_train, batch, min_steps=train.min_steps or 0)
-        eval_every = max(1, epochs // CHECKS)  # sized runs check at most CHECKS times
+        eval_every = max(1, epochs // CHECKS)  # sized runs check CHECKS to 2 x CHECKS - 1 times
     else:
         epochs, eval_every = train.max_epochs, 1  # an explicit epoch count is checked every epoch, as always
     if train.patience is not None:
         return batch, epochs, eval_every, train.patience
-    checks = max(MIN_PATIENCE, math.ceil(PATIENCE_SHARE * epochs / eval_every))
-    return batch, epochs, eval_every, checks * eval_every
+    return batch, epochs, eval_every, patience_checks_for(epochs / eval_every) * eval_every
+
+
+def patience_checks_for(n_checks: float, *, share: float = PATIENCE_SHARE, floor: int = MIN_PATIENCE) -> int:
+    """Validation checks without improvement before a sized run stops: `share` of its checks, at least `floor`."""
+    return max(floor, math.ceil(share * n_checks))
 
 
 def cap_budget(budget: Budget, *, n_train: int, n_models: int, model: ModelConfig) -> Budget:
