@@ -84,6 +84,27 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+@contextmanager
+def without_idle_heartbeats() -> Iterator[None]:
+    """Flow runs in this process send no Prefect heartbeats, unless PREFECT_FLOWS_HEARTBEAT_FREQUENCY is set.
+
+    Prefect's flow-run heartbeat (every 180 s by default) is for a server automation that marks
+    a run which stopped reporting as crashed. Its thread sleeps in one-second steps, and every
+    flow run waits for that thread as it ends: up to a second, half a second on average, added
+    to each run a command makes (one per day in a backfill). A command reports its own runs'
+    ends, on errors, Ctrl-C and SIGTERM too; a deployment's runs, started by a worker or
+    `serve`, keep Prefect's setting. A value set in the environment, a profile or prefect.toml
+    is kept here too.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
+
+    if "heartbeat_frequency" in get_current_settings().flows.model_fields_set:
+        yield
+        return
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
 def send_pending_logs_and_events(timeout_s: float = 10) -> None:
     """Deliver the logs and events Prefect still holds, while the server can take them."""
     from prefect.events.worker import EventsWorker
@@ -182,7 +203,8 @@ def prefect_api(*, home: str | None = None) -> Iterator[str]:
     configured = get_current_settings().api.url
     if configured:
         check_reachable(str(configured))
-        yield str(configured)
+        with without_idle_heartbeats():
+            yield str(configured)
         return
     url = Workspace.at(home).url
     if url:
@@ -198,7 +220,7 @@ def prefect_api(*, home: str | None = None) -> Iterator[str]:
         timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", STARTUP_TIMEOUT_S))
         wait_healthy(port, timeout_s=timeout, process=process)
         url = f"http://{HOST}:{port}/api"
-        with temporary_settings(updates={PREFECT_API_URL: url}):
+        with temporary_settings(updates={PREFECT_API_URL: url}), without_idle_heartbeats():
             try:
                 yield url
             finally:
