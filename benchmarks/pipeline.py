@@ -32,6 +32,7 @@ def main() -> None:
     from prefect import flow
 
     from flows.training import training
+    from regress_cli.prefect_api import without_idle_heartbeats
     from regress_core.config import build_config
 
     @flow
@@ -46,7 +47,8 @@ def main() -> None:
     runs = {}
     for label in ("cold", "warm"):
         started = time.perf_counter()
-        summary = training(config=config)
+        with without_idle_heartbeats():  # as `regress train` runs its flow
+            summary = training(config=config)
         runs[label] = {"wall_s": time.perf_counter() - started, **dataclasses.asdict(summary)}
     cold, warm = runs["cold"], runs["warm"]
     cached_s = sum(warm["stage_seconds"][name] for name in warm["cached"])

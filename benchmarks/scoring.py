@@ -165,13 +165,15 @@ def run_regress(home: str, source: str, output: str, batch_rows: int, **options:
 
     prepare_environment()
     from flows.scoring import batch_scoring
+    from regress_cli.prefect_api import without_idle_heartbeats
     from regress_core.config import ScoringConfig
     from regress_core.scoring.results import ScoringSkipped
 
     params = ScoringConfig(input=source, output=output, keep=["id"], home=home, batch_rows=batch_rows, **options)
     warm_up()  # the local Prefect API server starts here, outside the flow run's time
     started = time.perf_counter()
-    summary = batch_scoring(params=params, as_of=datetime(2026, 12, 1, tzinfo=UTC))
+    with without_idle_heartbeats():  # as `regress score` runs its flow
+        summary = batch_scoring(params=params, as_of=datetime(2026, 12, 1, tzinfo=UTC))
     flow_s = time.perf_counter() - started
     if isinstance(summary, ScoringSkipped):
         sys.exit(summary.message)

@@ -91,7 +91,7 @@ def without_idle_heartbeats() -> Iterator[None]:
     Prefect's flow-run heartbeat (every 180 s by default) is for a server automation that marks
     a run which stopped reporting as crashed. Its thread sleeps in one-second steps, and every
     flow run waits for that thread as it ends: up to a second, half a second on average, added
-    to each run a command makes (one per day in a backfill). A command reports its own runs'
+    to each run a command makes (one per date in a backfill). A command reports its own runs'
     ends, on errors, Ctrl-C and SIGTERM too; a deployment's runs, started by a worker or
     `serve`, keep Prefect's setting. A value set in the environment, a profile or prefect.toml
     is kept here too.

@@ -13,6 +13,12 @@ from tests.helpers import FAST_ARGS, model_events, regress
 HEARTBEAT = "prefect.flow-run.heartbeat"
 
 
+def unset_heartbeat_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child command sees no heartbeat setting from the developer's environment."""
+    for name in ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def flow_run_of_promotion(model: str, timeout_s: float = 60) -> str:
     """The id of the flow run that promoted `model`, from its `regress.model.promoted` event."""
     deadline = time.monotonic() + timeout_s
@@ -50,6 +56,7 @@ def test_a_training_command_sends_heartbeats_only_when_the_user_sets_their_frequ
     home, monkeypatch, frequency, expected
 ):
     model = f"beats_{'off' if frequency is None else 'on'}"
+    unset_heartbeat_settings(monkeypatch)
     if frequency is not None:
         monkeypatch.setenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", frequency)
     done = regress("train", "--data", "linear", *FAST_ARGS, f"--set=registry.model={model}", home=home)
@@ -65,8 +72,10 @@ def test_a_training_command_sends_heartbeats_only_when_the_user_sets_their_frequ
 def test_without_idle_heartbeats_turns_off_only_the_default():
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
 
+    if "heartbeat_frequency" in get_current_settings().flows.model_fields_set:
+        pytest.skip("this environment sets Prefect's heartbeat frequency")
     with without_idle_heartbeats():
         assert get_current_settings().flows.heartbeat_frequency is None
-    assert get_current_settings().flows.heartbeat_frequency == 180
+    assert get_current_settings().flows.heartbeat_frequency == 180  # Prefect's default, restored
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 60}), without_idle_heartbeats():
         assert get_current_settings().flows.heartbeat_frequency == 60
