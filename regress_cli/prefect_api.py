@@ -192,10 +192,20 @@ def api_refusal(exc: BaseException) -> ServiceError | None:
 def prefect_api(*, home: str | None = None) -> Iterator[str]:
     """Yield the API URL flows use inside the block, starting a temporary server if none is configured.
 
+    Flow runs inside the block send no heartbeats unless the user set their frequency
+    (`without_idle_heartbeats`).
+
     Args:
         home: The workspace the command changes; for one in object storage without a
             configured server, a warning says that promotions are not serialised across machines.
     """
+    with _api_url(home) as url, without_idle_heartbeats():
+        yield url
+
+
+@contextmanager
+def _api_url(home: str | None) -> Iterator[str]:
+    """The configured API's URL, checked; else a temporary server's, active in the settings until the block ends."""
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
     from regress_core.pipeline.workspace import Workspace
@@ -203,8 +213,7 @@ def prefect_api(*, home: str | None = None) -> Iterator[str]:
     configured = get_current_settings().api.url
     if configured:
         check_reachable(str(configured))
-        with without_idle_heartbeats():
-            yield str(configured)
+        yield str(configured)
         return
     url = Workspace.at(home).url
     if url:
@@ -220,7 +229,7 @@ def prefect_api(*, home: str | None = None) -> Iterator[str]:
         timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", STARTUP_TIMEOUT_S))
         wait_healthy(port, timeout_s=timeout, process=process)
         url = f"http://{HOST}:{port}/api"
-        with temporary_settings(updates={PREFECT_API_URL: url}), without_idle_heartbeats():
+        with temporary_settings(updates={PREFECT_API_URL: url}):
             try:
                 yield url
             finally:
