@@ -16,28 +16,7 @@ import torch
 from torch import nn
 
 from regress_core.model.embeddings import encode_bins
-from regress_core.model.layers import ACTIVATIONS, build_layers
-
-DROPOUT_LEVELS = 1 << 16
-
-
-def cheap_dropout(h: torch.Tensor, p: float) -> torch.Tensor:
-    """Dropout whose mask comes from 16-bit uniform levels cut out of 64-bit random words.
-
-    On a CPU, drawing one Bernoulli sample per activation took a quarter of a fold-stacked
-    training step on small tables; a quarter as many 64-bit draws give every activation its
-    own 16-bit level, about half the cost forward and backward together. The keep
-    probability is rounded to a multiple of 1/65536; the survivors are rescaled by its
-    inverse, as dropout does. On other devices this is `nn.functional.dropout`.
-    """
-    if h.device.type != "cpu":
-        return nn.functional.dropout(h, p, True)
-    dropped = round(p * DROPOUT_LEVELS)
-    n = h.numel()
-    words = torch.randint(-(2**63), 2**63 - 1, (-(-n // 4),), dtype=torch.int64)
-    levels = words.view(torch.int16)[:n].view(h.shape)  # uniform in [-32768, 32767]
-    keep = levels >= dropped - DROPOUT_LEVELS // 2
-    return h * keep * (DROPOUT_LEVELS / (DROPOUT_LEVELS - dropped))
+from regress_core.model.layers import ACTIVATIONS, build_layers, cheap_dropout
 
 
 class FoldStackedMLP(nn.Module):

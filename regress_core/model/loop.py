@@ -221,7 +221,7 @@ class _Steps:
             loss.backward()
             self.optimizer.step()
             if self.ema is not None:
-                self.ema.update_parameters(self.model)
+                self.ema.update()
             self.loss_sum.add_(loss.detach(), alpha=targets.shape[-1])
             self.rows += targets.numel()
             self.step += 1

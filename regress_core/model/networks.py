@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from regress_core.model.embeddings import PiecewiseLinearEmbeddings
-from regress_core.model.layers import ACTIVATIONS, build_layers, uniform_parameter
+from regress_core.model.layers import ACTIVATIONS, Dropout, build_layers, uniform_parameter
 
 
 class LinearRegressor(nn.Module):
@@ -135,7 +135,7 @@ class TabularMLP(nn.Module):
         for weight, bias in layers.hidden:
             modules += [_linear(weight, bias), ACTIVATIONS[activation]()]
             if dropout > 0:
-                modules.append(nn.Dropout(dropout))
+                modules.append(Dropout(dropout))
         self.backbone = nn.Sequential(*modules)
         head_weight, head_bias = layers.head
         self.head = EnsembleLinear(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -103,9 +105,44 @@ def check_finite(loss: float, epoch: int, settings: TrainSettings) -> None:
         )
 
 
-def make_ema(model: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel | None:
-    if decay <= 0:
-        return None
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+def make_ema(model: nn.Module, decay: float) -> WeightAverage | None:
+    """The network's weight average with `decay`, or None when `decay` is 0 (no averaging)."""
+    return WeightAverage(model, decay) if decay > 0 else None
 
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+class WeightAverage:
+    """An exponential moving average of a network's weights, kept in a copy of it (`module`).
+
+    The first `update` copies the network's floating-point parameters and buffers; each
+    later one moves every average towards the network's value by 1 - decay, in one
+    `torch._foreach_lerp_` over all of them. That is what torch.optim.swa_utils's
+    `AveragedModel` with `get_ema_multi_avg_fn` and `use_buffers=True` computes, bit for bit
+    (tests/unit/test_optimizers.py), without regrouping the tensors by device and dtype at
+    every step: its Python took 0.3 ms a step, a tenth of a small network's step. Integer
+    buffers (which inputs are embedded) are constants and stay as copied.
+
+    Args:
+        model: The network being trained, on its device; its tensors are updated in place.
+        decay: Weight of the previous average, in (0, 1).
+    """
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        if not 0 < decay < 1:
+            raise ValueError(f"decay must be in (0, 1), got {decay}")
+        self.module = copy.deepcopy(model)
+        self.decay = decay
+        self.updates = 0
+        averaged = itertools.chain(self.module.parameters(), self.module.buffers())
+        current = itertools.chain(model.parameters(), model.buffers())
+        pairs = [(a.detach(), c.detach()) for a, c in zip(averaged, current, strict=True) if a.is_floating_point()]
+        self._averaged = [a for a, _ in pairs]
+        self._current = [c for _, c in pairs]
+
+    @torch.no_grad()
+    def update(self) -> None:
+        """Average in the network's current weights."""
+        if self.updates == 0:
+            torch._foreach_copy_(self._averaged, self._current)
+        else:
+            torch._foreach_lerp_(self._averaged, self._current, 1 - self.decay)
+        self.updates += 1

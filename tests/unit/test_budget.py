@@ -16,12 +16,14 @@ def plan(kind="embedding_mlp", n_train=1000, n_inputs=4, n_embedded=4, **overrid
 
 def test_large_tables_get_the_settings_the_ensemble_was_tuned_with():
     budget = plan(n_train=14_860, n_inputs=8, n_embedded=8)
-    assert (budget.batch_size, budget.max_epochs, budget.eval_every, budget.patience) == (256, 100, 1, 10)
+    assert (budget.batch_size, budget.max_epochs, budget.eval_every, budget.patience) == (128, 100, 1, 10)
     assert (budget.n_bins, budget.embedding_dim, budget.hidden_sizes, budget.ensemble_size) == (96, 32, (256, 256), 8)
 
 
-@pytest.mark.parametrize(("rows", "batch"), [(40, 32), (300, 32), (600, 64), (1500, 128), (2048, 256), (50_000, 256)])
-def test_batch_is_a_power_of_two_near_an_eighth_of_the_rows(rows, batch):
+@pytest.mark.parametrize(
+    ("rows", "batch"), [(40, 32), (300, 32), (600, 64), (1500, 128), (2048, 256), (9_999, 256), (10_000, 128)]
+)
+def test_batch_is_a_power_of_two_near_an_eighth_of_the_rows_and_128_on_large_tables(rows, batch):
     assert batch_size_for(rows) == batch
 
 

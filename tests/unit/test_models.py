@@ -6,6 +6,7 @@ import torch
 
 from regress_core.config import ModelConfig
 from regress_core.model.embeddings import PiecewiseLinearEmbeddings, compute_bin_edges
+from regress_core.model.layers import Dropout, cheap_dropout
 from regress_core.model.networks import EnsembleLinear, LinearRegressor, TabularMLP
 from regress_core.model.saving import load_model, save_weights
 from regress_core.model.spec import ModelSpec, build_model, feature_view, model_spec
@@ -185,3 +186,31 @@ def test_a_linear_model_reads_standardised_features_and_networks_the_configured_
     assert [spec.view for spec in specs] == ["standard", "configured"]
     with pytest.raises(ValueError, match="kind must be one of"):
         feature_view("auto")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_cheap_dropout_keeps_each_activation_with_one_minus_p_and_rescales_the_survivors(dtype):
+    torch.manual_seed(0)
+    h = torch.full((1000, 1000), 2.0, dtype=dtype, requires_grad=True)
+    out = cheap_dropout(h, 0.2)
+    kept = out != 0
+    assert abs(kept.float().mean().item() - 0.8) < 0.002
+    scale = torch.tensor(65536 / (65536 - 13107), dtype=dtype)  # 1 / (1 - p), p rounded to 13107 / 65536
+    assert torch.all(out[kept] == 2 * scale)
+    assert out.dtype == dtype
+    out.sum().backward()
+    assert torch.equal(h.grad != 0, kept)  # only the survivors pass a gradient back
+    # Masks differ from call to call and from activation to activation.
+    again = cheap_dropout(h.detach(), 0.2) != 0
+    assert 0.25 < (again != kept).float().mean().item() < 0.4
+
+
+def test_a_network_drops_activations_in_training_mode_only():
+    torch.manual_seed(0)
+    model = TabularMLP(n_features=3, hidden_sizes=[64, 64], dropout=0.3, ensemble_size=2)
+    x = torch.randn(16, 3)
+    assert not torch.equal(model(x), model(x))
+    model.eval()
+    assert torch.equal(model(x), model(x))
+    assert sum(isinstance(layer, Dropout) for layer in model.backbone) == 2
+    assert not any(isinstance(layer, Dropout) for layer in TabularMLP(n_features=3, hidden_sizes=[8]).backbone)

@@ -1,4 +1,4 @@
-"""regress's optimizers take the same steps as torch.optim's, bit for bit, without importing torch._dynamo."""
+"""regress's optimizers and weight average match torch.optim's bit for bit, without importing torch._dynamo."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ import pytest
 import torch
 from torch import nn
 
+from regress_core.model.embeddings import compute_bin_edges
+from regress_core.model.networks import TabularMLP
+from regress_core.model.optim import WeightAverage, make_ema
 from regress_core.model.optimizers import Optimizer
 
 
@@ -81,3 +84,33 @@ assert "torch._dynamo" not in sys.modules, "training imported torch._dynamo"
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).parents[2])
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_weight_average_equals_torchs_averaged_model_bit_for_bit():
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    x = torch.randn(64, 5, generator=torch.Generator().manual_seed(2))
+    torch.manual_seed(0)
+    edges = compute_bin_edges(x[:, [0, 2, 4]].numpy(), n_bins=6)
+    model = TabularMLP(n_features=5, hidden_sizes=[16], ensemble_size=3, bin_edges=edges, embedded=[0, 2, 4])
+    ours, theirs = make_ema(model, 0.9), AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.9), use_buffers=True)
+    assert ours is not None
+    optimizer = Optimizer(model.parameters(), kind="adamw", lr=0.01, weight_decay=3e-3)
+    for _ in range(25):
+        optimizer.zero_grad(set_to_none=True)
+        (model(x) - x[:, :1]).pow(2).mean().backward()
+        optimizer.step()
+        ours.update()
+        theirs.update_parameters(model)
+    mine, torchs = ours.module.state_dict(), theirs.module.state_dict()
+    assert mine.keys() == torchs.keys()
+    for name in mine:
+        assert torch.equal(mine[name], torchs[name]), name
+    assert not torch.equal(mine["head.weight"], model.head.weight)  # an average, not a copy
+    assert torch.equal(ours.module.embedded_index, model.embedded_index)  # integer buffers stay as built
+
+
+def test_no_decay_means_no_weight_average():
+    assert make_ema(network(), 0.0) is None
+    with pytest.raises(ValueError, match=r"decay must be in \(0, 1\), got 1.0"):
+        WeightAverage(network(), 1.0)
