@@ -49,7 +49,9 @@ FOLD_ENSEMBLE_SIZE = 4
 # each optimizer step costs STEP_SECONDS (dispatch, optimizer, weight averaging) plus its
 # forward pass's multiply-adds at MACS_PER_SECOND (a rate that includes the backward pass).
 # Fitted on the default budgets from 100 to 4,000 rows and 2 to 50 inputs (within 10 % of each
-# timing but the smallest, 28 %); two idle cores and Intel's AMX run faster.
+# timing but the smallest, 28 %) when each step drew a Bernoulli sample per dropped activation
+# and averaged the weights through torch's AveragedModel; steps cost less since (layers.Dropout,
+# optim.WeightAverage), so the estimate errs long. Two idle cores and Intel's AMX run faster.
 STEP_SECONDS = 0.0025
 MACS_PER_SECOND = 1.16e10
 # Tables of fewer train + validation rows than CAPPED_BELOW_ROWS have each network's sized budget
