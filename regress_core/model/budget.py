@@ -4,8 +4,9 @@ The configuration leaves some fields empty ("size it to the table"); `plan_budge
 them into concrete values with closed-form rules of the rows a network trains on and of
 its inputs, so a run is reproducible and its choices can be printed. An explicit value in
 the configuration always wins over a rule. From 10,000 training rows on, the rules give the
-settings the embedding ensemble was tuned with on California Housing (batch 128, 100
-epochs, 96 bins 32 wide, 256-256, 8 members), with a patience of 10 checks (10 epochs there).
+settings the embedding ensemble was tuned with on California Housing (100 epochs, 96 bins 32
+wide, 256-256, 8 members), with a patience of 10 checks (10 epochs there), in batches of 128
+rows (it was tuned with 256; 128 scored better on validation rows since).
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ MIN_PATIENCE = 10
 MIN_BATCH, MAX_BATCH = 32, 256
 # From this many training rows, batches of LARGE_TABLE_BATCH rows: twice the steps per epoch,
 # in about as many seconds (training stops sooner). On validation rows (never test rows) they
-# scored better on the three public tables that large (benchmarks/budget_check.py: R2 +0.0012
-# on happiness-16283, +0.0014 on census2000-29501; California Housing's validation RMSE 0.4668
-# against 0.4717, mean of three seeds) and no better on the two of 6,000 to 7,000 training rows,
-# at a third more time.
+# scored better than 256-row batches on the three public tables whose suite runs train on more
+# than 10,000 rows (benchmarks/budget_check.py, which trains on fewer, about 9,400 and 17,000:
+# R2 +0.0012 on happiness-16283, +0.0014 on census2000-29501; California Housing's validation
+# RMSE 0.4668 against 0.4717, mean of three seeds), and no better on the two that train on 6,000
+# to 7,000 rows there, at a third more time.
 LARGE_TABLE_ROWS = 10_000
 LARGE_TABLE_BATCH = 128
 MIN_BINS, MAX_BINS = 8, 96
@@ -49,9 +51,9 @@ FOLD_ENSEMBLE_SIZE = 4
 # each optimizer step costs STEP_SECONDS (dispatch, optimizer, weight averaging) plus its
 # forward pass's multiply-adds at MACS_PER_SECOND (a rate that includes the backward pass).
 # Fitted on the default budgets from 100 to 4,000 rows and 2 to 50 inputs (within 10 % of each
-# timing but the smallest, 28 %) when each step drew a Bernoulli sample per dropped activation
-# and averaged the weights through torch's AveragedModel; steps cost less since (layers.Dropout,
-# optim.WeightAverage), so the estimate errs long. Two idle cores and Intel's AMX run faster.
+# timing but the smallest, 28 %) with torch's dropout and AveragedModel, which cost more per step
+# than layers.Dropout and optim.WeightAverage: the estimate errs long. Two idle cores and Intel's
+# AMX run faster.
 STEP_SECONDS = 0.0025
 MACS_PER_SECOND = 1.16e10
 # Tables of fewer train + validation rows than CAPPED_BELOW_ROWS have each network's sized budget

@@ -115,14 +115,17 @@ class WeightAverage:
 
     The first `update` copies the network's floating-point parameters and buffers; each
     later one moves every average towards the network's value by 1 - decay, in one
-    `torch._foreach_lerp_` over all of them. That is what torch.optim.swa_utils's
-    `AveragedModel` with `get_ema_multi_avg_fn` and `use_buffers=True` computes, bit for bit
-    (tests/unit/test_optimizers.py), without regrouping the tensors by device and dtype at
-    every step: its Python took 0.3 ms a step, a tenth of a small network's step. Integer
-    buffers (which inputs are embedded) are constants and stay as copied.
+    `torch._foreach_lerp_` over all of them. For floating-point tensors that is what
+    torch.optim.swa_utils's `AveragedModel` with `get_ema_multi_avg_fn` and
+    `use_buffers=True` computes, bit for bit (tests/unit/test_optimizers.py), without
+    regrouping the tensors by device and dtype at every step: its Python took 0.3 ms a step,
+    a tenth of a small network's step. Integer buffers (which inputs are embedded) are
+    constants and stay as copied (`AveragedModel` averages them in floating point and
+    truncates, which can turn an index 3 into 2).
 
     Args:
-        model: The network being trained, on its device; its tensors are updated in place.
+        model: The network being trained; its tensors are read afresh at every update, so
+            the average follows the network when it moves to another device.
         decay: Weight of the previous average, in (0, 1).
     """
 
@@ -130,19 +133,22 @@ class WeightAverage:
         if not 0 < decay < 1:
             raise ValueError(f"decay must be in (0, 1), got {decay}")
         self.module = copy.deepcopy(model)
+        self.model = model
         self.decay = decay
         self.updates = 0
-        averaged = itertools.chain(self.module.parameters(), self.module.buffers())
-        current = itertools.chain(model.parameters(), model.buffers())
-        pairs = [(a.detach(), c.detach()) for a, c in zip(averaged, current, strict=True) if a.is_floating_point()]
-        self._averaged = [a for a, _ in pairs]
-        self._current = [c for _, c in pairs]
 
     @torch.no_grad()
     def update(self) -> None:
         """Average in the network's current weights."""
+        averaged, current = _floating_tensors(self.module), _floating_tensors(self.model)
         if self.updates == 0:
-            torch._foreach_copy_(self._averaged, self._current)
+            torch._foreach_copy_(averaged, current)
         else:
-            torch._foreach_lerp_(self._averaged, self._current, 1 - self.decay)
+            torch._foreach_lerp_(averaged, current, 1 - self.decay)
         self.updates += 1
+
+
+def _floating_tensors(module: nn.Module) -> list[torch.Tensor]:
+    """The module's floating-point parameters, then its floating-point buffers."""
+    tensors = itertools.chain(module.parameters(), module.buffers())
+    return [tensor for tensor in tensors if tensor.is_floating_point()]

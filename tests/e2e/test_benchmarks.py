@@ -92,6 +92,19 @@ def test_train_cost_benchmark_splits_one_run(tmp_path):
     assert "imports of the training flow" in done.stdout
 
 
+def test_large_table_benchmark_measures_memory_and_sees_the_progress_bar(tmp_path):
+    out = tmp_path / "large.json"
+    done = benchmark("large_train.py", "--rows", "20000", "--epochs", "2", "--json", str(out), served=True)
+    result = json.loads(out.read_text())
+    assert result["exit"] == 0
+    assert (result["rows"], result["max_epochs"]) == (20000, 2)
+    # the command and its side process together hold more than the command alone
+    assert result["peak_rss_sum"] > result["peak_rss_largest"] > 100 * 2**20
+    assert result["chosen"] in {"linear", "embedding_mlp"}
+    assert result["progress_bar_draws"] >= 2  # the bar at 0 of 2 epochs, then at each epoch
+    assert "peak resident memory" in done.stdout
+
+
 def test_patience_benchmark_replays_each_rule_on_one_table(tmp_path):
     out = tmp_path / "patience.json"
     args = ("--tables", "autompg-398", "--seeds", "0", "--rules", "20,10", "--json", str(out))

@@ -200,9 +200,27 @@ def test_cheap_dropout_keeps_each_activation_with_one_minus_p_and_rescales_the_s
     assert out.dtype == dtype
     out.sum().backward()
     assert torch.equal(h.grad != 0, kept)  # only the survivors pass a gradient back
-    # Masks differ from call to call and from activation to activation.
+    # Masks differ from call to call and from activation to activation: two independent
+    # draws agree with probability 0.8^2 + 0.2^2 = 0.68.
     again = cheap_dropout(h.detach(), 0.2) != 0
-    assert 0.25 < (again != kept).float().mean().item() < 0.4
+    assert abs((again == kept).float().mean().item() - 0.68) < 0.01
+    assert abs((kept[:, ::2] == kept[:, 1::2]).float().mean().item() - 0.68) < 0.01
+    assert abs((kept[:, :-4] == kept[:, 4:]).float().mean().item() - 0.68) < 0.01
+
+
+def test_cheap_dropout_rescales_in_the_activations_precision_as_torchs_cpu_dropout_does():
+    h = torch.ones(10_000, dtype=torch.bfloat16)
+    ours, theirs = cheap_dropout(h, 0.1), torch.nn.functional.dropout(h, 0.1, True)
+    assert ours[ours != 0].unique().tolist() == theirs[theirs != 0].unique().tolist() == [1.109375]
+
+
+def test_cheap_dropout_close_to_one_drops_almost_everything_without_dividing_by_zero():
+    out = cheap_dropout(torch.ones(100_000), 1 - 1e-9)
+    assert torch.isfinite(out).all()
+    assert (out != 0).sum().item() < 20
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1.0"):
+        Dropout(1.0)
+    assert repr(Dropout(0.2)) == "Dropout(p=0.2)"
 
 
 def test_a_network_drops_activations_in_training_mode_only():

@@ -107,7 +107,24 @@ def test_the_weight_average_equals_torchs_averaged_model_bit_for_bit():
     for name in mine:
         assert torch.equal(mine[name], torchs[name]), name
     assert not torch.equal(mine["head.weight"], model.head.weight)  # an average, not a copy
-    assert torch.equal(ours.module.embedded_index, model.embedded_index)  # integer buffers stay as built
+    # Integer buffers stay as built (AveragedModel averages them in floating point and truncates).
+    assert torch.equal(ours.module.embedded_index, model.embedded_index)
+    assert torch.equal(ours.module.passed_index, model.passed_index)
+
+
+def test_the_weight_average_follows_the_network_to_another_device_or_dtype():
+    torch.manual_seed(0)
+    model = network()
+    average = make_ema(model, 0.5)
+    assert average is not None
+    average.update()
+    model.to(torch.float64)  # on a CPU, a change of dtype stands in for a change of device
+    average.module.to(torch.float64)
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+    average.update()
+    expected = (model[0].weight - 0.5).detach()  # halfway between the first weights and the moved ones
+    assert torch.allclose(average.module[0].weight, expected)
 
 
 def test_no_decay_means_no_weight_average():
