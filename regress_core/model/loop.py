@@ -152,7 +152,9 @@ def train_loop(
         settings: Optimisation settings.
         precision: Autocast dtype of the forward pass; float32 runs without autocast.
         on_epoch: Called after every validation check.
-        progress: Show a progress bar on the terminal.
+        progress: Show a progress bar on the terminal; it counts optimizer steps, so that it
+            moves within an epoch on a large table (an epoch of a million rows takes about a
+            minute on 2 cores), and shows the epoch and the last check's losses.
         candidate: Name put in the epoch records.
 
     Raises:
@@ -163,9 +165,9 @@ def train_loop(
     best, stopped_early = BestChecks(), False
     history: list[EpochRecord] = []
     started = time.perf_counter()
-    bar = tqdm(range(1, settings.max_epochs + 1), desc="train", unit="epoch", disable=not progress, leave=False)
-    for epoch in bar:
-        steps.run_epoch(batches.epoch(generator))
+    bar = tqdm(total=steps.total, desc="train", unit="step", disable=not progress, leave=False)
+    for epoch in range(1, settings.max_epochs + 1):
+        steps.run_epoch(batches.epoch(generator), on_step=bar.update if progress else None)
         check_finite(steps.loss_total(), epoch, settings)
         if epoch % settings.eval_every and epoch != settings.max_epochs:
             continue
@@ -176,7 +178,7 @@ def train_loop(
         record = EpochRecord(epoch, steps.take_train_loss(), pooled, lr, seconds, candidate, each)
         history.append(record)
         started = time.perf_counter()
-        bar.set_postfix(train=f"{record.train_loss:.4f}", val=f"{pooled:.4f}")
+        bar.set_postfix(epoch=epoch, train=f"{record.train_loss:.4f}", val=f"{pooled:.4f}")
         if on_epoch is not None:
             on_epoch(record)
         failpoint("train:epoch")
@@ -206,8 +208,10 @@ class _Steps:
         self.loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         self.rows = 0
 
-    def run_epoch(self, epoch_batches: Iterator[tuple[Inputs, torch.Tensor]]) -> None:
-        """Take one optimizer step per batch."""
+    def run_epoch(
+        self, epoch_batches: Iterator[tuple[Inputs, torch.Tensor]], on_step: Callable[[], object] | None = None
+    ) -> None:
+        """Take one optimizer step per batch; call `on_step` after each."""
         self.model.train()
         for inputs, targets in epoch_batches:
             for group in self.optimizer.param_groups:
@@ -225,6 +229,8 @@ class _Steps:
             self.loss_sum.add_(loss.detach(), alpha=targets.shape[-1])
             self.rows += targets.numel()
             self.step += 1
+            if on_step is not None:
+                on_step()
 
     def loss_total(self) -> float:
         """The row-weighted loss sum since the last check (finite while training is)."""

@@ -220,3 +220,18 @@ def test_idle_cores_are_measured_and_the_thread_setting_is_restored():
         assert 1 <= threads.count <= before
         assert torch.get_num_threads() == threads.count
     assert torch.get_num_threads() == before
+
+
+def test_the_progress_bar_counts_optimizer_steps_and_shows_the_epoch_and_losses(capsys):
+    x, y, xv, yv = data()
+    settings = TrainConfig(max_epochs=4, batch_size=32, patience=0, ema_decay=0.0)
+    model = ModelConfig(kind="mlp", hidden_sizes=[16], ensemble_size=1, dropout=0.0)
+    train_model(x_train=x, y_train=y, x_val=xv, y_val=yv, model_config=model, train_config=settings, progress=True)
+    shown = capsys.readouterr().err
+    assert "train:" in shown
+    assert "0/20 [" in shown  # 4 epochs of 5 batches of 150 rows
+    assert "step" in shown
+    assert "epoch=4" in shown
+    assert "val=" in shown
+    train_model(x_train=x, y_train=y, x_val=xv, y_val=yv, model_config=model, train_config=settings)
+    assert "train:" not in capsys.readouterr().err
