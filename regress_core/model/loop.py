@@ -152,9 +152,8 @@ def train_loop(
         settings: Optimisation settings.
         precision: Autocast dtype of the forward pass; float32 runs without autocast.
         on_epoch: Called after every validation check.
-        progress: Show a progress bar on the terminal; it counts optimizer steps, so that it
-            moves within an epoch on a large table (an epoch of a million rows takes about a
-            minute on 2 cores), and shows the epoch and the last check's losses.
+        progress: Show a progress bar of the optimizer steps (it moves within a long epoch), the
+            epoch and the last check's losses.
         candidate: Name put in the epoch records.
 
     Raises:
