@@ -43,7 +43,7 @@ from regress_core.evaluation.report_markdown import (
     report_address,
 )
 from regress_core.evaluation.report_sections import describe_importance, importance_rows
-from regress_core.pipeline import data_stages, model_stages
+from regress_core.pipeline import data_stages
 from regress_core.pipeline.freshness import NothingNew, find_nothing_new
 from regress_core.pipeline.preflight import preflight_training
 from regress_core.pipeline.records import Evaluation, ScaledTables, SplitTables, TableRef, TrainedModel, ValidatedTable
@@ -163,9 +163,25 @@ def scale_features(
     return share(scaled, ws)
 
 
-@task(name="train", cache_key_fn=lambda _, p: model_stages.train_key(p["scaled"], p["model"], p["train_config"]))
+# The model stages (torch, scikit-learn) are imported when one runs, not with the flow: the run
+# starts and validates its data while a thread imports them (regress_core.pipeline.preload).
+def _train_key(_: Any, p: dict[str, Any]) -> str:
+    from regress_core.pipeline import model_stages
+
+    return model_stages.train_key(p["scaled"], p["model"], p["train_config"])
+
+
+def _evaluate_key(_: Any, p: dict[str, Any]) -> str:
+    from regress_core.pipeline import model_stages
+
+    return model_stages.evaluate_key(p["trained"], p["scaled"], p["splits"], level=p["level"])
+
+
+@task(name="train", cache_key_fn=_train_key)
 def train_model(scaled: ScaledTables, model: ModelConfig, train_config: TrainConfig, *, ws: Workspace) -> TrainedModel:
     """Train the PyTorch model with early stopping on validation."""
+    from regress_core.pipeline import model_stages
+
     logger = get_run_logger()
 
     def log_epoch(record: Any) -> None:
@@ -206,7 +222,7 @@ def train_model(scaled: ScaledTables, model: ModelConfig, train_config: TrainCon
 
 @task(
     name="evaluate",
-    cache_key_fn=lambda _, p: model_stages.evaluate_key(p["trained"], p["scaled"], p["splits"], level=p["level"]),
+    cache_key_fn=_evaluate_key,
 )
 def evaluate_model(
     trained: TrainedModel,
@@ -218,6 +234,8 @@ def evaluate_model(
     ws: Workspace,
 ) -> Evaluation:
     """Score the test rows; compare with baselines; calibrate the prediction intervals at `level`."""
+    from regress_core.pipeline import model_stages
+
     evaluation = model_stages.evaluate(trained, scaled, splits, validated, ws, level=level)
     rows = metrics_rows({"metrics": evaluation.metrics, "baselines": evaluation.baselines})
     create_table_artifact(
@@ -247,6 +265,8 @@ def publish_model(
     ws: Workspace,
 ) -> ModelRef:
     """Publish the model package as a new version of its named model."""
+    from regress_core.pipeline import model_stages
+
     stages = (validated, splits, scaled, trained, evaluation)
     ref, new = model_stages.publish(config, *stages, ws, run=flow_run_id(), locks=promotion_locks(ws), as_of=as_of)
     model = Registry(ws.registry_dir).model(ref.model)

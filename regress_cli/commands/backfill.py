@@ -113,8 +113,10 @@ def train_date(config: RegressConfig, as_of: datetime) -> tuple[BackfillRow, Reg
     from regress_core.errors import RegressError
     from regress_core.pipeline.backfill import BackfillRow, describe_decision, find_done
     from regress_core.pipeline.freshness import NothingNew
+    from regress_core.pipeline.preload import preload_model_stages
     from regress_core.pipeline.workspace import Workspace
 
+    preload_model_stages()  # once: torch and scikit-learn, while the first date's run starts
     try:
         raw, done = find_done(config, as_of, Workspace.at(config.registry.home))
         if done is not None:

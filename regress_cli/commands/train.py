@@ -60,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
     from regress_cli.environment import quiet_expected_errors
     from regress_cli.render import print_nothing_new, print_training_outcome
     from regress_core.pipeline.freshness import NothingNew
+    from regress_core.pipeline.preload import preload_model_stages
+
+    preload_model_stages()  # torch and scikit-learn, while the run starts and its data is validated
 
     if not args.debug:
         quiet_expected_errors()

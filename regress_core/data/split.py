@@ -14,7 +14,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sklearn.model_selection import train_test_split
 
 from regress_core.data.window import utc_times
 from regress_core.errors import DataError
@@ -93,6 +92,8 @@ def split_frame(
         )
     if strategy != "random":
         raise ValueError(f"strategy must be 'random' or 'time', got {strategy=}")
+    from sklearn.model_selection import train_test_split  # not with `order_by_time`, which ingest uses
+
     train_full, test = train_test_split(df, test_size=test_size, random_state=seed)
     train, val = train_test_split(train_full, test_size=val_size, random_state=seed)
     return Split(train=train, val=val, test=test)

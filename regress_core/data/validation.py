@@ -85,36 +85,34 @@ def build_suite(contract: DataContract, *, name: str = "contract") -> Any:
     import great_expectations as gx
 
     expectations = gx.expectations
-    suite = gx.ExpectationSuite(name=name)
-    suite.add_expectation(expectations.ExpectTableRowCountToBeBetween(min_value=contract.min_rows))
-    suite.add_expectation(expectations.ExpectTableColumnsToMatchSet(column_set=contract.column_names, exact_match=True))
-    suite.add_expectation(expectations.ExpectColumnUniqueValueCountToBeBetween(column=contract.target, min_value=2))
+    suite: list[Any] = [
+        expectations.ExpectTableRowCountToBeBetween(min_value=contract.min_rows),
+        expectations.ExpectTableColumnsToMatchSet(column_set=contract.column_names, exact_match=True),
+        expectations.ExpectColumnUniqueValueCountToBeBetween(column=contract.target, min_value=2),
+    ]
     features = set(contract.feature_names)
     for column in contract.columns:
-        suite.add_expectation(expectations.ExpectColumnToExist(column=column.name))
+        suite.append(expectations.ExpectColumnToExist(column=column.name))
         if not column.nullable:
-            suite.add_expectation(expectations.ExpectColumnValuesToNotBeNull(column=column.name))
+            suite.append(expectations.ExpectColumnValuesToNotBeNull(column=column.name))
         elif column.name in features:
             # A feature with no value at all carries nothing to learn from, and would leave the
             # preprocessing with no columns to fit for it.
-            suite.add_expectation(expectations.ExpectColumnUniqueValueCountToBeBetween(column=column.name, min_value=1))
+            suite.append(expectations.ExpectColumnUniqueValueCountToBeBetween(column=column.name, min_value=1))
         if column.kind == "datetime":
-            suite.add_expectation(
-                expectations.ExpectColumnValuesToBeInTypeList(column=column.name, type_list=DATETIME_TYPES)
-            )
+            suite.append(expectations.ExpectColumnValuesToBeInTypeList(column=column.name, type_list=DATETIME_TYPES))
         if column.kind != "numeric":
             continue
-        suite.add_expectation(
-            expectations.ExpectColumnValuesToBeInTypeList(column=column.name, type_list=NUMERIC_TYPES)
-        )
-        suite.add_expectation(
+        suite.append(expectations.ExpectColumnValuesToBeInTypeList(column=column.name, type_list=NUMERIC_TYPES))
+        suite.append(
             expectations.ExpectColumnValuesToBeBetween(
                 column=column.name,
                 min_value=column.min if column.min is not None else -FLOAT_LIMIT,
                 max_value=column.max if column.max is not None else FLOAT_LIMIT,
             )
         )
-    return suite
+    # Given whole: `add_expectation` compares each one with all those before it (0.1 s for 40).
+    return gx.ExpectationSuite(name=name, expectations=suite)
 
 
 def _describe(kind: str, kwargs: dict[str, Any], result: dict[str, Any], n_rows: int) -> str:

@@ -10,6 +10,7 @@ __all__, __getattr__ = public_face(
     __name__,
     {
         "budget": ["Budget", "plan_budget"],
+        "build": ["build_model"],
         "choice": ["CandidateScore"],
         "device": ["native_bfloat16", "resolve_device", "resolve_precision", "threads_for"],
         "embeddings": ["PiecewiseLinearEmbeddings", "compute_bin_edges"],
@@ -19,7 +20,7 @@ __all__, __getattr__ = public_face(
         "predict": ["predict_scaled"],
         "saving": ["load_model", "save_weights"],
         "selection": ["Selection", "TableViews", "candidate_names", "select_model"],
-        "spec": ["ModelSpec", "build_model", "model_spec"],
+        "spec": ["ModelSpec", "model_spec"],
         "training": ["TrainResult", "train_model"],
     },
 )

@@ -18,11 +18,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from regress_core.model.build import build_model
 from regress_core.model.device import resolve_device, resolve_precision
 from regress_core.model.embeddings import compute_bin_edges
 from regress_core.model.loop import EpochRecord, Inputs, call_network, encode_once, train_loop
 from regress_core.model.optim import TrainSettings
-from regress_core.model.spec import ModelSpec, build_model
+from regress_core.model.spec import ModelSpec
 
 Folds = list[tuple[np.ndarray, np.ndarray]]
 

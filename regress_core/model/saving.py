@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from regress_core.fileio import atomic_write
-from regress_core.model.spec import ModelSpec, build_model
+from regress_core.model.build import build_model
+from regress_core.model.spec import ModelSpec
 
 
 def save_weights(model: nn.Module, path: str | Path) -> Path:

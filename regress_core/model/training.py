@@ -18,11 +18,12 @@ from torch import nn
 
 from regress_core.config import ModelConfig, RegressConfig, TrainConfig
 from regress_core.model.budget import Budget, plan_budget
+from regress_core.model.build import build_model
 from regress_core.model.device import resolve_device, resolve_precision
 from regress_core.model.loop import EpochRecord, Inputs, Validation, encode_once, train_loop
 from regress_core.model.optim import TrainSettings
 from regress_core.model.predict import predict_scaled
-from regress_core.model.spec import ModelSpec, build_model, feature_view
+from regress_core.model.spec import ModelSpec, feature_view
 
 
 @dataclass

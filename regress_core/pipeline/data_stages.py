@@ -7,6 +7,9 @@ everything downstream of ingest, while a changed training setting reuses the dat
 Each stage reads its inputs from files, writes its output under the workspace cache at a
 path named by its cache key, and returns a small record. The orchestrator wraps each one
 in a task; a notebook or a test can call them directly.
+
+Scaling imports the preprocessor (scikit-learn) when it runs: ingest and validation start
+without it while a thread imports it (`regress_core.pipeline.preload`).
 """
 
 from __future__ import annotations
@@ -26,8 +29,6 @@ from regress_core.data.contract import (
     load_contract,
     select_features,
 )
-from regress_core.data.preprocessing import VIEWS, Preprocessor
-from regress_core.data.preprocessor_io import save_preprocessor
 from regress_core.data.sources import (
     Source,
     WindowedSource,
@@ -237,6 +238,9 @@ def scale(splits: SplitTables, validated: ValidatedTable, features: FeaturesConf
     """
     if features.scaler is None or features.scale_target is None:
         raise ConfigError("features.scaler and features.scale_target are unset; resolve the configuration first")
+    from regress_core.data.preprocessing import VIEWS, Preprocessor
+    from regress_core.data.preprocessor_io import save_preprocessor
+
     key = scale_key(splits, validated, features)
     contract = load_contract(validated.contract_path)
     train_df, val_df = splits.train.read(), splits.val.read()

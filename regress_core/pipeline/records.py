@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from regress_core.data.preprocessing import Preprocessor
-from regress_core.data.preprocessor_io import load_preprocessor
 from regress_core.data.tables import read_parquet
 from regress_core.errors import DataError
 from regress_core.fileio import atomic_write, sha256_file
@@ -25,6 +23,9 @@ from regress_core.model.spec import ModelSpec
 from regress_core.pipeline.side_process import run_beside
 from regress_core.pipeline.workspace import Workspace
 from regress_core.registry.gate import Decision
+
+if TYPE_CHECKING:  # a type only: the preprocessor loads scikit-learn
+    from regress_core.data.preprocessing import Preprocessor
 
 R = TypeVar("R")
 
@@ -153,6 +154,8 @@ class ScaledTables:
 
         Read in the side process where one runs (skops is imported there) and sent back pickled.
         """
+        from regress_core.data.preprocessor_io import load_preprocessor
+
         path = self.checked_preprocessor_path()
         try:
             return run_beside(load_preprocessor, path)

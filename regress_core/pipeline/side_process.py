@@ -170,7 +170,7 @@ def submit_beside(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
 
 
 def serve(conn: Connection, parent_end: Connection | None = None) -> None:
-    """The side process: import the slow libraries, then run each call sent until the pipe closes.
+    """The side process: import the slow libraries and run each call sent, until the pipe closes.
 
     `parent_end`, the main process's end of the pipe as the fork copied it, is closed first, so
     that the main process closing its own end reaches this one as the end of the pipe. The side
@@ -182,19 +182,21 @@ def serve(conn: Connection, parent_end: Connection | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the main process decides
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the main process's handler, copied by the fork
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    os.environ["MPLBACKEND"] = "Agg"  # files only; matplotlib is imported after Great Expectations
     import importlib
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    for entry in WARM_MODULES:
-        name, _, function = entry.partition(":")
-        module = importlib.import_module(name)
-        if function:
-            getattr(module, function)()
-    gc.collect()  # the imports' garbage goes first: what is frozen is never collected
-    gc.freeze()
+    warm = list(WARM_MODULES)
     while True:
+        # A call that arrives while the libraries are imported is served between two of them:
+        # validation needs Great Expectations alone, and the main process waits for it.
+        while warm and not conn.poll():
+            name, _, function = warm.pop(0).partition(":")
+            module = importlib.import_module(name)
+            if function:
+                getattr(module, function)()
+            if not warm:
+                gc.collect()  # the imports' garbage goes first: what is frozen is never collected
+                gc.freeze()
         try:
             fn, args, kwargs = conn.recv()
         except (EOFError, OSError):

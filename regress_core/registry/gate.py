@@ -15,7 +15,6 @@ from regress_core.errors import RegistryError, RegressError
 from regress_core.evaluation.drift import DRIFT_PSI, DriftCounter
 from regress_core.failpoints import failpoint
 from regress_core.registry.comparison import Comparison, compare
-from regress_core.registry.package import load_package
 from regress_core.registry.registered_model import RegisteredModel
 
 
@@ -306,6 +305,8 @@ def _seen_rows(
 def _compare_with_champion(
     registry: RegisteredModel, *, version: str, champion: str, test_df: pd.DataFrame, gate: GateConfig
 ) -> Comparison:
+    from regress_core.registry.package import load_package  # torch: loaded when a champion is compared
+
     candidate, current = load_package(registry, version), load_package(registry, champion)
     y = test_df[candidate.metadata["target"]].to_numpy(dtype="float64")
     seen_by_candidate = _seen_rows(registry, version, candidate.metadata, test_df)

@@ -5,11 +5,12 @@ import pytest
 import torch
 
 from regress_core.config import ModelConfig
+from regress_core.model.build import build_model
 from regress_core.model.embeddings import PiecewiseLinearEmbeddings, compute_bin_edges
 from regress_core.model.layers import Dropout, cheap_dropout
 from regress_core.model.networks import EnsembleLinear, LinearRegressor, TabularMLP
 from regress_core.model.saving import load_model, save_weights
-from regress_core.model.spec import ModelSpec, build_model, feature_view, model_spec
+from regress_core.model.spec import ModelSpec, feature_view, model_spec
 
 
 def test_output_shapes():

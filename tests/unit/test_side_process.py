@@ -55,6 +55,12 @@ def _imported(name: str) -> bool:
     return name in sys.modules
 
 
+def matplotlib_backend() -> str:
+    import matplotlib
+
+    return str(matplotlib.get_backend()).lower()
+
+
 WARMED: list[int] = []
 
 
@@ -79,6 +85,23 @@ def save_there(preprocessor: Preprocessor, path: Path) -> tuple[Path, int]:
 
 def load_there(path: Path) -> tuple[Preprocessor, int]:
     return load_preprocessor(path), os.getpid()
+
+
+def wait_for_warm_up() -> list[int]:
+    """What `mark_warm` left in the side process, once it ran: calls go first, the warm-up between them."""
+    deadline = time.monotonic() + 60
+    while not (warmed := run_beside(warmed_in)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return warmed
+
+
+GO_FILE = Path("unset")
+
+
+def wait_for_go_file() -> None:
+    deadline = time.monotonic() + 30
+    while not GO_FILE.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def slow_pid(seconds: float) -> int:
@@ -111,13 +134,29 @@ def test_the_main_process_leaves_one_core_to_a_running_side_process(side):
     assert cores_beside() == side_process._cores()
 
 
+def test_a_call_is_served_between_two_warm_up_steps_not_after_them(monkeypatch, tmp_path):
+    """Validation needs Great Expectations alone: it does not wait for the plots' and skops' imports."""
+    monkeypatch.setattr(sys.modules[__name__], "GO_FILE", tmp_path / "go")
+    monkeypatch.setattr(side_process, "WARM_MODULES", (f"{__name__}:wait_for_go_file", f"{__name__}:mark_warm"))
+    if start_side_process() is None:
+        pytest.skip("one core: no side process is started")
+    try:
+        sent = submit_beside(warmed_in)  # waits in the pipe while the first step runs
+        time.sleep(0.3)
+        (tmp_path / "go").touch()
+        assert sent.result(timeout=30) == []  # served before the second step
+        assert wait_for_warm_up() == [run_beside(os.getpid)]  # which ran once nothing was waiting
+    finally:
+        stop_side_process()
+
+
 def test_warm_up_imports_modules_calls_named_functions_and_freezes_what_they_left(monkeypatch):
     monkeypatch.setattr(side_process, "WARM_MODULES", ("json", f"{__name__}:mark_warm"))
     if start_side_process() is None:
         pytest.skip("one core: no side process is started")
     try:
         pid = run_beside(os.getpid)
-        assert run_beside(warmed_in) == [pid]
+        assert wait_for_warm_up() == [pid]
         assert WARMED == []  # called there, not here
         assert run_beside(_imported, "json")
         # What the warm-up and each call leave is frozen: a collection there skips the libraries.
@@ -238,13 +277,17 @@ def test_the_side_process_ends_with_the_main_process(tmp_path):
     assert not Path(f"/proc/{pid}").exists()
 
 
-def test_stop_ends_the_side_process_at_once():
+def test_stop_ends_the_side_process_at_once(monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "svg")
     side = SideProcess()
     process = side._process
     assert side.call(divmod, 9, 4) == (2, 1)
-    assert side.call(_imported, "great_expectations")
-    assert side.call(_imported, "matplotlib.pyplot")
-    assert side.call(_imported, "skops.io")
+    for name in ("great_expectations", "matplotlib.pyplot", "skops.io"):  # imported between calls
+        deadline = time.monotonic() + 60
+        while not side.call(_imported, name) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert side.call(_imported, name)
+    assert side.call(matplotlib_backend) == "agg"  # files only, whatever MPLBACKEND said
     started = time.monotonic()
     side.stop()
     assert time.monotonic() - started < 1.5
