@@ -47,7 +47,8 @@ def quiet_expected_errors() -> None:
     os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PRELOAD", json.dumps(["regress_cli.dask_worker"]))
     if "dask" in sys.modules:
         sys.modules["dask"].config.refresh()
-    names = [name for name in logging.root.manager.loggerDict if name.startswith("prefect")]
+    # A copy: a thread importing libraries (regress_core.pipeline.preload) may add loggers meanwhile.
+    names = [name for name in list(logging.root.manager.loggerDict) if name.startswith("prefect")]
     handlers = {handler for name in names for handler in logging.getLogger(name).handlers}
     for handler in handlers | set(logging.root.handlers):
         if not any(isinstance(f, HideExpectedTracebacks) for f in handler.filters):

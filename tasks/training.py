@@ -46,6 +46,7 @@ from regress_core.evaluation.report_sections import describe_importance, importa
 from regress_core.pipeline import data_stages
 from regress_core.pipeline.freshness import NothingNew, find_nothing_new
 from regress_core.pipeline.preflight import preflight_training
+from regress_core.pipeline.preload import require
 from regress_core.pipeline.records import Evaluation, ScaledTables, SplitTables, TableRef, TrainedModel, ValidatedTable
 from regress_core.pipeline.shared_cache import share
 from regress_core.pipeline.workspace import Workspace
@@ -166,12 +167,14 @@ def scale_features(
 # The model stages (torch, scikit-learn) are imported when one runs, not with the flow: the run
 # starts and validates its data while a thread imports them (regress_core.pipeline.preload).
 def _train_key(_: Any, p: dict[str, Any]) -> str:
+    require("regress_core.pipeline.model_stages")
     from regress_core.pipeline import model_stages
 
     return model_stages.train_key(p["scaled"], p["model"], p["train_config"])
 
 
 def _evaluate_key(_: Any, p: dict[str, Any]) -> str:
+    require("regress_core.pipeline.model_stages")
     from regress_core.pipeline import model_stages
 
     return model_stages.evaluate_key(p["trained"], p["scaled"], p["splits"], level=p["level"])
@@ -180,6 +183,7 @@ def _evaluate_key(_: Any, p: dict[str, Any]) -> str:
 @task(name="train", cache_key_fn=_train_key)
 def train_model(scaled: ScaledTables, model: ModelConfig, train_config: TrainConfig, *, ws: Workspace) -> TrainedModel:
     """Train the PyTorch model with early stopping on validation."""
+    require("regress_core.pipeline.model_stages")
     from regress_core.pipeline import model_stages
 
     logger = get_run_logger()
@@ -234,6 +238,7 @@ def evaluate_model(
     ws: Workspace,
 ) -> Evaluation:
     """Score the test rows; compare with baselines; calibrate the prediction intervals at `level`."""
+    require("regress_core.pipeline.model_stages")
     from regress_core.pipeline import model_stages
 
     evaluation = model_stages.evaluate(trained, scaled, splits, validated, ws, level=level)
@@ -265,6 +270,7 @@ def publish_model(
     ws: Workspace,
 ) -> ModelRef:
     """Publish the model package as a new version of its named model."""
+    require("regress_core.pipeline.model_stages")
     from regress_core.pipeline import model_stages
 
     stages = (validated, splits, scaled, trained, evaluation)

@@ -62,10 +62,9 @@ def run(args: argparse.Namespace) -> int:
     from regress_core.pipeline.freshness import NothingNew
     from regress_core.pipeline.preload import preload_model_stages
 
-    preload_model_stages()  # torch and scikit-learn, while the run starts and its data is validated
-
     if not args.debug:
         quiet_expected_errors()
+    preload_model_stages()  # torch and scikit-learn, while the run starts and its data is validated
     with prefect_api(home=config.registry.home):
         outcome = training(config=config, refresh_cache=args.refresh_cache, as_of=as_of, force=args.force)
     if isinstance(outcome, NothingNew):

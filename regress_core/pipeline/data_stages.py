@@ -8,8 +8,8 @@ Each stage reads its inputs from files, writes its output under the workspace ca
 path named by its cache key, and returns a small record. The orchestrator wraps each one
 in a task; a notebook or a test can call them directly.
 
-Scaling imports the preprocessor (scikit-learn) when it runs: ingest and validation start
-without it while a thread imports it (`regress_core.pipeline.preload`).
+Splitting and scaling import scikit-learn and the preprocessor when they run: ingest and
+validation start without them while a thread imports them (`regress_core.pipeline.preload`).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from regress_core.data.window import Window, window_for
 from regress_core.errors import ConfigError, DataValidationError
 from regress_core.fileio import atomic_write_text, sha256_file
 from regress_core.objectstore import ObjectFolder
+from regress_core.pipeline.preload import require
 from regress_core.pipeline.records import (
     ScaledTables,
     SplitTables,
@@ -206,6 +207,7 @@ def split(validated: ValidatedTable, split_config: SplitConfig, ws: Workspace) -
     sorted by their time.
     """
     key = split_key(validated, split_config)
+    require("sklearn.model_selection")  # imported by `split_frame`
     parts = split_frame(
         validated.table.read(),
         test_size=split_config.test_size,
@@ -238,6 +240,7 @@ def scale(splits: SplitTables, validated: ValidatedTable, features: FeaturesConf
     """
     if features.scaler is None or features.scale_target is None:
         raise ConfigError("features.scaler and features.scale_target are unset; resolve the configuration first")
+    require("regress_core.data.preprocessor_io")
     from regress_core.data.preprocessing import VIEWS, Preprocessor
     from regress_core.data.preprocessor_io import save_preprocessor
 

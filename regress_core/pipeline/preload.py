@@ -7,10 +7,10 @@ and the imports go on while this process creates the run, reads the table and wa
 side process to validate it. Those are waits on the Prefect server and on another process, so
 the thread mostly has the interpreter to itself; a bad table is refused without waiting for it.
 
-A stage that reaches its import before the thread is done waits there for the module (Python
-locks each module while it is imported), so nothing runs on a half-imported module. A module
-that fails to import here is imported again by the stage that needs it, which reports the error;
-the thread goes on with the others.
+A stage calls `require` before importing what the thread imports: it waits until the thread is
+done with that module, and raises the error that stopped the thread if one did. Imported again,
+a module that failed half-way (torch with some of its submodules loaded) fails differently,
+with an error that hides the cause.
 """
 
 from __future__ import annotations
@@ -28,20 +28,42 @@ MODEL_STAGE_MODULES = (
 )
 
 _started: threading.Thread | None = None
+_done: dict[str, threading.Event] = {}
+_failed: dict[str, Exception] = {}
 
 
 def preload_model_stages(modules: tuple[str, ...] = MODEL_STAGE_MODULES) -> threading.Thread:
     """Start importing `modules` on a daemon thread, once per process; the thread is returned."""
     global _started
     if _started is None:
+        _done.update({name: threading.Event() for name in modules})
         _started = threading.Thread(target=_import_all, args=(modules,), name="regress-preload", daemon=True)
         _started.start()
     return _started
 
 
+def require(module: str) -> None:
+    """Wait until the thread is done with `module`; raise the error that stopped the thread on it or before.
+
+    Returns at once when no thread was started or it does not import `module`: the caller's own
+    import statement then does the work.
+    """
+    done = _done.get(module)
+    if done is None:
+        return
+    done.wait()
+    failure = _failed.get(module)
+    if failure is not None:
+        raise failure
+
+
 def _import_all(modules: tuple[str, ...]) -> None:
-    for name in modules:
+    for index, name in enumerate(modules):
         try:
             importlib.import_module(name)
-        except Exception:  # the stage that needs the module imports it again and reports the error there
-            continue
+        except Exception as exc:  # raised by `require` in the stages that need this module or a later one
+            for later in modules[index:]:
+                _failed[later] = exc
+                _done[later].set()
+            return
+        _done[name].set()

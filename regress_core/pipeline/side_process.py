@@ -3,11 +3,11 @@
 Great Expectations and matplotlib take 2 s to import, and skops (the preprocessor's file format)
 0.6 s in a process that has already loaded torch and Prefect; all of it runs on one core under
 Python's global interpreter lock. A command that trains starts this process first
-(`start_side_process`): it imports them on the second core while the main process imports torch
-and Prefect, then runs what the stages hand it (`run_beside`, `submit_beside`) while the main
-process goes on. Without it (a flow run by a Prefect worker, a test calling the CLI in-process,
-a one-core machine), or once it has died, the same calls run in the calling process: the
-result is the same either way.
+(`start_side_process`): it imports them on the second core while the main process imports
+Prefect and starts the flow run, and runs what the stages hand it (`run_beside`, `submit_beside`)
+between those imports and after them, while the main process goes on. Without it (a flow run
+by a Prefect worker, a test calling the CLI in-process, a one-core machine), or once it has died,
+the same calls run in the calling process: the result is the same either way.
 
 An exception raised in the side process is raised again in the caller, as itself where it can be
 pickled. The side process ignores Ctrl-C (the main process decides what an interrupt stops) and
